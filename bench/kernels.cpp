@@ -1,0 +1,151 @@
+// vkfuse bench: device time of the core kernels from timestamp queries.
+//
+// Each case records one dispatch in a Sequence with timestamps, runs it once to warm up,
+// then `--reps` more times; it reports the median, min and max device time of the dispatch
+// (the timestamp pair around it), GFLOP/s from the nominal flop count and GB/s from the
+// bytes the kernel must move at least once (inputs read + outputs written).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <unistd.h>
+
+#include "commands.hpp"
+#include "vkfuse/vkfuse.hpp"
+
+namespace {
+
+using vkfuse::Tensor;
+
+struct Result {
+  std::string name;
+  double median_ms, min_ms, max_ms, gflops, gbps;
+};
+
+std::vector<float> random_vec(size_t n, uint32_t seed) {
+  std::mt19937 g(seed);
+  std::uniform_real_distribution<float> d(-1.f, 1.f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(g);
+  return v;
+}
+
+template <class Record>
+Result time_case(vkfuse::Context& ctx, const std::string& name, int reps, double flops, double bytes,
+                 Record record) {
+  vkfuse::Sequence seq(ctx, {true, 256});
+  record(seq);
+  seq.run();  // records and warms up
+  std::vector<double> ms;
+  for (int i = 0; i < reps; ++i) {
+    seq.run();
+    ms.push_back(seq.total_device_ms());
+  }
+  std::sort(ms.begin(), ms.end());
+  double med = ms[ms.size() / 2];
+  return {name, med, ms.front(), ms.back(), flops / (med * 1e6), bytes / (med * 1e6)};
+}
+
+// Creates every pipeline the kernels use (by recording each op once); returns wall ms.
+double create_all_pipelines(vkfuse::Context& ctx) {
+  auto t0 = std::chrono::steady_clock::now();
+  Tensor a = ctx.tensor({4, 4}), b = ctx.tensor({4, 4}), c = ctx.tensor({4, 4}), v = ctx.tensor({4});
+  vkfuse::Sequence s(ctx);
+  vkfuse::ops::matmul(s, a, b, c);
+  vkfuse::ops::softmax(s, a, c);
+  vkfuse::ops::layer_norm(s, a, c);
+  vkfuse::ops::add(s, a, v, c);
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void run(const std::string& device, bool portable, bool json, int reps, bool startup) {
+  vkfuse::Options opt;
+  opt.device = device;
+  opt.portable = portable;
+  nlohmann::json out;
+  if (startup) {
+    // Pipeline creation with an empty cache file, then with the file the first run saved.
+    auto dir = std::filesystem::temp_directory_path() / ("vkfuse-bench-cache-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    opt.pipeline_cache_dir = dir.string();
+    double cold, warm;
+    {
+      vkfuse::Context ctx(opt);
+      cold = create_all_pipelines(ctx);
+    }
+    {
+      vkfuse::Context ctx(opt);
+      warm = create_all_pipelines(ctx);
+    }
+    std::filesystem::remove_all(dir);
+    out["pipeline_creation_ms"] = {{"cold", cold}, {"warm", warm}};
+    if (!json) std::printf("pipeline creation: cold cache %.1f ms, warm cache %.1f ms\n", cold, warm);
+  }
+  vkfuse::Context ctx(opt);
+  std::vector<Result> results;
+  for (int64_t n : {512, 1024, 2048}) {
+    Tensor a = ctx.tensor({n, n}, random_vec(n * n, 1)), b = ctx.tensor({n, n}, random_vec(n * n, 2));
+    Tensor c = ctx.tensor({n, n});
+    double flops = 2.0 * n * n * n, bytes = 3.0 * n * n * 4;
+    results.push_back(time_case(ctx, "matmul " + std::to_string(n) + "^3", reps, flops, bytes,
+                                [&](vkfuse::Sequence& s) { vkfuse::ops::matmul(s, a, b, c); }));
+  }
+  {
+    int64_t rows = 8 * 197, n = 197;
+    Tensor x = ctx.tensor({rows, n}, random_vec(rows * n, 3)), y = ctx.tensor({rows, n});
+    results.push_back(time_case(ctx, "softmax [8*197, 197]", reps, 4.0 * rows * n, 2.0 * rows * n * 4,
+                                [&](vkfuse::Sequence& s) { vkfuse::ops::softmax(s, x, y, {0.125f}); }));
+  }
+  {
+    int64_t rows = 197, n = 768;
+    Tensor x = ctx.tensor({rows, n}, random_vec(rows * n, 4)), y = ctx.tensor({rows, n});
+    Tensor w = ctx.tensor({n}, random_vec(n, 5)), b = ctx.tensor({n}, random_vec(n, 6));
+    vkfuse::ops::LayerNormOptions lo;
+    lo.weight = &w;
+    lo.bias = &b;
+    results.push_back(time_case(ctx, "layer_norm [197, 768]", reps, 8.0 * rows * n,
+                                (2.0 * rows * n + 2.0 * n) * 4,
+                                [&](vkfuse::Sequence& s) { vkfuse::ops::layer_norm(s, x, y, lo); }));
+  }
+  const char* how = "device time between timestamp queries around each dispatch; median of reps after one warm-up run";
+  if (json) {
+    out["device"] = ctx.device().name;
+    out["driver"] = ctx.device().driver_name + " " + ctx.device().driver_info;
+    out["portable"] = portable;
+    out["tuning"] = vkfuse::to_string(ctx.tuning());
+    out["reps"] = reps;
+    out["method"] = how;
+    for (const auto& r : results)
+      out["results"].push_back({{"name", r.name}, {"median_ms", r.median_ms}, {"min_ms", r.min_ms},
+                                {"max_ms", r.max_ms}, {"gflops", r.gflops}, {"gbps", r.gbps}});
+    std::printf("%s\n", out.dump(2).c_str());
+    return;
+  }
+  std::printf("device: %s (%s %s)%s\ntuning: %s\nmethod: %s, %d reps\n", ctx.device().name.c_str(),
+              ctx.device().driver_name.c_str(), ctx.device().driver_info.c_str(),
+              portable ? " [portable]" : "", vkfuse::to_string(ctx.tuning()).c_str(), how, reps);
+  std::printf("%-24s %10s %10s %10s %10s %9s\n", "kernel", "median ms", "min ms", "max ms", "GFLOP/s", "GB/s");
+  for (const auto& r : results)
+    std::printf("%-24s %10.3f %10.3f %10.3f %10.2f %9.2f\n", r.name.c_str(), r.median_ms, r.min_ms,
+                r.max_ms, r.gflops, r.gbps);
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+  struct Args {
+    std::string device;
+    bool portable = false, json = false, startup = false;
+    int reps = 10;
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("bench", "Time the core kernels on a device (timestamp queries)");
+  cmd->add_option("--device", a->device, "Device index or part of its name (default: VKFUSE_DEVICE or best)");
+  cmd->add_flag("--portable", a->portable, "Phone-class limits and tuning");
+  cmd->add_flag("--json", a->json, "Machine-readable output");
+  cmd->add_flag("--startup", a->startup, "Also time pipeline creation with a cold and a warm cache file");
+  cmd->add_option("--reps", a->reps, "Timed runs per kernel (median reported)")->check(CLI::Range(1, 10000));
+  cmd->callback([a] { run(a->device, a->portable, a->json, a->reps, a->startup); });
+}

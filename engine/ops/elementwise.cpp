@@ -1,0 +1,127 @@
+// add, relu, gelu and strided copy (heads): host-side dispatch (shaders/elementwise.comp)
+// and the CPU references.
+#include "op_util.h"
+#include "vkfuse/reference.hpp"
+
+namespace vkfuse {
+namespace ops {
+
+namespace {
+enum Op : uint32_t { kAdd = 0, kRelu = 1, kGelu = 2, kCopy = 3 };
+
+struct Params {
+  uint32_t n, bn, off_a, off_b, off_c;
+  uint32_t size[4], sa[4], sc[4];
+};
+
+void record(Sequence& s, Op op, const Tensor& a, const Tensor& b, const Tensor& c, Params p,
+            const std::string& label) {
+  detail::ContextImpl& ctx = detail::context_of(s);
+  uint32_t wg = ctx.tuning.elementwise_wg;
+  detail::Dispatch d;
+  d.pipeline = &ctx.pipelines->get("elementwise", {wg, op}, 3, sizeof(Params));
+  d.bindings = {detail::reads(a), detail::reads(b), detail::writes(c)};
+  d.push = detail::push_bytes(p);
+  detail::split_groups(ctx, detail::ceil_div(p.n, wg), d.groups);
+  if (p.n == 0) d.groups[0] = 0;
+  d.label = label;
+  detail::add_dispatch(s, std::move(d));
+}
+
+void check_same(const Tensor& x, const Tensor& y, const std::string& op) {
+  detail::check_f32(x, op, "input");
+  detail::check_f32(y, op, "output");
+  detail::require(x.contiguous() && y.contiguous(), op,
+                  "needs contiguous tensors, got " + x.describe() + " and " + y.describe());
+  detail::require(x.numel() == y.numel(), op,
+                  "input " + x.describe() + " and output " + y.describe() + " differ in size");
+}
+
+void unary(Sequence& s, Op op, const char* name, const Tensor& x, const Tensor& y) {
+  check_same(x, y, name);
+  Params p{};
+  p.n = detail::u32(x.numel());
+  p.bn = 1;
+  p.off_a = detail::u32(x.offset());
+  p.off_c = detail::u32(y.offset());
+  record(s, op, x, x, y, p, std::string(name) + " " + std::to_string(p.n));
+}
+}  // namespace
+
+void add(Sequence& s, const Tensor& a, const Tensor& b, const Tensor& c) {
+  check_same(a, c, "add");
+  detail::check_f32(b, "add", "b");
+  detail::require(b.contiguous(), "add", "b " + b.describe() + " must be contiguous");
+  bool row = a.rank() >= 1 && b.rank() == 1 && b.dim(0) == a.dim(-1);
+  detail::require(b.numel() == a.numel() || row, "add",
+                  "b " + b.describe() + " is neither a's shape " + a.describe() + " nor one row of it");
+  Params p{};
+  p.n = detail::u32(a.numel());
+  p.bn = detail::u32(std::max<int64_t>(b.numel(), 1));
+  p.off_a = detail::u32(a.offset());
+  p.off_b = detail::u32(b.offset());
+  p.off_c = detail::u32(c.offset());
+  record(s, kAdd, a, b, c, p, "add " + std::to_string(p.n));
+}
+
+void relu(Sequence& s, const Tensor& x, const Tensor& y) { unary(s, kRelu, "relu", x, y); }
+void gelu(Sequence& s, const Tensor& x, const Tensor& y) { unary(s, kGelu, "gelu", x, y); }
+
+void copy(Sequence& s, const Tensor& src, const Tensor& dst) {
+  detail::check_f32(src, "copy", "src");
+  detail::check_f32(dst, "copy", "dst");
+  detail::require(src.shape() == dst.shape(), "copy",
+                  "src " + src.describe() + " and dst " + dst.describe() + " differ in shape");
+  detail::require(src.rank() <= 4, "copy", "rank above 4: " + src.describe());
+  detail::require(src.storage() != dst.storage(), "copy", "src and dst share memory");
+  Params p{};
+  p.n = detail::u32(src.numel());
+  p.off_a = detail::u32(src.offset());
+  p.off_c = detail::u32(dst.offset());
+  int pad = 4 - src.rank();
+  for (int i = 0; i < 4; ++i) {
+    bool real = i >= pad;
+    p.size[i] = real ? detail::u32(src.shape()[i - pad]) : 1;
+    p.sa[i] = real ? detail::u32(src.strides()[i - pad]) : 0;
+    p.sc[i] = real ? detail::u32(dst.strides()[i - pad]) : 0;
+    detail::require(!real || (src.strides()[i - pad] >= 0 && dst.strides()[i - pad] >= 0), "copy",
+                    "negative strides are not supported");
+  }
+  record(s, kCopy, src, src, dst, p, "copy " + shape_string(src.shape()));
+}
+
+void split_heads(Sequence& s, const Tensor& x, const Tensor& heads, int64_t h) {
+  detail::require(x.rank() == 3 && h > 0 && x.dim(2) % h == 0, "split_heads",
+                  "x " + x.describe() + " should be [B, L, H*D] with H = " + std::to_string(h));
+  int64_t b = x.dim(0), l = x.dim(1), d = x.dim(2) / h;
+  detail::require(heads.shape() == Shape{b, h, l, d}, "split_heads",
+                  "heads " + heads.describe() + " should be " + shape_string({b, h, l, d}));
+  copy(s, x.reshape({b, l, h, d}).permute({0, 2, 1, 3}), heads);
+}
+
+void merge_heads(Sequence& s, const Tensor& heads, const Tensor& x) {
+  detail::require(heads.rank() == 4, "merge_heads", "heads " + heads.describe() + " should be [B, H, L, D]");
+  int64_t b = heads.dim(0), h = heads.dim(1), l = heads.dim(2), d = heads.dim(3);
+  detail::require(x.shape() == Shape{b, l, h * d} && x.contiguous(), "merge_heads",
+                  "x " + x.describe() + " should be contiguous " + shape_string({b, l, h * d}));
+  copy(s, heads, x.reshape({b, l, h, d}).permute({0, 2, 1, 3}));
+}
+
+}  // namespace ops
+
+namespace ref {
+
+void add(const float* a, const float* b, float* c, int64_t n, int64_t bn) {
+  for (int64_t i = 0; i < n; ++i) c[i] = a[i] + b[i % bn];
+}
+
+void split_heads(const float* x, float* y, int64_t b, int64_t l, int64_t h, int64_t d) {
+  for (int64_t ib = 0; ib < b; ++ib)
+    for (int64_t il = 0; il < l; ++il)
+      for (int64_t ih = 0; ih < h; ++ih)
+        for (int64_t id = 0; id < d; ++id)
+          y[((ib * h + ih) * l + il) * d + id] = x[(ib * l + il) * h * d + ih * d + id];
+}
+
+}  // namespace ref
+}  // namespace vkfuse

@@ -1,0 +1,80 @@
+// layer norm over the last axis: host-side dispatch (shaders/layer_norm.comp) and reference.
+#include <cmath>
+
+#include "op_util.h"
+#include "vkfuse/reference.hpp"
+
+namespace vkfuse {
+namespace ops {
+
+void layer_norm(Sequence& s, const Tensor& x, const Tensor& y, const LayerNormOptions& o) {
+  const std::string op = "layer_norm";
+  detail::Rows rx = detail::as_rows(x, op, "x");
+  detail::Rows ry = detail::as_rows(y, op, "y");
+  detail::require(rx.rows == ry.rows && rx.n == ry.n, op,
+                  "x " + x.describe() + " and y " + y.describe() + " differ in shape");
+  detail::require(rx.n > 0, op, "rows are empty");
+  struct Params {
+    uint32_t rows, n, ldx, ldy, ldr, off_x, off_y, off_r, off_w, off_b, flags;
+    float eps;
+  } p{rx.rows, rx.n, rx.ld, ry.ld, 0, detail::u32(x.offset()), detail::u32(y.offset()), 0, 0, 0, 0, o.eps};
+  detail::Dispatch d;
+  d.bindings = {detail::reads(x), detail::writes(y), detail::reads(x), detail::reads(x), detail::reads(x)};
+  auto vec = [&](const Tensor* t, const char* name, uint32_t bit, uint32_t& off, size_t slot) {
+    if (!t) return;
+    detail::check_f32(*t, op, name);
+    detail::require(t->rank() == 1 && t->dim(0) == rx.n && (t->strides()[0] == 1 || rx.n == 1), op,
+                    std::string(name) + " " + t->describe() + " should be contiguous [" +
+                        std::to_string(rx.n) + "]");
+    off = detail::u32(t->offset());
+    p.flags |= bit;
+    d.bindings[slot] = detail::reads(*t);
+  };
+  vec(o.weight, "weight", 1u, p.off_w, 3);
+  vec(o.bias, "bias", 2u, p.off_b, 4);
+  if (o.residual) {
+    detail::Rows rr = detail::as_rows(*o.residual, op, "residual");
+    detail::require(rr.rows == rx.rows && rr.n == rx.n, op,
+                    "residual " + o.residual->describe() + " differs from x " + x.describe());
+    p.ldr = rr.ld;
+    p.off_r = detail::u32(o.residual->offset());
+    p.flags |= 4u;
+    d.bindings[2] = detail::reads(*o.residual);
+  }
+  detail::ContextImpl& ctx = detail::context_of(s);
+  const auto& t = ctx.tuning.layer_norm;
+  bool sg = ctx.tuning.use_subgroups && t.tpr == t.wg;
+  d.pipeline = &ctx.pipelines->get(sg ? "layer_norm_subgroup" : "layer_norm", {t.wg, t.tpr}, 5, sizeof(Params));
+  d.push = detail::push_bytes(p);
+  detail::split_groups(ctx, detail::ceil_div(rx.rows, t.wg / t.tpr), d.groups);
+  d.label = "layer_norm " + std::to_string(rx.rows) + "x" + std::to_string(rx.n);
+  detail::add_dispatch(s, std::move(d));
+}
+
+}  // namespace ops
+
+namespace ref {
+
+void layer_norm(const float* x, const float* residual, float* y, int64_t rows, int64_t n, float eps,
+                const float* weight, const float* bias) {
+  for (int64_t r = 0; r < rows; ++r) {
+    auto v = [&](int64_t i) {
+      return static_cast<double>(x[r * n + i]) + (residual ? residual[r * n + i] : 0.f);
+    };
+    double mean = 0, var = 0;
+    for (int64_t i = 0; i < n; ++i) mean += v(i);
+    mean /= static_cast<double>(n);
+    for (int64_t i = 0; i < n; ++i) var += (v(i) - mean) * (v(i) - mean);
+    var /= static_cast<double>(n);
+    double rstd = 1.0 / std::sqrt(var + eps);
+    for (int64_t i = 0; i < n; ++i) {
+      double o = (v(i) - mean) * rstd;
+      if (weight) o *= weight[i];
+      if (bias) o += bias[i];
+      y[r * n + i] = static_cast<float>(o);
+    }
+  }
+}
+
+}  // namespace ref
+}  // namespace vkfuse

@@ -1,0 +1,138 @@
+// matmul: host-side dispatch (shaders/matmul.comp) and the CPU reference.
+#include <cmath>
+
+#include "op_util.h"
+#include "vkfuse/reference.hpp"
+
+namespace vkfuse {
+namespace ops {
+
+namespace {
+struct Params {
+  uint32_t m, n, k, lda, ldb, ldc, off_a, off_b, off_c, off_bias, batch_inner;
+  uint32_t sa_outer, sa_inner, sb_outer, sb_inner, sc_outer, sc_inner, flags;
+  float alpha;
+};
+
+struct Batch {
+  int64_t outer = 1, inner = 1;
+};
+
+// Batch strides (outer, inner) of t against the batch shape of c; size-1 or missing
+// dimensions broadcast with stride 0.
+void batch_strides(const Tensor& t, const Batch& b, const std::string& name, uint32_t& so,
+                   uint32_t& si) {
+  const int nb = t.rank() - 2;
+  detail::require(nb <= 2, "matmul", name + " " + t.describe() + " has more than two batch dimensions");
+  int64_t sz[2] = {1, 1}, st[2] = {0, 0};
+  for (int i = 0; i < nb; ++i) {
+    sz[2 - nb + i] = t.shape()[i];
+    st[2 - nb + i] = t.strides()[i];
+  }
+  const int64_t want[2] = {b.outer, b.inner};
+  uint32_t out[2];
+  for (int i = 0; i < 2; ++i) {
+    detail::require(sz[i] == want[i] || sz[i] == 1, "matmul",
+                    name + " " + t.describe() + " does not match the batch shape of the output");
+    out[i] = sz[i] == 1 ? 0 : detail::u32(st[i]);
+  }
+  so = out[0];
+  si = out[1];
+}
+}  // namespace
+
+void matmul(Sequence& s, const Tensor& a, const Tensor& b, const Tensor& c, const MatmulOptions& o) {
+  using detail::require;
+  const std::string op = "matmul";
+  detail::check_f32(a, op, "A");
+  detail::check_f32(b, op, "B");
+  detail::check_f32(c, op, "C");
+  for (const Tensor* t : {&a, &b, &c}) {
+    require(t->rank() >= 2, op, t->describe() + " needs at least two dimensions");
+    require(t->shape().back() <= 1 || t->strides().back() == 1, op,
+            t->describe() + " must be contiguous in its last dimension");
+  }
+  int64_t m = a.dim(-2), k = a.dim(-1);
+  int64_t n = o.trans_b ? b.dim(-2) : b.dim(-1);
+  int64_t kb = o.trans_b ? b.dim(-1) : b.dim(-2);
+  require(kb == k, op, "inner sizes differ: A " + a.describe() + ", B " + b.describe() +
+                           (o.trans_b ? " (transposed)" : ""));
+  require(c.dim(-2) == m && c.dim(-1) == n, op,
+          "C " + c.describe() + " should be [.., " + std::to_string(m) + ", " + std::to_string(n) + "]");
+  require(c.storage() != a.storage() && c.storage() != b.storage(), op,
+          "C must not share memory with A or B");
+  Batch batch;
+  const int cb = c.rank() - 2;
+  require(cb <= 2, op, "C " + c.describe() + " has more than two batch dimensions");
+  if (cb >= 1) batch.inner = c.shape()[cb - 1];
+  if (cb == 2) batch.outer = c.shape()[0];
+
+  detail::ContextImpl& ctx = detail::context_of(s);
+  const auto& t = ctx.tuning.matmul;
+  Params p{};
+  p.m = detail::u32(m);
+  p.n = detail::u32(n);
+  p.k = detail::u32(k);
+  p.lda = detail::u32(a.strides()[a.rank() - 2]);
+  p.ldb = detail::u32(b.strides()[b.rank() - 2]);
+  p.ldc = detail::u32(c.strides()[c.rank() - 2]);
+  p.off_a = detail::u32(a.offset());
+  p.off_b = detail::u32(b.offset());
+  p.off_c = detail::u32(c.offset());
+  p.batch_inner = detail::u32(std::max<int64_t>(batch.inner, 1));
+  batch_strides(a, batch, "A", p.sa_outer, p.sa_inner);
+  batch_strides(b, batch, "B", p.sb_outer, p.sb_inner);
+  batch_strides(c, batch, "C", p.sc_outer, p.sc_inner);
+  p.flags = (o.trans_b ? 1u : 0u) | (static_cast<uint32_t>(o.act) << 2);
+  p.alpha = o.alpha;
+  detail::Dispatch d;
+  d.bindings = {detail::reads(a), detail::reads(b), detail::writes(c), detail::reads(a)};
+  if (o.bias) {
+    detail::check_f32(*o.bias, op, "bias");
+    require(o.bias->rank() == 1 && o.bias->dim(0) == n, op,
+            "bias " + o.bias->describe() + " should be [" + std::to_string(n) + "]");
+    require(o.bias->strides()[0] == 1 || n == 1, op, "bias must be contiguous");
+    p.flags |= 2u;
+    p.off_bias = detail::u32(o.bias->offset());
+    d.bindings[3] = detail::reads(*o.bias);
+  }
+  d.pipeline = &ctx.pipelines->get("matmul", {t.wg_x, t.wg_y, t.tm, t.tn, t.bk}, 4, sizeof(Params));
+  d.push = detail::push_bytes(p);
+  d.groups[0] = detail::u32(detail::ceil_div(n, t.wg_x * t.tn));
+  d.groups[1] = detail::u32(detail::ceil_div(m, t.wg_y * t.tm));
+  d.groups[2] = detail::u32(batch.outer * batch.inner);
+  d.label = "matmul " + std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k) +
+            (d.groups[2] > 1 ? " x" + std::to_string(d.groups[2]) : "");
+  detail::add_dispatch(s, std::move(d));
+}
+
+}  // namespace ops
+
+namespace ref {
+
+float relu(float x) { return x > 0.f ? x : 0.f; }
+float gelu(float x) { return static_cast<float>(0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)))); }
+
+void matmul(const float* a, const float* b, float* c, int64_t batch, int64_t m, int64_t n,
+            int64_t k, const ops::MatmulOptions& o, const float* bias, bool b_broadcast) {
+  for (int64_t z = 0; z < batch; ++z) {
+    const float* az = a + z * m * k;
+    const float* bz = b + (b_broadcast ? 0 : z * k * n);
+    float* cz = c + z * m * n;
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double acc = 0;
+        for (int64_t kk = 0; kk < k; ++kk)
+          acc += static_cast<double>(az[i * k + kk]) * (o.trans_b ? bz[j * k + kk] : bz[kk * n + j]);
+        double v = o.alpha * acc + (bias ? bias[j] : 0.0);
+        float f = static_cast<float>(v);
+        cz[i * n + j] = o.act == ops::Activation::Relu ? relu(f)
+                        : o.act == ops::Activation::Gelu
+                            ? static_cast<float>(0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))))
+                            : f;
+      }
+  }
+}
+
+}  // namespace ref
+}  // namespace vkfuse

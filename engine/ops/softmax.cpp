@@ -1,0 +1,67 @@
+// softmax over the last axis: host-side dispatch (shaders/softmax.comp) and CPU reference.
+#include <cmath>
+#include <limits>
+
+#include "op_util.h"
+#include "vkfuse/reference.hpp"
+
+namespace vkfuse {
+namespace ops {
+
+void softmax(Sequence& s, const Tensor& x, const Tensor& y, const SoftmaxOptions& o) {
+  const std::string op = "softmax";
+  detail::Rows rx = detail::as_rows(x, op, "x");
+  detail::Rows ry = detail::as_rows(y, op, "y");
+  detail::require(rx.rows == ry.rows && rx.n == ry.n, op,
+                  "x " + x.describe() + " and y " + y.describe() + " differ in shape");
+  struct Params {
+    uint32_t rows, n, ldx, ldy, off_x, off_y, off_mask, mask_rows, has_mask;
+    float scale;
+  } p{rx.rows, rx.n, rx.ld, ry.ld, detail::u32(x.offset()), detail::u32(y.offset()), 0, 1, 0, o.scale};
+  detail::Dispatch d;
+  d.bindings = {detail::reads(x), detail::writes(y), detail::reads(x)};
+  if (o.mask) {
+    detail::check_f32(*o.mask, op, "mask");
+    detail::require(o.mask->contiguous() && o.mask->rank() >= 1 && o.mask->dim(-1) == rx.n, op,
+                    "mask " + o.mask->describe() + " should be contiguous [R, " + std::to_string(rx.n) + "]");
+    p.mask_rows = detail::u32(o.mask->numel() / std::max<int64_t>(rx.n, 1));
+    detail::require(p.mask_rows > 0, op, "mask is empty");
+    p.off_mask = detail::u32(o.mask->offset());
+    p.has_mask = 1;
+    d.bindings[2] = detail::reads(*o.mask);
+  }
+  detail::ContextImpl& ctx = detail::context_of(s);
+  const auto& t = ctx.tuning.softmax;
+  bool sg = ctx.tuning.use_subgroups && t.tpr == t.wg;
+  d.pipeline = &ctx.pipelines->get(sg ? "softmax_subgroup" : "softmax", {t.wg, t.tpr}, 3, sizeof(Params));
+  d.push = detail::push_bytes(p);
+  detail::split_groups(ctx, detail::ceil_div(rx.rows, t.wg / t.tpr), d.groups);
+  d.label = "softmax " + std::to_string(rx.rows) + "x" + std::to_string(rx.n);
+  detail::add_dispatch(s, std::move(d));
+}
+
+}  // namespace ops
+
+namespace ref {
+
+void softmax(const float* x, float* y, int64_t rows, int64_t n, float scale, const float* mask,
+             int64_t mask_rows) {
+  std::vector<double> v(static_cast<size_t>(n));
+  for (int64_t r = 0; r < rows; ++r) {
+    double mx = -std::numeric_limits<double>::infinity();
+    for (int64_t i = 0; i < n; ++i) {
+      v[i] = static_cast<double>(scale) * x[r * n + i] + (mask ? mask[(r % mask_rows) * n + i] : 0.f);
+      mx = std::max(mx, v[i]);
+    }
+    if (std::isinf(mx) && mx < 0) {
+      for (int64_t i = 0; i < n; ++i) y[r * n + i] = 0.f;
+      continue;
+    }
+    double sum = 0;
+    for (int64_t i = 0; i < n; ++i) sum += std::exp(v[i] - mx);
+    for (int64_t i = 0; i < n; ++i) y[r * n + i] = static_cast<float>(std::exp(v[i] - mx) / sum);
+  }
+}
+
+}  // namespace ref
+}  // namespace vkfuse

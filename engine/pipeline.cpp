@@ -1,0 +1,152 @@
+// Compute pipelines from embedded SPIR-V, kept in memory and in a VkPipelineCache file.
+#include "pipeline.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include "shader_table.h"
+#include "vkfuse/error.hpp"
+
+namespace vkfuse::detail {
+
+Pipeline::~Pipeline() {
+  if (pipeline) vk->vkDestroyPipeline(device, pipeline, nullptr);
+  if (layout) vk->vkDestroyPipelineLayout(device, layout, nullptr);
+  if (set_layout) vk->vkDestroyDescriptorSetLayout(device, set_layout, nullptr);
+}
+
+namespace {
+
+std::string default_cache_dir() {
+  if (const char* d = std::getenv("VKFUSE_CACHE_DIR")) return d;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/vkfuse";
+  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/vkfuse";
+  return "";
+}
+
+void make_dirs(const std::string& dir) {
+  for (size_t i = 1; i <= dir.size(); ++i)
+    if (i == dir.size() || dir[i] == '/') ::mkdir(dir.substr(0, i).c_str(), 0755);
+}
+
+// The header every VkPipelineCache blob starts with (Vulkan spec, "Pipeline Cache").
+// Data from another driver or device is dropped here rather than trusted to the driver.
+bool header_matches(const std::vector<char>& data, const VkPhysicalDeviceProperties& p) {
+  if (data.size() < 16 + VK_UUID_SIZE) return false;
+  uint32_t len, version, vendor, device;
+  std::memcpy(&len, data.data(), 4);
+  std::memcpy(&version, data.data() + 4, 4);
+  std::memcpy(&vendor, data.data() + 8, 4);
+  std::memcpy(&device, data.data() + 12, 4);
+  return len >= 16 + VK_UUID_SIZE && version == VK_PIPELINE_CACHE_HEADER_VERSION_ONE &&
+         vendor == p.vendorID && device == p.deviceID &&
+         std::memcmp(data.data() + 16, p.pipelineCacheUUID, VK_UUID_SIZE) == 0;
+}
+
+}  // namespace
+
+PipelineCache::PipelineCache(const VulkanFunctions& vk, VkDevice device, const DeviceInfo& info,
+                             const VkPhysicalDeviceProperties& props, const std::string& dir_opt)
+    : vk_(vk), device_(device) {
+  std::string dir = dir_opt.empty() ? default_cache_dir() : dir_opt;
+  std::vector<char> data;
+  if (!dir.empty() && dir != "none") {
+    char uuid[2 * VK_UUID_SIZE + 1];
+    for (unsigned i = 0; i < VK_UUID_SIZE; ++i) std::snprintf(uuid + 2 * i, 3, "%02x", props.pipelineCacheUUID[i]);
+    char name[160];
+    std::snprintf(name, sizeof name, "/pipelines-%04x-%04x-%08x-%s.bin", info.vendor_id,
+                  info.device_id, info.driver_version, uuid);
+    path_ = dir + name;
+    std::ifstream f(path_, std::ios::binary);
+    if (f) data.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+    if (!header_matches(data, props)) data.clear();
+  }
+  loaded_bytes_ = data.size();
+  VkPipelineCacheCreateInfo ci{VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
+  ci.initialDataSize = data.size();
+  ci.pInitialData = data.empty() ? nullptr : data.data();
+  VK_CHECK(vk_.vkCreatePipelineCache(device_, &ci, nullptr, &cache_));
+}
+
+PipelineCache::~PipelineCache() {
+  pipelines_.clear();
+  if (cache_) vk_.vkDestroyPipelineCache(device_, cache_, nullptr);
+}
+
+void PipelineCache::save() {
+  if (path_.empty()) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  size_t n = 0;
+  VK_CHECK(vk_.vkGetPipelineCacheData(device_, cache_, &n, nullptr));
+  std::vector<char> data(n);
+  VK_CHECK(vk_.vkGetPipelineCacheData(device_, cache_, &n, data.data()));
+  make_dirs(path_.substr(0, path_.rfind('/')));
+  std::string tmp = path_ + ".tmp" + std::to_string(::getpid());
+  {
+    std::ofstream f(tmp, std::ios::binary);
+    if (!f.write(data.data(), static_cast<std::streamsize>(n))) return;
+  }
+  std::rename(tmp.c_str(), path_.c_str());  // atomic: a concurrent reader sees old or new
+}
+
+const Pipeline& PipelineCache::get(const char* shader, const std::vector<uint32_t>& spec,
+                                   uint32_t bindings, uint32_t push_bytes) {
+  std::string key = shader;
+  for (uint32_t v : spec) key += "/" + std::to_string(v);
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (auto it = pipelines_.find(key); it != pipelines_.end()) return *it->second;
+
+  const SpirvBlob* blob = find_spirv(shader);
+  if (!blob) throw Error(std::string("no embedded shader named '") + shader + "'");
+  auto p = std::make_unique<Pipeline>();
+  p->vk = &vk_;
+  p->device = device_;
+  p->bindings = bindings;
+  p->push_bytes = push_bytes;
+  p->name = key;
+
+  std::vector<VkDescriptorSetLayoutBinding> b(bindings);
+  for (uint32_t i = 0; i < bindings; ++i)
+    b[i] = {i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
+  VkDescriptorSetLayoutCreateInfo dci{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
+  dci.bindingCount = bindings;
+  dci.pBindings = b.data();
+  VK_CHECK(vk_.vkCreateDescriptorSetLayout(device_, &dci, nullptr, &p->set_layout));
+  VkPushConstantRange pcr{VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes};
+  VkPipelineLayoutCreateInfo lci{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
+  lci.setLayoutCount = 1;
+  lci.pSetLayouts = &p->set_layout;
+  lci.pushConstantRangeCount = push_bytes ? 1 : 0;
+  lci.pPushConstantRanges = &pcr;
+  VK_CHECK(vk_.vkCreatePipelineLayout(device_, &lci, nullptr, &p->layout));
+
+  VkShaderModuleCreateInfo sci{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
+  sci.codeSize = blob->count * 4;
+  sci.pCode = blob->words;
+  VkShaderModule module;
+  VK_CHECK(vk_.vkCreateShaderModule(device_, &sci, nullptr, &module));
+  std::vector<VkSpecializationMapEntry> entries(spec.size());
+  for (uint32_t i = 0; i < spec.size(); ++i) entries[i] = {i, i * 4, 4};
+  VkSpecializationInfo si{static_cast<uint32_t>(spec.size()), entries.data(), spec.size() * 4,
+                          spec.data()};
+  VkComputePipelineCreateInfo cci{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
+  cci.stage = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO};
+  cci.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
+  cci.stage.module = module;
+  cci.stage.pName = "main";
+  cci.stage.pSpecializationInfo = spec.empty() ? nullptr : &si;
+  cci.layout = p->layout;
+  VkResult r = vk_.vkCreateComputePipelines(device_, cache_, 1, &cci, nullptr, &p->pipeline);
+  vk_.vkDestroyShaderModule(device_, module, nullptr);
+  if (r != VK_SUCCESS)
+    throw Error("vkCreateComputePipelines for shader '" + key + "' failed with " + result_name(r));
+  return *pipelines_.emplace(key, std::move(p)).first->second;
+}
+
+}  // namespace vkfuse::detail

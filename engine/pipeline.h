@@ -1,0 +1,50 @@
+#pragma once
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "vk.h"
+#include "vkfuse/device.hpp"
+
+namespace vkfuse::detail {
+
+// One compute pipeline: embedded SPIR-V + specialization constants, `bindings` storage
+// buffers at bindings 0..n-1 and `push_bytes` of push constants.
+struct Pipeline {
+  const VulkanFunctions* vk = nullptr;
+  VkDevice device = VK_NULL_HANDLE;
+  VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;
+  VkPipelineLayout layout = VK_NULL_HANDLE;
+  VkPipeline pipeline = VK_NULL_HANDLE;
+  uint32_t bindings = 0, push_bytes = 0;
+  std::string name;
+  ~Pipeline();
+};
+
+// Pipelines kept in memory by (shader, specialization), over a VkPipelineCache that is
+// loaded from and saved to a file keyed by vendor, device, driver version and
+// pipelineCacheUUID.
+class PipelineCache {
+ public:
+  PipelineCache(const VulkanFunctions& vk, VkDevice device, const DeviceInfo& info,
+                const VkPhysicalDeviceProperties& props, const std::string& dir);
+  ~PipelineCache();
+  const Pipeline& get(const char* shader, const std::vector<uint32_t>& spec, uint32_t bindings,
+                      uint32_t push_bytes);
+  void save();
+  const std::string& path() const { return path_; }
+  size_t loaded_bytes() const { return loaded_bytes_; }
+
+ private:
+  const VulkanFunctions& vk_;
+  VkDevice device_;
+  VkPipelineCache cache_ = VK_NULL_HANDLE;
+  std::string path_;
+  size_t loaded_bytes_ = 0;
+  std::map<std::string, std::unique_ptr<Pipeline>> pipelines_;
+  std::mutex mutex_;
+};
+
+}  // namespace vkfuse::detail

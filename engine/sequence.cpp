@@ -1,0 +1,289 @@
+// Sequence: transfers and dispatches recorded once into command buffers, replayed per run.
+#include <map>
+
+#include "dispatch.h"
+#include "timestamps.h"
+#include "vkfuse/error.hpp"
+
+namespace vkfuse {
+namespace detail {
+
+struct Step {
+  enum Kind { Upload, Download, Run } kind = Run;
+  std::shared_ptr<Storage> storage;  // Upload/Download
+  VkDeviceSize offset = 0, size = 0;
+  Dispatch dispatch;                 // Run
+};
+
+struct SequenceImpl {
+  Context ctx;
+  ContextImpl& c;
+  SequenceOptions options;
+  std::vector<Step> steps;
+  bool recorded = false;
+  VkCommandPool pool = VK_NULL_HANDLE;
+  VkDescriptorPool descriptors = VK_NULL_HANDLE;
+  VkFence fence = VK_NULL_HANDLE;
+  std::vector<VkCommandBuffer> cbs;
+  std::unique_ptr<Timestamps> timestamps;
+  std::vector<std::string> labels;  // of the timed dispatches
+  size_t dispatches = 0, barriers = 0;
+
+  SequenceImpl(Context& ctx_, const SequenceOptions& o) : ctx(ctx_), c(*ctx_.impl()), options(o) {}
+  ~SequenceImpl() {
+    if (fence) {
+      c.vk->vkWaitForFences(c.device, 1, &fence, VK_TRUE, UINT64_MAX);
+      c.vk->vkDestroyFence(c.device, fence, nullptr);
+    }
+    timestamps.reset();
+    if (descriptors) c.vk->vkDestroyDescriptorPool(c.device, descriptors, nullptr);
+    if (pool) c.vk->vkDestroyCommandPool(c.device, pool, nullptr);
+  }
+  void record();
+};
+
+namespace {
+
+// Which storages were written or read since the last barrier. A step that reads what was
+// written (RAW), or writes what was read or written (WAR, WAW), needs a barrier first.
+class HazardTracker {
+ public:
+  bool needs_barrier(const std::vector<Binding>& uses) const {
+    for (const auto& u : uses) {
+      auto it = state_.find(u.storage.get());
+      if (it == state_.end()) continue;
+      if (it->second.written || (u.write && it->second.read)) return true;
+    }
+    return false;
+  }
+  void mark(const std::vector<Binding>& uses) {
+    for (const auto& u : uses) {
+      auto& s = state_[u.storage.get()];
+      (u.write ? s.written : s.read) = true;
+    }
+  }
+  void clear() { state_.clear(); }
+
+ private:
+  struct State { bool written = false, read = false; };
+  std::map<const Storage*, State> state_;
+};
+
+void memory_barrier(const VulkanFunctions& vk, VkCommandBuffer cb) {
+  VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+  mb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
+  mb.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
+                     VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
+  VkPipelineStageFlags st = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
+  vk.vkCmdPipelineBarrier(cb, st, st, 0, 1, &mb, 0, nullptr, 0, nullptr);
+}
+
+}  // namespace
+
+void SequenceImpl::record() {
+  const VulkanFunctions& vk = *c.vk;
+  uint32_t storage_descriptors = 0, sets = 0;
+  for (const auto& s : steps)
+    if (s.kind == Step::Run) {
+      storage_descriptors += static_cast<uint32_t>(s.dispatch.bindings.size());
+      ++sets;
+    }
+  if (sets) {
+    VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, storage_descriptors};
+    VkDescriptorPoolCreateInfo dci{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
+    dci.maxSets = sets;
+    dci.poolSizeCount = 1;
+    dci.pPoolSizes = &ps;
+    VK_CHECK(vk.vkCreateDescriptorPool(c.device, &dci, nullptr, &descriptors));
+  }
+  VkCommandPoolCreateInfo pci{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+  pci.queueFamilyIndex = c.queue_family;
+  VK_CHECK(vk.vkCreateCommandPool(c.device, &pci, nullptr, &pool));
+  VkFenceCreateInfo fci{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+  fci.flags = VK_FENCE_CREATE_SIGNALED_BIT;
+  VK_CHECK(vk.vkCreateFence(c.device, &fci, nullptr, &fence));
+  if (options.timestamps) {
+    if (!c.caps.timestamps) throw Error("device '" + c.info.name + "' has no timestamp queries");
+    if (sets) timestamps = std::make_unique<Timestamps>(vk, c.device, 2 * sets, c.timestamp_valid_bits,
+                                                        c.caps.timestamp_period_ns);
+  }
+
+  const uint32_t per_submit = options.max_dispatches_per_submit ? options.max_dispatches_per_submit : UINT32_MAX;
+  // How many dispatches each command buffer will hold, for its query reset.
+  std::vector<uint32_t> cb_dispatches(1, 0);
+  for (const auto& s : steps)
+    if (s.kind == Step::Run) {
+      if (cb_dispatches.back() == per_submit) cb_dispatches.push_back(0);
+      ++cb_dispatches.back();
+    }
+
+  HazardTracker hazards;
+  VkCommandBuffer cb = VK_NULL_HANDLE;
+  uint32_t in_cb = 0, query = 0;
+  auto begin = [&] {
+    VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+    ai.commandPool = pool;
+    ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+    ai.commandBufferCount = 1;
+    VK_CHECK(vk.vkAllocateCommandBuffers(c.device, &ai, &cb));
+    VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    VK_CHECK(vk.vkBeginCommandBuffer(cb, &bi));
+    if (timestamps) timestamps->reset(cb, query, 2 * cb_dispatches[cbs.size()]);
+    if (cbs.empty()) full_barrier(vk, cb, false);  // after whatever ran before this run
+    cbs.push_back(cb);
+    in_cb = 0;
+  };
+  begin();
+  for (auto& s : steps) {
+    std::vector<Binding> uses;
+    if (s.kind == Step::Run)
+      uses = s.dispatch.bindings;
+    else
+      uses = {Binding{s.storage, s.kind == Step::Upload}};
+    if (s.kind == Step::Run && in_cb == per_submit) {
+      VK_CHECK(vk.vkEndCommandBuffer(cb));
+      begin();
+    }
+    bool moves_data = s.kind == Step::Run || !s.storage->direct;
+    if (moves_data && hazards.needs_barrier(uses)) {
+      memory_barrier(vk, cb);
+      ++barriers;
+      hazards.clear();
+    }
+    if (moves_data) hazards.mark(uses);
+    if (s.kind == Step::Upload) {
+      if (!s.storage->direct) s.storage->record_upload(cb, s.offset, s.size);
+      continue;
+    }
+    if (s.kind == Step::Download) {
+      if (!s.storage->direct) s.storage->record_download(cb, s.offset, s.size);
+      continue;
+    }
+    const Dispatch& d = s.dispatch;
+    VkDescriptorSetAllocateInfo ai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
+    ai.descriptorPool = descriptors;
+    ai.descriptorSetCount = 1;
+    ai.pSetLayouts = &d.pipeline->set_layout;
+    VkDescriptorSet set;
+    VK_CHECK(vk.vkAllocateDescriptorSets(c.device, &ai, &set));
+    std::vector<VkDescriptorBufferInfo> infos(d.bindings.size());
+    std::vector<VkWriteDescriptorSet> writes(d.bindings.size());
+    for (size_t i = 0; i < d.bindings.size(); ++i) {
+      const Allocation& a = d.bindings[i].storage->device;
+      infos[i] = {a.buffer, a.offset, a.size};
+      writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
+      writes[i].dstSet = set;
+      writes[i].dstBinding = static_cast<uint32_t>(i);
+      writes[i].descriptorCount = 1;
+      writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+      writes[i].pBufferInfo = &infos[i];
+    }
+    vk.vkUpdateDescriptorSets(c.device, static_cast<uint32_t>(writes.size()), writes.data(), 0, nullptr);
+    vk.vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, d.pipeline->pipeline);
+    vk.vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, d.pipeline->layout, 0, 1, &set, 0, nullptr);
+    if (!d.push.empty())
+      vk.vkCmdPushConstants(cb, d.pipeline->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
+                            static_cast<uint32_t>(d.push.size()), d.push.data());
+    if (timestamps) timestamps->write(cb, query++);
+    vk.vkCmdDispatch(cb, d.groups[0], d.groups[1], d.groups[2]);
+    if (timestamps) {
+      timestamps->write(cb, query++);
+      labels.push_back(d.label);
+    }
+    ++in_cb;
+  }
+  full_barrier(vk, cb, true);  // shader and transfer writes visible to the host
+  VK_CHECK(vk.vkEndCommandBuffer(cb));
+  recorded = true;
+}
+
+ContextImpl& context_of(Sequence& s) { return s.impl().c; }
+
+void split_groups(const ContextImpl& c, uint64_t groups, uint32_t out[3]) {
+  uint64_t max_x = c.caps.max_workgroup_count[0], max_y = c.caps.max_workgroup_count[1];
+  uint64_t x = std::min<uint64_t>(std::max<uint64_t>(groups, 1), max_x);
+  uint64_t y = (groups + x - 1) / x;
+  if (y > max_y)
+    throw Error("a dispatch of " + std::to_string(groups) + " workgroups exceeds the device's " +
+                std::to_string(max_x) + " x " + std::to_string(max_y) + " limit");
+  out[0] = static_cast<uint32_t>(x);
+  out[1] = static_cast<uint32_t>(std::max<uint64_t>(y, 1));
+  out[2] = 1;
+}
+
+void add_dispatch(Sequence& s, Dispatch d) {
+  SequenceImpl& q = s.impl();
+  if (q.recorded) throw Error("sequence: '" + d.label + "' added after the sequence was recorded");
+  for (int i = 0; i < 3; ++i)
+    if (d.groups[i] > q.c.caps.max_workgroup_count[i])
+      throw Error(d.label + ": " + std::to_string(d.groups[i]) + " workgroups on axis " +
+                  std::to_string(i) + " exceed the device limit of " +
+                  std::to_string(q.c.caps.max_workgroup_count[i]));
+  for (const auto& b : d.bindings)
+    if (b.storage->ctx.get() != &q.c) throw Error(d.label + ": a tensor belongs to another context");
+  if (d.groups[0] == 0 || d.groups[1] == 0 || d.groups[2] == 0) return;  // empty tensors
+  Step st;
+  st.kind = Step::Run;
+  st.dispatch = std::move(d);
+  q.steps.push_back(std::move(st));
+  ++q.dispatches;
+}
+
+}  // namespace detail
+
+Sequence::Sequence(Context& ctx, const SequenceOptions& o)
+    : impl_(std::make_unique<detail::SequenceImpl>(ctx, o)) {}
+Sequence::~Sequence() = default;
+Sequence::Sequence(Sequence&&) noexcept = default;
+Sequence& Sequence::operator=(Sequence&&) noexcept = default;
+Context& Sequence::context() { return impl_->ctx; }
+
+namespace {
+void add_transfer(detail::SequenceImpl& q, const Tensor& t, detail::Step::Kind kind) {
+  if (q.recorded) throw Error("sequence: transfer added after the sequence was recorded");
+  if (!t.defined()) throw Error("sequence: transfer of an empty tensor");
+  if (!t.contiguous()) throw Error("sequence: transfer of non-contiguous " + t.describe());
+  if (t.storage()->ctx.get() != &q.c) throw Error("sequence: the tensor belongs to another context");
+  detail::Step s;
+  s.kind = kind;
+  s.storage = t.storage();
+  s.offset = static_cast<VkDeviceSize>(t.offset()) * dtype_size(t.dtype());
+  s.size = static_cast<VkDeviceSize>(t.numel()) * dtype_size(t.dtype());
+  if (s.size == 0) return;
+  s.storage->host();
+  q.steps.push_back(std::move(s));
+}
+}  // namespace
+
+void Sequence::upload(const Tensor& t) { add_transfer(*impl_, t, detail::Step::Upload); }
+void Sequence::download(const Tensor& t) { add_transfer(*impl_, t, detail::Step::Download); }
+
+void Sequence::run() {
+  detail::SequenceImpl& q = *impl_;
+  if (!q.recorded) q.record();
+  const auto& vk = *q.c.vk;
+  VK_CHECK(vk.vkWaitForFences(q.c.device, 1, &q.fence, VK_TRUE, UINT64_MAX));
+  VK_CHECK(vk.vkResetFences(q.c.device, 1, &q.fence));
+  q.c.submit(q.cbs, q.fence);
+  VK_CHECK(vk.vkWaitForFences(q.c.device, 1, &q.fence, VK_TRUE, UINT64_MAX));
+}
+
+size_t Sequence::dispatch_count() const { return impl_->dispatches; }
+size_t Sequence::barrier_count() const { return impl_->barriers; }
+size_t Sequence::submit_count() const { return impl_->cbs.size(); }
+
+std::vector<DispatchTiming> Sequence::timings() const {
+  std::vector<DispatchTiming> out;
+  if (!impl_->timestamps) return out;
+  auto ms = impl_->timestamps->pair_ms();
+  for (size_t i = 0; i < ms.size(); ++i) out.push_back({impl_->labels[i], ms[i]});
+  return out;
+}
+
+double Sequence::total_device_ms() const {
+  double s = 0;
+  for (const auto& t : timings()) s += t.ms;
+  return s;
+}
+
+}  // namespace vkfuse

@@ -1,0 +1,83 @@
+// Tile shapes and workgroup sizes per device; they reach the shaders as specialization
+// constants. Measured choices are explained in docs/TUNING.md.
+#include "vkfuse/tuning.hpp"
+
+#include <algorithm>
+
+#include "vkfuse/device.hpp"
+#include "vkfuse/error.hpp"
+
+namespace vkfuse {
+
+namespace {
+uint32_t pow2_floor(uint32_t v) {
+  uint32_t p = 1;
+  while (p * 2 <= v) p *= 2;
+  return p;
+}
+}  // namespace
+
+Tuning choose_tuning(const DeviceInfo& device, const Capabilities& caps) {
+  Tuning t;
+  uint32_t inv = std::min(caps.max_workgroup_invocations, caps.max_workgroup_size[0]);
+  if (device.type == "cpu" && !caps.portable) {
+    // lavapipe: invocations run 8 to a SIMD register and a barrier switches coroutines, so
+    // big register blocks and few barriers per K step win over many invocations.
+    t.matmul = {8, 8, 8, 8, 32};
+    t.softmax = {64, 1};
+    t.layer_norm = {64, 1};
+    t.elementwise_wg = 128;
+  } else if (caps.portable || inv < 256) {
+    t.matmul = {16, 8, 4, 4, 16};  // 128 invocations, 32x64 tile, 6 KiB shared
+    uint32_t wg = std::min<uint32_t>(pow2_floor(inv), 128);
+    t.softmax = {wg, wg};
+    t.layer_norm = {wg, wg};
+    t.elementwise_wg = wg;
+  } else {
+    t.matmul = {16, 16, 4, 4, 16};  // 256 invocations, 64x64 tile, 8 KiB shared
+    t.softmax = {256, 256};
+    t.layer_norm = {256, 256};
+    t.elementwise_wg = 256;
+  }
+  t.use_subgroups = caps.subgroup_arithmetic;
+  check_tuning(t, caps);
+  return t;
+}
+
+void check_tuning(const Tuning& t, const Capabilities& c) {
+  auto fail = [](const std::string& what) { throw Error("tuning: " + what); };
+  const auto& m = t.matmul;
+  if (m.wg_x == 0 || m.wg_y == 0 || m.wg_x * m.wg_y > c.max_workgroup_invocations ||
+      m.wg_x > c.max_workgroup_size[0] || m.wg_y > c.max_workgroup_size[1])
+    fail("matmul workgroup " + std::to_string(m.wg_x) + "x" + std::to_string(m.wg_y) +
+         " exceeds the device's workgroup limits");
+  if (m.tm < 1 || m.tm > 8 || m.tn < 1 || m.tn > 8) fail("matmul tm and tn must be 1..8");
+  if (m.bk < 1) fail("matmul bk must be at least 1");
+  uint64_t shared = uint64_t(m.wg_y * m.tm + m.wg_x * m.tn) * m.bk * 4;
+  if (shared > c.max_shared_memory)
+    fail("matmul tile needs " + std::to_string(shared) + " bytes of shared memory, the device has " +
+         std::to_string(c.max_shared_memory));
+  for (const auto* r : {&t.softmax, &t.layer_norm}) {
+    if (r->wg == 0 || r->wg > c.max_workgroup_invocations || r->wg > c.max_workgroup_size[0])
+      fail("row kernel workgroup of " + std::to_string(r->wg) + " exceeds the device's limits");
+    if (r->tpr == 0 || (r->tpr & (r->tpr - 1)) || r->wg % r->tpr)
+      fail("row kernel tpr must be a power of two dividing the workgroup size");
+    if (uint64_t(r->wg) * 4 > c.max_shared_memory) fail("row kernel workgroup too large for shared memory");
+  }
+  if (t.elementwise_wg == 0 || t.elementwise_wg > c.max_workgroup_invocations ||
+      t.elementwise_wg > c.max_workgroup_size[0])
+    fail("elementwise workgroup of " + std::to_string(t.elementwise_wg) + " exceeds the device's limits");
+  if (t.use_subgroups && !c.subgroup_arithmetic)
+    fail("subgroup reductions asked for on a device (or mode) without subgroup arithmetic");
+}
+
+std::string to_string(const Tuning& t) {
+  auto s = [](uint32_t v) { return std::to_string(v); };
+  return "matmul wg " + s(t.matmul.wg_x) + "x" + s(t.matmul.wg_y) + " tm " + s(t.matmul.tm) +
+         " tn " + s(t.matmul.tn) + " bk " + s(t.matmul.bk) + "; softmax wg " + s(t.softmax.wg) +
+         " tpr " + s(t.softmax.tpr) + "; layer_norm wg " + s(t.layer_norm.wg) + " tpr " +
+         s(t.layer_norm.tpr) + "; elementwise wg " + s(t.elementwise_wg) +
+         (t.use_subgroups ? "; subgroups on" : "; subgroups off");
+}
+
+}  // namespace vkfuse

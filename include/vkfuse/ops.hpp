@@ -1,0 +1,46 @@
+#pragma once
+#include "vkfuse/sequence.hpp"
+
+// The core kernels. Each records one dispatch into a Sequence; each has a CPU reference of
+// the same name in vkfuse::ref (reference.hpp). All arithmetic is fp32.
+namespace vkfuse::ops {
+
+enum class Activation { None, Relu, Gelu };  // Gelu is the exact erf form
+
+struct MatmulOptions {
+  bool trans_b = false;          // C = A·Bᵀ, B given as [..., N, K]
+  const Tensor* bias = nullptr;  // [N], added to every row
+  Activation act = Activation::None;
+  float alpha = 1.f;             // C = act(alpha·A·B + bias)
+};
+// a [..., M, K], b [..., K, N] (or [..., N, K] with trans_b), c [..., M, N]; at most two
+// batch dimensions, b's may be missing or of size 1 (broadcast). Rows may be strided, the
+// last dimension of each must be contiguous.
+void matmul(Sequence& s, const Tensor& a, const Tensor& b, const Tensor& c,
+            const MatmulOptions& o = {});
+
+struct SoftmaxOptions {
+  float scale = 1.f;             // y = softmax(scale·x + mask) over the last axis
+  const Tensor* mask = nullptr;  // additive [R, N]; row r of x uses mask row r % R
+};
+void softmax(Sequence& s, const Tensor& x, const Tensor& y, const SoftmaxOptions& o = {});
+
+struct LayerNormOptions {
+  float eps = 1e-5f;
+  const Tensor* weight = nullptr;    // [N]
+  const Tensor* bias = nullptr;      // [N]
+  const Tensor* residual = nullptr;  // y = LN(x + residual), same shape as x
+};
+void layer_norm(Sequence& s, const Tensor& x, const Tensor& y, const LayerNormOptions& o = {});
+
+// c = a + b, b of a's shape or of shape [N] (a row broadcast over a's rows).
+void add(Sequence& s, const Tensor& a, const Tensor& b, const Tensor& c);
+void relu(Sequence& s, const Tensor& x, const Tensor& y);
+void gelu(Sequence& s, const Tensor& x, const Tensor& y);
+// dst = src element by element, any strides, rank <= 4, same shape: with Tensor::permute
+// this splits [B,L,H·D] into heads [B,H,L,D] and merges them back.
+void copy(Sequence& s, const Tensor& src, const Tensor& dst);
+void split_heads(Sequence& s, const Tensor& x, const Tensor& heads, int64_t num_heads);
+void merge_heads(Sequence& s, const Tensor& heads, const Tensor& x);
+
+}  // namespace vkfuse::ops

@@ -1,0 +1,54 @@
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vkfuse/context.hpp"
+
+namespace vkfuse {
+
+namespace detail { struct SequenceImpl; struct Dispatch; }
+
+struct SequenceOptions {
+  bool timestamps = false;       // a timestamp pair around every dispatch
+  // A long sequence is split into several submits so that no single one can trip a
+  // driver watchdog; 0 keeps everything in one submit.
+  uint32_t max_dispatches_per_submit = 256;
+};
+
+struct DispatchTiming {
+  std::string label;
+  double ms = 0;
+};
+
+// A list of transfers and dispatches, recorded into command buffers once (with a barrier
+// only where one dispatch reads or overwrites what an earlier one wrote, or overwrites
+// what it read) and replayed by every run().
+class Sequence {
+ public:
+  explicit Sequence(Context& ctx, const SequenceOptions& options = {});
+  ~Sequence();
+  Sequence(Sequence&&) noexcept;
+  Sequence& operator=(Sequence&&) noexcept;
+
+  void upload(const Tensor& t);    // host side -> device, at this point of every run
+  void download(const Tensor& t);  // device -> host side, at this point of every run
+
+  // Records on the first call, replays afterwards; waits for the device.
+  void run();
+
+  size_t dispatch_count() const;
+  size_t barrier_count() const;  // valid after the first run
+  size_t submit_count() const;   // valid after the first run
+  std::vector<DispatchTiming> timings() const;  // of the last run; needs timestamps
+  double total_device_ms() const;               // sum of timings()
+
+  Context& context();
+  detail::SequenceImpl& impl() { return *impl_; }
+
+ private:
+  std::unique_ptr<detail::SequenceImpl> impl_;
+};
+
+}  // namespace vkfuse

@@ -1,0 +1,33 @@
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace vkfuse {
+
+struct Capabilities;
+struct DeviceInfo;
+
+// Tile shapes and workgroup sizes, passed to the shaders as specialization constants.
+// choose_tuning() picks them per device; tests and benches may override any field.
+struct Tuning {
+  struct Matmul {
+    uint32_t wg_x = 16, wg_y = 8;  // invocations along N and M
+    uint32_t tm = 4, tn = 4;       // outputs per invocation (rows, columns)
+    uint32_t bk = 16;              // K depth of a shared-memory tile
+  } matmul;
+  struct Rows {
+    uint32_t wg = 128;             // invocations per workgroup
+    uint32_t tpr = 128;            // invocations per row (a power of two dividing wg)
+  } softmax, layer_norm;
+  uint32_t elementwise_wg = 128;
+  bool use_subgroups = false;      // subgroup reductions where the device has them
+};
+
+Tuning choose_tuning(const DeviceInfo& device, const Capabilities& caps);
+
+// Throws Error naming the field when a tuning does not fit the capabilities.
+void check_tuning(const Tuning& t, const Capabilities& caps);
+
+std::string to_string(const Tuning& t);
+
+}  // namespace vkfuse

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages vkfuse needs to build, test and run its samples.
+# Idempotent and quiet: prints nothing and installs nothing when all are present.
+set -euo pipefail
+pkgs=(
+  cmake g++ ninja-build pkg-config
+  libvulkan-dev libvulkan1 mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
+  glslang-tools spirv-tools
+  libglm-dev libgtest-dev nlohmann-json3-dev libcli11-dev libstb-dev
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "vkfuse: installing ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq >/dev/null
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

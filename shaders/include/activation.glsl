@@ -1,0 +1,38 @@
+// Activations shared by the matmul epilogue and the elementwise kernel.
+#ifndef VKFUSE_ACTIVATION_GLSL
+#define VKFUSE_ACTIVATION_GLSL
+
+#define ACT_NONE 0u
+#define ACT_RELU 1u
+#define ACT_GELU 2u
+
+// GLSL has no erf. |x| < 0.5: Taylor series to x^13 (truncation < 2e-9 relative);
+// otherwise 1 - erfc with Numerical Recipes' erfcc (relative error of erfc < 1.2e-7, so
+// erf's absolute error < 6e-8). Both are below fp32 rounding of the result; the CPU
+// reference uses std::erf.
+float erf_approx(float x) {
+  float ax = abs(x);
+  if (ax < 0.5) {
+    float t = x * x;
+    float s = fma(t, fma(t, fma(t, fma(t, fma(t, fma(t, 1.0 / 75600.0, -1.0 / 9360.0),
+                 1.0 / 1320.0), -1.0 / 216.0), 1.0 / 42.0), -1.0 / 10.0), 1.0 / 3.0);
+    return 1.1283791670955126 * x * fma(-t, s, 1.0);
+  }
+  if (ax >= 4.0) return sign(x);  // 1 - erf(4) < 2e-8
+  float t = 1.0 / fma(0.5, ax, 1.0);
+  float r = t * exp(-ax * ax - 1.26551223 +
+      t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
+      t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  return sign(x) * (1.0 - r);
+}
+
+// Exact (erf) GELU, as torch.nn.functional.gelu(approximate='none').
+float gelu(float x) { return 0.5 * x * (1.0 + erf_approx(x * 0.70710678118654752)); }
+
+float activate(float v, uint act) {
+  if (act == ACT_RELU) return max(v, 0.0);
+  if (act == ACT_GELU) return gelu(v);
+  return v;
+}
+
+#endif

@@ -1,0 +1,54 @@
+#version 450
+// y = (v - mean) / sqrt(var + eps) · weight + bias, v = x (+ residual), over each row.
+// Two passes (mean, then the mean of squared deviations) in fp32: the one-pass
+// E[v²] - E[v]² cancels catastrophically when |mean| >> std.
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint TPR = 1;
+#include "reduce.glsl"
+
+layout(std430, binding = 0) readonly buffer BufX { float x[]; };
+layout(std430, binding = 1) writeonly buffer BufY { float y[]; };
+layout(std430, binding = 2) readonly buffer BufR { float res[]; };
+layout(std430, binding = 3) readonly buffer BufW { float w[]; };
+layout(std430, binding = 4) readonly buffer BufB { float bs[]; };
+
+layout(push_constant) uniform Params {
+  uint rows, n, ldx, ldy, ldr, off_x, off_y, off_r, off_w, off_b;
+  uint flags;  // bit 0: weight, bit 1: bias, bit 2: residual
+  float eps;
+} p;
+
+float val(uint xrow, uint rrow, uint i) {
+  float v = x[xrow + i];
+  if ((p.flags & 4u) != 0u) v += res[rrow + i];
+  return v;
+}
+
+void main() {
+  const uint RPW = gl_WorkGroupSize.x / TPR;
+  uint row = linear_group() * RPW + gl_LocalInvocationID.x / TPR;
+  uint t = gl_LocalInvocationID.x % TPR;
+  bool live_row = row < p.rows;
+  uint xrow = p.off_x + row * p.ldx, rrow = p.off_r + row * p.ldr;
+
+  float s = 0.0;
+  if (live_row) FOR_RANGE(i, t, p.n, TPR) s += val(xrow, rrow, i);
+  float mean = row_sum(s) / float(p.n);
+  float q = 0.0;
+  if (live_row) FOR_RANGE(i, t, p.n, TPR) {
+    float d = val(xrow, rrow, i) - mean;
+    q = fma(d, d, q);
+  }
+  float rstd = inversesqrt(row_sum(q) / float(p.n) + p.eps);
+  if (!live_row) return;
+  uint yrow = p.off_y + row * p.ldy;
+  FOR_RANGE(i, t, p.n, TPR) {
+    float v = (val(xrow, rrow, i) - mean) * rstd;
+    if ((p.flags & 1u) != 0u) v *= w[p.off_w + i];
+    if ((p.flags & 2u) != 0u) v += bs[p.off_b + i];
+    y[yrow + i] = v;
+  }
+}

@@ -1,0 +1,45 @@
+#version 450
+// y = softmax(scale·x + mask) over each row, numerically stable (max subtracted first);
+// a row with no finite logit (all -inf, e.g. fully masked) gives zeros, not NaN.
+// TPR invocations share a row; a workgroup holds WG/TPR rows.
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint TPR = 1;
+#include "reduce.glsl"
+
+layout(std430, binding = 0) readonly buffer BufX { float x[]; };
+layout(std430, binding = 1) writeonly buffer BufY { float y[]; };
+layout(std430, binding = 2) readonly buffer BufMask { float mask[]; };
+
+layout(push_constant) uniform Params {
+  uint rows, n, ldx, ldy, off_x, off_y, off_mask, mask_rows, has_mask;
+  float scale;
+} p;
+
+float logit(uint xrow, uint mrow, uint i) {
+  float v = p.scale * x[xrow + i];
+  if (p.has_mask != 0u) v += mask[mrow + i];
+  return v;
+}
+
+void main() {
+  const uint RPW = gl_WorkGroupSize.x / TPR;
+  uint row = linear_group() * RPW + gl_LocalInvocationID.x / TPR;
+  uint t = gl_LocalInvocationID.x % TPR;
+  bool live_row = row < p.rows;  // no early return: the reductions hold barriers
+  uint xrow = p.off_x + row * p.ldx;
+  uint mrow = p.off_mask + (live_row && p.has_mask != 0u ? (row % p.mask_rows) * p.n : 0u);
+
+  float mx = NEG_INF;
+  if (live_row) FOR_RANGE(i, t, p.n, TPR) mx = max(mx, logit(xrow, mrow, i));
+  mx = row_max(mx);
+  float s = 0.0;
+  if (live_row && mx != NEG_INF) FOR_RANGE(i, t, p.n, TPR) s += exp(logit(xrow, mrow, i) - mx);
+  s = row_sum(s);
+  if (!live_row) return;
+  uint yrow = p.off_y + row * p.ldy;
+  float inv = mx == NEG_INF ? 0.0 : 1.0 / s;
+  FOR_RANGE(i, t, p.n, TPR) y[yrow + i] = mx == NEG_INF ? 0.0 : exp(logit(xrow, mrow, i) - mx) * inv;
+}

@@ -1,0 +1,6 @@
+#pragma once
+#include <CLI/CLI.hpp>
+
+// Each subcommand registers its options and its action on the app.
+void add_devices_command(CLI::App& app);
+void add_bench_command(CLI::App& app);

@@ -1,0 +1,21 @@
+// vkfuse: the command line (../shared/spec/model-format.md §3).
+#include <cstdio>
+
+#include "commands.hpp"
+#include "vkfuse/error.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"vkfuse: transformer encoders and vision-text fusion on any Vulkan GPU"};
+  app.require_subcommand(1);
+  add_devices_command(app);
+  add_bench_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "vkfuse: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
