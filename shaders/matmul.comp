@@ -5,6 +5,7 @@
 // outputs in registers, rows ty + i·WY and columns tx + j·WX (strided, so neighbouring
 // invocations read neighbouring shared-memory words and the same A value).
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 #include "activation.glsl"
 
@@ -50,7 +51,7 @@ void main() {
   bool trans_b = (p.flags & 1u) != 0u;
 
   float acc[MAX_T * MAX_T];
-  for (uint i = 0u; i < TM * TN; ++i) acc[i] = 0.0;
+  [[unroll]] for (uint i = 0u; i < MAX_T * MAX_T; ++i) acc[i] = 0.0;
 
   FOR_RANGE(k0, 0u, p.K, BK) {
     // Edge tiles read zeros past M, N and K, so the inner loop needs no bounds checks.
@@ -72,20 +73,20 @@ void main() {
     barrier();
     for (uint kk = 0u; kk < BK; ++kk) {
       float av[MAX_T], bv[MAX_T];
-      for (uint i = 0u; i < TM; ++i) av[i] = As[kk * BM + ty + i * WY];
-      for (uint j = 0u; j < TN; ++j) bv[j] = Bs[kk * BN + tx + j * WX];
-      for (uint i = 0u; i < TM; ++i)
-        for (uint j = 0u; j < TN; ++j) acc[i * TN + j] = fma(av[i], bv[j], acc[i * TN + j]);
+      [[unroll]] for (uint i = 0u; i < TM; ++i) av[i] = As[kk * BM + ty + i * WY];
+      [[unroll]] for (uint j = 0u; j < TN; ++j) bv[j] = Bs[kk * BN + tx + j * WX];
+      [[unroll]] for (uint i = 0u; i < TM; ++i)
+        [[unroll]] for (uint j = 0u; j < TN; ++j) acc[i * TN + j] = fma(av[i], bv[j], acc[i * TN + j]);
     }
     barrier();
   }
 
   bool has_bias = (p.flags & 2u) != 0u;
   uint act = (p.flags >> 2u) & 3u;
-  for (uint i = 0u; i < TM; ++i) {
+  [[unroll]] for (uint i = 0u; i < TM; ++i) {
     uint gm = m0 + ty + i * WY;
     if (gm >= p.M) break;
-    for (uint j = 0u; j < TN; ++j) {
+    [[unroll]] for (uint j = 0u; j < TN; ++j) {
       uint gn = n0 + tx + j * WX;
       if (gn >= p.N) break;
       float v = p.alpha * acc[i * TN + j];
