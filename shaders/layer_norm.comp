@@ -35,17 +35,17 @@ void main() {
   uint xrow = p.off_x + row * p.ldx, rrow = p.off_r + row * p.ldr;
 
   float s = 0.0;
-  if (live_row) FOR_RANGE(i, t, p.n, TPR) s += val(xrow, rrow, i);
+  if (live_row) for (uint i = t; i < p.n; i += TPR) s += val(xrow, rrow, i);
   float mean = row_sum(s) / float(p.n);
   float q = 0.0;
-  if (live_row) FOR_RANGE(i, t, p.n, TPR) {
+  if (live_row) for (uint i = t; i < p.n; i += TPR) {
     float d = val(xrow, rrow, i) - mean;
     q = fma(d, d, q);
   }
   float rstd = inversesqrt(row_sum(q) / float(p.n) + p.eps);
   if (!live_row) return;
   uint yrow = p.off_y + row * p.ldy;
-  FOR_RANGE(i, t, p.n, TPR) {
+  for (uint i = t; i < p.n; i += TPR) {
     float v = (val(xrow, rrow, i) - mean) * rstd;
     if ((p.flags & 1u) != 0u) v *= w[p.off_w + i];
     if ((p.flags & 2u) != 0u) v += bs[p.off_b + i];

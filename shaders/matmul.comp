@@ -16,7 +16,7 @@ layout(constant_id = 4) const uint BK = 16;
 
 layout(std430, binding = 0) readonly buffer BufA { float a[]; };
 layout(std430, binding = 1) readonly buffer BufB { float b[]; };
-layout(std430, binding = 2) writeonly buffer BufC { float c[]; };
+layout(std430, binding = 2) buffer BufC { float c[]; };
 layout(std430, binding = 3) readonly buffer BufBias { float bias[]; };
 
 layout(push_constant) uniform Params {
@@ -25,7 +25,8 @@ layout(push_constant) uniform Params {
   uint off_a, off_b, off_c, off_bias;
   uint batch_inner;                // z = outer·batch_inner + inner
   uint sa_outer, sa_inner, sb_outer, sb_inner, sc_outer, sc_inner;
-  uint flags;                      // bit 0: B transposed; bit 1: bias; bits 2-3: activation
+  uint flags;                      // bit 0: B transposed; bit 1: bias; bits 2-3: activation;
+                                   // bit 4: add to C (a later slice of a K split)
   float alpha;
 } p;
 
@@ -53,7 +54,7 @@ void main() {
   float acc[MAX_T * MAX_T];
   [[unroll]] for (uint i = 0u; i < MAX_T * MAX_T; ++i) acc[i] = 0.0;
 
-  FOR_RANGE(k0, 0u, p.K, BK) {
+  for (uint k0 = 0u; k0 < p.K; k0 += BK) {
     // Edge tiles read zeros past M, N and K, so the inner loop needs no bounds checks.
     for (uint e = lid; e < BM * BK; e += NT) {
       uint mm = e / BK, kk = e % BK, gm = m0 + mm, gk = k0 + kk;
@@ -83,15 +84,18 @@ void main() {
 
   bool has_bias = (p.flags & 2u) != 0u;
   uint act = (p.flags >> 2u) & 3u;
+  bool accumulate = (p.flags & 16u) != 0u;
   [[unroll]] for (uint i = 0u; i < TM; ++i) {
     uint gm = m0 + ty + i * WY;
     if (gm >= p.M) break;
     [[unroll]] for (uint j = 0u; j < TN; ++j) {
       uint gn = n0 + tx + j * WX;
       if (gn >= p.N) break;
+      uint ci = base_c + gm * p.ldc + gn;
       float v = p.alpha * acc[i * TN + j];
+      if (accumulate) v += c[ci];
       if (has_bias) v += bias[p.off_bias + gn];
-      c[base_c + gm * p.ldc + gn] = activate(v, act);
+      c[ci] = activate(v, act);
     }
   }
 }

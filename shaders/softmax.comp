@@ -33,13 +33,13 @@ void main() {
   uint mrow = p.off_mask + (live_row && p.has_mask != 0u ? (row % p.mask_rows) * p.n : 0u);
 
   float mx = NEG_INF;
-  if (live_row) FOR_RANGE(i, t, p.n, TPR) mx = max(mx, logit(xrow, mrow, i));
+  if (live_row) for (uint i = t; i < p.n; i += TPR) mx = max(mx, logit(xrow, mrow, i));
   mx = row_max(mx);
   float s = 0.0;
-  if (live_row && mx != NEG_INF) FOR_RANGE(i, t, p.n, TPR) s += exp(logit(xrow, mrow, i) - mx);
+  if (live_row && mx != NEG_INF) for (uint i = t; i < p.n; i += TPR) s += exp(logit(xrow, mrow, i) - mx);
   s = row_sum(s);
   if (!live_row) return;
   uint yrow = p.off_y + row * p.ldy;
   float inv = mx == NEG_INF ? 0.0 : 1.0 / s;
-  FOR_RANGE(i, t, p.n, TPR) y[yrow + i] = mx == NEG_INF ? 0.0 : exp(logit(xrow, mrow, i) - mx) * inv;
+  for (uint i = t; i < p.n; i += TPR) y[yrow + i] = mx == NEG_INF ? 0.0 : exp(logit(xrow, mrow, i) - mx) * inv;
 }

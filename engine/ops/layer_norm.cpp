@@ -43,10 +43,11 @@ void layer_norm(Sequence& s, const Tensor& x, const Tensor& y, const LayerNormOp
   }
   detail::ContextImpl& ctx = detail::context_of(s);
   const auto& t = ctx.tuning.layer_norm;
-  bool sg = ctx.tuning.use_subgroups && t.tpr == t.wg;
-  d.pipeline = &ctx.pipelines->get(sg ? "layer_norm_subgroup" : "layer_norm", {t.wg, t.tpr}, 5, sizeof(Params));
+  const uint32_t tpr = detail::row_tpr(rx.n, t.tpr, t.wg, op);
+  bool sg = ctx.tuning.use_subgroups && tpr == t.wg;
+  d.pipeline = &ctx.pipelines->get(sg ? "layer_norm_subgroup" : "layer_norm", {t.wg, tpr}, 5, sizeof(Params));
   d.push = detail::push_bytes(p);
-  detail::split_groups(ctx, detail::ceil_div(rx.rows, t.wg / t.tpr), d.groups);
+  detail::split_groups(ctx, detail::ceil_div(rx.rows, t.wg / tpr), d.groups);
   d.label = "layer_norm " + std::to_string(rx.rows) + "x" + std::to_string(rx.n);
   detail::add_dispatch(s, std::move(d));
 }

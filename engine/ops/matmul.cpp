@@ -1,6 +1,7 @@
 // matmul: host-side dispatch (shaders/matmul.comp) and the CPU reference.
 #include <cmath>
 
+#include "loop_budget.h"
 #include "op_util.h"
 #include "vkfuse/reference.hpp"
 
@@ -83,27 +84,45 @@ void matmul(Sequence& s, const Tensor& a, const Tensor& b, const Tensor& c, cons
   batch_strides(a, batch, "A", p.sa_outer, p.sa_inner);
   batch_strides(b, batch, "B", p.sb_outer, p.sb_inner);
   batch_strides(c, batch, "C", p.sc_outer, p.sc_inner);
-  p.flags = (o.trans_b ? 1u : 0u) | (static_cast<uint32_t>(o.act) << 2);
   p.alpha = o.alpha;
-  detail::Dispatch d;
-  d.bindings = {detail::reads(a), detail::reads(b), detail::writes(c), detail::reads(a)};
+  uint32_t bias_flag = 0;
+  detail::Binding bias_binding = detail::reads(a);
   if (o.bias) {
     detail::check_f32(*o.bias, op, "bias");
     require(o.bias->rank() == 1 && o.bias->dim(0) == n, op,
             "bias " + o.bias->describe() + " should be [" + std::to_string(n) + "]");
     require(o.bias->strides()[0] == 1 || n == 1, op, "bias must be contiguous");
-    p.flags |= 2u;
+    bias_flag = 2u;
     p.off_bias = detail::u32(o.bias->offset());
-    d.bindings[3] = detail::reads(*o.bias);
+    bias_binding = detail::reads(*o.bias);
   }
-  d.pipeline = &ctx.pipelines->get("matmul", {t.wg_x, t.wg_y, t.tm, t.tn, t.bk}, 4, sizeof(Params));
-  d.push = detail::push_bytes(p);
-  d.groups[0] = detail::u32(detail::ceil_div(n, t.wg_x * t.tn));
-  d.groups[1] = detail::u32(detail::ceil_div(m, t.wg_y * t.tm));
-  d.groups[2] = detail::u32(batch.outer * batch.inner);
-  d.label = "matmul " + std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k) +
-            (d.groups[2] > 1 ? " x" + std::to_string(d.groups[2]) : "");
-  detail::add_dispatch(s, std::move(d));
+  const detail::Pipeline& pipe =
+      ctx.pipelines->get("matmul", {t.wg_x, t.wg_y, t.tm, t.tn, t.bk}, 4, sizeof(Params));
+  // A deep K is split into slices that each stay within an invocation's loop budget; later
+  // slices add to C, and bias and activation apply once, after the last.
+  const uint64_t tiles = std::max<uint64_t>(detail::kLoopBudget / detail::matmul_edges_per_tile(t.wg_x, t.wg_y, t.tm, t.tn, t.bk), 1);
+  const int64_t slice = static_cast<int64_t>(tiles * t.bk);
+  const uint32_t b_step = o.trans_b ? 1u : p.ldb;  // elements of B per unit of K
+  const int64_t k_total = std::max<int64_t>(k, 1);
+  for (int64_t k0 = 0; k0 < k_total; k0 += slice) {
+    const bool last = k0 + slice >= k_total;
+    Params q = p;
+    q.k = detail::u32(std::min<int64_t>(slice, k - k0));
+    q.off_a = p.off_a + detail::u32(k0);
+    q.off_b = p.off_b + detail::u32(k0) * b_step;
+    q.flags = (o.trans_b ? 1u : 0u) | (k0 > 0 ? 16u : 0u) |
+              (last ? bias_flag | (static_cast<uint32_t>(o.act) << 2) : 0u);
+    detail::Dispatch d;
+    d.bindings = {detail::reads(a), detail::reads(b), detail::writes(c), bias_binding};
+    d.pipeline = &pipe;
+    d.push = detail::push_bytes(q);
+    d.groups[0] = detail::u32(detail::ceil_div(n, t.wg_x * t.tn));
+    d.groups[1] = detail::u32(detail::ceil_div(m, t.wg_y * t.tm));
+    d.groups[2] = detail::u32(batch.outer * batch.inner);
+    d.label = "matmul " + std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(q.k) +
+              (d.groups[2] > 1 ? " x" + std::to_string(d.groups[2]) : "");
+    detail::add_dispatch(s, std::move(d));
+  }
 }
 
 }  // namespace ops

@@ -40,7 +40,22 @@ inline Rows as_rows(const Tensor& t, const std::string& op, const char* name) {
   return {u32(t.numel() / std::max<int64_t>(s[r - 1], 1)), u32(s[r - 1]), u32(ld)};
 }
 
+// Invocations per row for a row kernel: the tuned value, doubled (up to the workgroup) until
+// one invocation's walk over its share of the row fits the loop budget.
+inline uint32_t row_tpr(uint32_t n, uint32_t tpr, uint32_t wg, const std::string& op);
+
 inline Binding reads(const Tensor& t) { return {t.storage(), false}; }
 inline Binding writes(const Tensor& t) { return {t.storage(), true}; }
 
 }  // namespace vkfuse::detail
+
+#include "loop_budget.h"
+
+inline uint32_t vkfuse::detail::row_tpr(uint32_t n, uint32_t tpr, uint32_t wg, const std::string& op) {
+  while (row_edges(n, tpr, 3, 2) > kLoopBudget && tpr < wg) tpr *= 2;
+  require(row_edges(n, tpr, 3, 2) <= kLoopBudget, op,
+          "rows of " + std::to_string(n) + " elements are too long for one workgroup of " +
+              std::to_string(wg) + " invocations (a shader invocation may take at most " +
+              std::to_string(kLoopBudget) + " loop steps)");
+  return tpr;
+}

@@ -1,0 +1,52 @@
+// The command line as a user runs it.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace {
+
+std::string run(const std::string& args, int* status) {
+  std::string out;
+  FILE* p = ::popen((std::string(VKFUSE_CLI) + " " + args + " 2>&1").c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  *status = ::pclose(p);
+  return out;
+}
+
+TEST(Cli, DevicesJsonNamesLavapipeWithItsLimits) {
+  int status = 0;
+  auto out = run("devices --json", &status);
+  ASSERT_EQ(status, 0) << out;
+  auto j = nlohmann::json::parse(out);
+  ASSERT_FALSE(j["devices"].empty());
+  bool found = false;
+  for (const auto& d : j["devices"]) {
+    EXPECT_TRUE(d["limits"].contains("max_workgroup_invocations"));
+    EXPECT_TRUE(d["limits"].contains("subgroup_size"));
+    EXPECT_TRUE(d["limits"].contains("max_shared_memory_bytes"));
+    EXPECT_TRUE(d["limits"].contains("max_storage_buffer_range_bytes"));
+    if (d["name"].get<std::string>().find("llvmpipe") != std::string::npos) {
+      found = true;
+      EXPECT_EQ(d["type"], "cpu");
+      EXPECT_GE(d["limits"]["max_workgroup_invocations"].get<int>(), 128);
+    }
+  }
+  EXPECT_TRUE(found) << "lavapipe (llvmpipe) is not listed:\n" << out;
+  EXPECT_LT(j["selected"].get<size_t>(), j["devices"].size());
+}
+
+TEST(Cli, BadUsageIsOneLineAndNonZero) {
+  int status = 0;
+  auto out = run("bench --device no-such-gpu-xyz --reps 1", &status);
+  EXPECT_NE(status, 0);
+  EXPECT_NE(out.find("no device matches"), std::string::npos) << out;
+  EXPECT_EQ(out.find('\n'), out.size() - 1) << out;
+  out = run("frobnicate", &status);
+  EXPECT_NE(status, 0);
+}
+
+}  // namespace

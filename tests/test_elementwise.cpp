@@ -1,0 +1,90 @@
+// add, relu, gelu and the strided copies that split and merge attention heads.
+// add, relu and copy are one fp32 operation (or none) per element on both sides: exact.
+// gelu: the shader's erf approximation is within 6e-8 absolute and its fp32 evaluation a few
+// ulp, so 2e-7 absolute + 8 ulp relative.
+#include "gpu_test.hpp"
+
+using vkfuse::Tensor;
+using vkt::Mode;
+
+namespace {
+
+class Elementwise : public vkt::GpuTestP<Mode> {};
+
+TEST_P(Elementwise, AddSameShapeAndBroadcastRow) {
+  auto& ctx = vkt::context(GetParam());
+  const int64_t rows = 37, n = 53;
+  auto a = vkt::random_vec(rows * n, 51), b = vkt::random_vec(rows * n, 52), row = vkt::random_vec(n, 53);
+  Tensor ta = ctx.tensor({rows, n}, a), tb = ctx.tensor({rows, n}, b), trow = ctx.tensor({n}, row);
+  Tensor c1 = ctx.tensor({rows, n}), c2 = ctx.tensor({rows, n});
+  vkt::run_once(ctx, [&](vkfuse::Sequence& s) {
+    vkfuse::ops::add(s, ta, tb, c1);
+    vkfuse::ops::add(s, ta, trow, c2);
+  });
+  std::vector<float> w1(a.size()), w2(a.size());
+  vkfuse::ref::add(a.data(), b.data(), w1.data(), rows * n, rows * n);
+  vkfuse::ref::add(a.data(), row.data(), w2.data(), rows * n, n);
+  EXPECT_EQ(c1.read(), w1);
+  EXPECT_EQ(c2.read(), w2);
+  Tensor bad = ctx.tensor({n + 1});
+  vkfuse::Sequence s(ctx);
+  EXPECT_THROW(vkfuse::ops::add(s, ta, bad, c1), vkfuse::Error);
+}
+
+TEST_P(Elementwise, ReluAndGelu) {
+  auto& ctx = vkt::context(GetParam());
+  const int64_t n = 10007;
+  auto x = vkt::random_vec(n, 54, -6.f, 6.f);
+  x[0] = 0.f;
+  x[1] = -0.f;
+  x[2] = 1e-20f;
+  x[3] = 0.4999f;
+  x[4] = -0.5001f;
+  Tensor tx = ctx.tensor({n}, x), r = ctx.tensor({n}), g = ctx.tensor({n});
+  vkt::run_once(ctx, [&](vkfuse::Sequence& s) {
+    vkfuse::ops::relu(s, tx, r);
+    vkfuse::ops::gelu(s, tx, g);
+  });
+  std::vector<float> wr(n), wg(n);
+  for (int64_t i = 0; i < n; ++i) {
+    wr[i] = vkfuse::ref::relu(x[i]);
+    wg[i] = vkfuse::ref::gelu(x[i]);
+  }
+  EXPECT_EQ(r.read(), wr);
+  EXPECT_TRUE(vkt::near_all(g.read(), wg, 2e-7f, 8 * vkt::kEps));
+}
+
+TEST_P(Elementwise, SplitAndMergeHeads) {
+  auto& ctx = vkt::context(GetParam());
+  const int64_t b = 2, l = 7, h = 3, d = 5;
+  auto x = vkt::random_vec(b * l * h * d, 55);
+  Tensor tx = ctx.tensor({b, l, h * d}, x), heads = ctx.tensor({b, h, l, d}), back = ctx.tensor({b, l, h * d});
+  vkt::run_once(ctx, [&](vkfuse::Sequence& s) {
+    vkfuse::ops::split_heads(s, tx, heads, h);
+    vkfuse::ops::merge_heads(s, heads, back);
+  });
+  std::vector<float> want(x.size());
+  vkfuse::ref::split_heads(x.data(), want.data(), b, l, h, d);
+  EXPECT_EQ(heads.read(), want);
+  EXPECT_EQ(back.read(), x);
+}
+
+// More workgroups than one dispatch axis allows (65,535 on most devices): the grid is
+// split over two axes and every element is still written once.
+TEST_P(Elementwise, GridBeyondOneAxis) {
+  auto& ctx = vkt::context(GetParam());
+  ctx.tuning().elementwise_wg = 16;
+  const int64_t n = 16 * 65535 + 1234;
+  auto a = vkt::random_vec(n, 56);
+  std::vector<float> row = {1.f, -2.f};
+  Tensor ta = ctx.tensor({n / 2, 2}, a), tb = ctx.tensor({2}, row), tc = ctx.tensor({n / 2, 2});
+  vkt::run_once(ctx, [&](vkfuse::Sequence& s) { vkfuse::ops::add(s, ta, tb, tc); });
+  std::vector<float> want(n);
+  vkfuse::ref::add(a.data(), row.data(), want.data(), n, 2);
+  EXPECT_EQ(tc.read(), want);
+}
+
+INSTANTIATE_TEST_SUITE_P(Kernel, Elementwise, ::testing::Values(Mode::Normal, Mode::Portable, Mode::Staged),
+                         [](const auto& pi) { return vkt::mode_name(pi.param); });
+
+}  // namespace

@@ -1,0 +1,191 @@
+// matmul on the GPU against vkfuse::ref::matmul.
+//
+// Tolerance, per element: the fp32 dot product of K terms carries a rounding error of at most
+// γ_K·Σ_k|a_ik·b_kj| with γ_K ≈ K·u (u = 2^-24, Higham, Accuracy and Stability, §3.1); we
+// allow (K+2)·2u·Σ|a·b| + 2u·|bias| (the +2 covers alpha and bias). GELU adds its own fp32
+// evaluation (a few ulp of the result) and the erf approximation (< 6e-8 absolute), and its
+// slope is below 1.13, so the bound before it is scaled by 1.2.
+#include "gpu_test.hpp"
+
+using vkfuse::Tensor;
+using vkfuse::ops::Activation;
+using vkt::Mode;
+
+namespace {
+
+struct Case {
+  int64_t m, n, k;
+  bool trans_b = false, bias = false;
+  Activation act = Activation::None;
+  int64_t batch = 1;
+  bool b_broadcast = false;
+  float alpha = 1.f;
+};
+
+std::string case_name(const Case& c) {
+  std::string s = std::to_string(c.m) + "x" + std::to_string(c.n) + "x" + std::to_string(c.k);
+  if (c.trans_b) s += "_Bt";
+  if (c.bias) s += "_bias";
+  if (c.act == Activation::Relu) s += "_relu";
+  if (c.act == Activation::Gelu) s += "_gelu";
+  if (c.batch > 1) s += "_batch" + std::to_string(c.batch) + (c.b_broadcast ? "bcast" : "");
+  if (c.alpha != 1.f) s += "_alpha";
+  return s;
+}
+
+std::vector<float> abs_of(std::vector<float> v) {
+  for (auto& x : v) x = std::fabs(x);
+  return v;
+}
+
+void check(vkfuse::Context& ctx, const Case& c) {
+  const int64_t bb = c.b_broadcast ? 1 : c.batch;
+  auto a = vkt::random_vec(c.batch * c.m * c.k, 11);
+  auto b = vkt::random_vec(bb * c.k * c.n, 12);
+  auto bias = vkt::random_vec(c.n, 13);
+  Tensor ta = ctx.tensor({c.batch, c.m, c.k}, a);
+  Tensor tb = c.trans_b ? ctx.tensor({bb, c.n, c.k}, b) : ctx.tensor({bb, c.k, c.n}, b);
+  Tensor tbias = ctx.tensor({c.n}, bias);
+  Tensor tc = ctx.tensor({c.batch, c.m, c.n});
+  vkfuse::ops::MatmulOptions o;
+  o.trans_b = c.trans_b;
+  o.act = c.act;
+  o.alpha = c.alpha;
+  if (c.bias) o.bias = &tbias;
+  vkt::run_once(ctx, [&](vkfuse::Sequence& s) {
+    vkfuse::ops::matmul(s, ta, c.b_broadcast ? tb.reshape({tb.dim(1), tb.dim(2)}) : tb, tc, o);
+  });
+  std::vector<float> want(c.batch * c.m * c.n), bound(want.size());
+  vkfuse::ref::matmul(a.data(), b.data(), want.data(), c.batch, c.m, c.n, c.k, o,
+                      c.bias ? bias.data() : nullptr, c.b_broadcast);
+  vkfuse::ops::MatmulOptions plain;
+  plain.trans_b = c.trans_b;
+  plain.alpha = std::fabs(c.alpha);
+  auto abs_bias = abs_of(bias);
+  vkfuse::ref::matmul(abs_of(a).data(), abs_of(b).data(), bound.data(), c.batch, c.m, c.n, c.k, plain,
+                      c.bias ? abs_bias.data() : nullptr, c.b_broadcast);
+  std::vector<float> tol(want.size());
+  for (size_t i = 0; i < tol.size(); ++i) {
+    tol[i] = float(c.k + 2) * 2 * vkt::kEps / 2 * bound[i] + 1e-30f;
+    if (c.act == Activation::Gelu) tol[i] = 1.2f * tol[i] + 4 * vkt::kEps * std::fabs(want[i]) + 1e-7f;
+  }
+  EXPECT_TRUE(vkt::near_all(tc.read(), want, tol)) << case_name(c) << " tuning " << vkfuse::to_string(ctx.tuning());
+}
+
+class MatmulSizes : public vkt::GpuTestP<std::tuple<Mode, Case>> {};
+
+TEST_P(MatmulSizes, MatchesReference) {
+  auto [mode, c] = GetParam();
+  check(vkt::context(mode), c);
+}
+
+std::vector<Case> cases() {
+  std::vector<Case> v = {
+      {1, 1, 1},
+      {1, 7, 3},
+      {7, 1, 5},
+      {3, 5, 1},
+      {17, 31, 13},
+      {64, 64, 64},
+      {65, 63, 67},
+      {127, 129, 131},
+      {1, 300, 257, true, true},
+      {97, 200, 33, false, true, Activation::Relu},
+      {61, 53, 211, true, true, Activation::Gelu},
+      {33, 47, 19, false, false, Activation::None, 5},
+      {33, 47, 19, true, true, Activation::Gelu, 3, true},
+      {40, 24, 72, false, true, Activation::None, 2, false, 0.125f},
+      {257, 263, 269},
+  };
+  return v;
+}
+
+INSTANTIATE_TEST_SUITE_P(Kernel, MatmulSizes,
+                         ::testing::Combine(::testing::Values(Mode::Normal, Mode::Portable),
+                                            ::testing::ValuesIn(cases())),
+                         [](const auto& pi) {
+                           return std::string(vkt::mode_name(std::get<0>(pi.param))) + "_" +
+                                  case_name(std::get<1>(pi.param));
+                         });
+
+class Matmul : public vkt::GpuTestP<Mode> {};
+
+// The size the issue names: 1024 x 1024 x 1024, in each mode.
+TEST_P(Matmul, Large1024) { check(vkt::context(GetParam()), {1024, 1024, 1024, false, true}); }
+
+// Tile shapes other than the device's choice, including non-square blocks and BK = 1.
+TEST_P(Matmul, OtherTileShapes) {
+  auto& ctx = vkt::context(GetParam());
+  for (auto t : {vkfuse::Tuning::Matmul{8, 4, 3, 5, 7}, vkfuse::Tuning::Matmul{4, 16, 1, 2, 1},
+                 vkfuse::Tuning::Matmul{16, 8, 8, 1, 16}}) {
+    ctx.tuning().matmul = t;
+    vkfuse::check_tuning(ctx.tuning(), ctx.caps());
+    check(ctx, {45, 77, 39, true, true, Activation::Relu, 2});
+    check(ctx, {5, 3, 101});
+  }
+}
+
+// lavapipe stops an invocation's loops after 65,535 back-edges in all. With BK = 1 a
+// 70,000-deep product takes ~6 per K step in one dispatch and would be cut short (measured:
+// 10,923 of 20,000 terms); the op splits K into slices that each fit, and every term counts.
+TEST_P(Matmul, KLoopLongerThan65535Iterations) {
+  auto& ctx = vkt::context(GetParam());
+  ctx.tuning().matmul = {4, 4, 1, 1, 1};
+  const int64_t k = 70000;
+  std::vector<float> a(2 * k, 1.f), b(k * 2, 1.f);
+  Tensor ta = ctx.tensor({2, k}, a), tb = ctx.tensor({k, 2}, b), tc = ctx.tensor({2, 2});
+  vkt::run_once(ctx, [&](vkfuse::Sequence& s) { vkfuse::ops::matmul(s, ta, tb, tc); });
+  for (float v : tc.read()) EXPECT_EQ(v, float(k));  // sums of ones are exact in fp32 below 2^24
+  // The default tile, with bias and GELU applied once after the last slice.
+  ctx.tuning() = vkfuse::choose_tuning(ctx.device(), ctx.caps());
+  std::vector<float> bias = {0.5f, -70000.f};
+  Tensor tbias = ctx.tensor({2}, bias);
+  vkfuse::ops::MatmulOptions o;
+  o.bias = &tbias;
+  o.act = vkfuse::ops::Activation::Relu;
+  vkt::run_once(ctx, [&](vkfuse::Sequence& s) { vkfuse::ops::matmul(s, ta, tb, tc, o); });
+  EXPECT_EQ(tc.read(), (std::vector<float>{k + 0.5f, 0.f, k + 0.5f, 0.f}));
+}
+
+// Views: the heads of a [L, H·D] projection multiplied per head by strides, without copies.
+TEST_P(Matmul, StridedHeadViews) {
+  auto& ctx = vkt::context(GetParam());
+  const int64_t l = 9, h = 3, d = 5, s = 7;
+  auto q = vkt::random_vec(l * h * d, 21), k = vkt::random_vec(s * h * d, 22);
+  Tensor tq = ctx.tensor({l, h * d}, q), tk = ctx.tensor({s, h * d}, k), out = ctx.tensor({h, l, s});
+  Tensor qh = tq.view({h, l, d}, {d, h * d, 1}, 0);  // [H, L, D] over [L, H·D]
+  Tensor kh = tk.view({h, s, d}, {d, h * d, 1}, 0);
+  vkfuse::ops::MatmulOptions o;
+  o.trans_b = true;
+  vkt::run_once(ctx, [&](vkfuse::Sequence& sq) { vkfuse::ops::matmul(sq, qh, kh, out, o); });
+  auto got = out.read();
+  for (int64_t ih = 0; ih < h; ++ih)
+    for (int64_t i = 0; i < l; ++i)
+      for (int64_t j = 0; j < s; ++j) {
+        double acc = 0;
+        for (int64_t e = 0; e < d; ++e) acc += double(q[i * h * d + ih * d + e]) * k[j * h * d + ih * d + e];
+        EXPECT_NEAR(got[(ih * l + i) * s + j], acc, 8 * d * vkt::kEps) << ih << " " << i << " " << j;
+      }
+}
+
+TEST_P(Matmul, RejectsBadShapes) {
+  auto& ctx = vkt::context(GetParam());
+  Tensor a = ctx.tensor({4, 5}), b = ctx.tensor({6, 3}), c = ctx.tensor({4, 3}), bias = ctx.tensor({4});
+  vkfuse::Sequence s(ctx);
+  EXPECT_THROW(vkfuse::ops::matmul(s, a, b, c), vkfuse::Error);  // K 5 vs 6
+  Tensor b2 = ctx.tensor({5, 3});
+  vkfuse::ops::MatmulOptions o;
+  o.bias = &bias;
+  EXPECT_THROW(vkfuse::ops::matmul(s, a, b2, c, o), vkfuse::Error);  // bias 4 vs N 3
+  EXPECT_THROW(vkfuse::ops::matmul(s, a, b2, a), vkfuse::Error);     // C aliases A
+  try {
+    vkfuse::ops::matmul(s, a, b, c);
+  } catch (const vkfuse::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("inner sizes differ"), std::string::npos) << e.what();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Kernel, Matmul, ::testing::Values(Mode::Normal, Mode::Portable, Mode::Staged),
+                         [](const auto& pi) { return vkt::mode_name(pi.param); });
+
+}  // namespace

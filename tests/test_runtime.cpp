@@ -1,0 +1,136 @@
+// Devices, memory and the pipeline cache.
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "gpu_test.hpp"
+
+using vkfuse::Tensor;
+using vkt::Mode;
+
+namespace {
+
+TEST(Devices, ListsAndPicks) {
+  auto devices = vkfuse::list_devices();
+  ASSERT_FALSE(devices.empty());
+  for (const auto& d : devices) {
+    EXPECT_FALSE(d.name.empty());
+    EXPECT_GE(d.caps.max_workgroup_invocations, 128u) << d.name;  // Vulkan's minimum
+    EXPECT_GE(d.caps.max_shared_memory, 16384u) << d.name;
+  }
+  EXPECT_EQ(vkfuse::pick_device(devices, "0"), 0u);
+  EXPECT_EQ(vkfuse::pick_device(devices, devices.back().name.substr(0, 4)),
+            vkfuse::pick_device(devices, devices.back().name.substr(0, 4)));
+  EXPECT_THROW(vkfuse::pick_device(devices, std::to_string(devices.size())), vkfuse::Error);
+  EXPECT_THROW(vkfuse::pick_device(devices, "no-such-gpu-xyz"), vkfuse::Error);
+  try {
+    vkfuse::pick_device(devices, "99");
+  } catch (const vkfuse::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("out of range"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Devices, EnvironmentSelects) {
+  auto devices = vkfuse::list_devices();
+  std::string last = std::to_string(devices.size() - 1);
+  ::setenv("VKFUSE_DEVICE", last.c_str(), 1);
+  EXPECT_EQ(vkfuse::pick_device(devices, ""), devices.size() - 1);
+  EXPECT_EQ(vkfuse::pick_device(devices, "0"), 0u);  // an explicit choice wins
+  ::setenv("VKFUSE_DEVICE", "no-such-gpu-xyz", 1);
+  EXPECT_THROW(vkfuse::pick_device(devices, ""), vkfuse::Error);
+  ::unsetenv("VKFUSE_DEVICE");
+}
+
+class Runtime : public vkt::GpuTest {};
+
+TEST_F(Runtime, PortableModeCapsCapabilities) {
+  const auto& c = vkt::context(Mode::Portable).caps();
+  EXPECT_TRUE(c.portable);
+  EXPECT_LE(c.max_workgroup_invocations, 128u);
+  EXPECT_LE(c.max_shared_memory, 16384u);
+  EXPECT_FALSE(c.subgroup_arithmetic);
+  EXPECT_FALSE(c.storage_16bit);
+  EXPECT_FALSE(c.float16_arithmetic);
+  EXPECT_LE(c.max_storage_buffer_range, 128ull << 20);
+  auto& ctx = vkt::context(Mode::Portable);
+  EXPECT_NO_THROW(vkfuse::check_tuning(ctx.tuning(), c));
+  vkfuse::Tuning t = ctx.tuning();
+  t.matmul = {16, 16, 4, 4, 16};  // 256 invocations: too many for a phone
+  EXPECT_THROW(vkfuse::check_tuning(t, c), vkfuse::Error);
+}
+
+class Memory : public vkt::GpuTestP<Mode> {};
+
+TEST_P(Memory, RoundTripAndViews) {
+  auto& ctx = vkt::context(GetParam());
+  auto v = vkt::random_vec(1000, 71);
+  Tensor t = ctx.tensor({10, 100}, v);
+  EXPECT_EQ(t.read(), v);
+  Tensor row = t.view({100}, {1}, 300);
+  EXPECT_EQ(row.read(), std::vector<float>(v.begin() + 300, v.begin() + 400));
+  EXPECT_THROW(t.view({100}, {1}, 901), vkfuse::Error);  // past the end
+  EXPECT_THROW(t.reshape({7, 7}), vkfuse::Error);
+  EXPECT_THROW(t.permute({1, 0}).read(), vkfuse::Error);  // not contiguous
+  std::vector<float> small(3);
+  EXPECT_THROW(t.write(small), vkfuse::Error);
+}
+
+// Freed ranges are reused: allocating and freeing many tensors does not grow the blocks,
+// and many small tensors share one block rather than one VkDeviceMemory each.
+TEST_P(Memory, SuballocatesAndReuses) {
+  auto& ctx = vkt::context(GetParam());
+  uint64_t before = ctx.memory_in_use();
+  { Tensor warm = ctx.tensor({1024}); }
+  uint64_t reserved = ctx.memory_reserved();
+  for (int round = 0; round < 50; ++round) {
+    std::vector<Tensor> ts;
+    for (int i = 0; i < 20; ++i) ts.push_back(ctx.tensor({int64_t(1000 + 37 * i)}));
+    EXPECT_GT(ctx.memory_in_use(), before);
+  }
+  EXPECT_EQ(ctx.memory_in_use(), before);
+  EXPECT_EQ(ctx.memory_reserved(), reserved);
+}
+
+TEST_P(Memory, RejectsTensorsBeyondTheStorageRange) {
+  auto& ctx = vkt::context(GetParam());
+  int64_t too_many = int64_t(ctx.caps().max_storage_buffer_range / 4) + 1;
+  try {
+    ctx.tensor({too_many});
+    FAIL() << "no error";
+  } catch (const vkfuse::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("storage buffer range"), std::string::npos) << e.what();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Runtime, Memory, ::testing::Values(Mode::Normal, Mode::Portable, Mode::Staged),
+                         [](const auto& pi) { return vkt::mode_name(pi.param); });
+
+// The first context writes the cache file; the second loads it and still computes right.
+TEST_F(Runtime, PipelineCacheFileIsWrittenAndReused) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("vkfuse-test-cache-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  vkfuse::Options o;
+  o.validation = true;
+  o.pipeline_cache_dir = dir.string();
+  o.on_message = [](vkfuse::MessageSeverity, const std::string& m) { vkt::messages().push_back(m); };
+  auto run = [&] {
+    vkfuse::Context ctx(o);
+    Tensor a = ctx.tensor({3, 3}, vkt::random_vec(9, 72)), c = ctx.tensor({3, 3});
+    vkt::run_once(ctx, [&](vkfuse::Sequence& s) { vkfuse::ops::matmul(s, a, a, c); });
+    return c.read();
+  };
+  auto first = run();
+  ASSERT_TRUE(fs::exists(dir));
+  auto it = fs::directory_iterator(dir);
+  ASSERT_NE(it, fs::directory_iterator());
+  fs::path file = it->path();
+  EXPECT_GE(fs::file_size(file), 32u);  // at least the VkPipelineCache header
+  EXPECT_EQ(run(), first);
+  // A corrupt file is dropped, not handed to the driver.
+  { std::ofstream(file, std::ios::binary | std::ios::trunc) << "garbage"; }
+  EXPECT_EQ(run(), first);
+  fs::remove_all(dir);
+}
+
+}  // namespace
