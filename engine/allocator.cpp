@@ -128,7 +128,7 @@ Allocation Allocator::allocate(VkDeviceSize size, MemoryKind kind) {
   for (auto& b : blocks_)
     if (b->kind == kind)
       if (Allocation a = take(b.get()); a.block) return a;
-  Block* b = new_block(std::max(size, kBlockSize), kind);
+  Block* b = new_block(std::max(size, std::min(kBlockSize, max_allocation_)), kind);
   return take(b);
 }
 

@@ -194,8 +194,10 @@ DeviceInfo Instance::describe(VkPhysicalDevice pd, uint32_t index) const {
 
   VkPhysicalDeviceDriverProperties driver{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
   VkPhysicalDeviceSubgroupProperties subgroup{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+  VkPhysicalDeviceMaintenance3Properties maint3{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES};
   VkPhysicalDeviceProperties2 p2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
-  p2.pNext = &subgroup;
+  p2.pNext = &maint3;
+  maint3.pNext = &subgroup;
   bool has_driver = v12 || has_extension(exts, VK_KHR_DRIVER_PROPERTIES_EXTENSION_NAME);
   if (has_driver) subgroup.pNext = &driver;
   vk.vkGetPhysicalDeviceProperties2(pd, &p2);
@@ -240,7 +242,7 @@ DeviceInfo Instance::describe(VkPhysicalDevice pd, uint32_t index) const {
   c.storage_16bit = s16.storageBuffer16BitAccess == VK_TRUE;
   c.float16_arithmetic = f16.shaderFloat16 == VK_TRUE;
   c.max_storage_buffer_range = l.maxStorageBufferRange;
-  c.max_allocation_size = 1ull << 30;
+  c.max_allocation_size = maint3.maxMemoryAllocationSize;
   c.min_storage_buffer_offset_alignment = static_cast<uint32_t>(l.minStorageBufferOffsetAlignment);
   c.max_push_constants_size = l.maxPushConstantsSize;
   c.timestamp_period_ns = l.timestampPeriod;
