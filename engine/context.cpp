@@ -97,7 +97,9 @@ ContextImpl::ContextImpl(const Options& o) : options(o) {
   tuning = choose_tuning(info, caps);
   VkPhysicalDeviceProperties props;
   f.vkGetPhysicalDeviceProperties(physical, &props);
-  VkDeviceSize align = std::max<VkDeviceSize>(caps.min_storage_buffer_offset_alignment, 16);
+  // 16 bytes at least: kernels may read any allocation as vec4 texels from its start.
+  VkDeviceSize align = std::max<VkDeviceSize>({caps.min_storage_buffer_offset_alignment,
+                                               caps.min_texel_buffer_offset_alignment, 16});
   allocator = std::make_unique<Allocator>(f, physical, device, align, caps.max_allocation_size);
   direct_memory = caps.device_local_host_visible && !options.force_staging &&
                   allocator->has_kind(MemoryKind::Direct);

@@ -244,6 +244,8 @@ DeviceInfo Instance::describe(VkPhysicalDevice pd, uint32_t index) const {
   c.max_storage_buffer_range = l.maxStorageBufferRange;
   c.max_allocation_size = maint3.maxMemoryAllocationSize;
   c.min_storage_buffer_offset_alignment = static_cast<uint32_t>(l.minStorageBufferOffsetAlignment);
+  c.min_texel_buffer_offset_alignment = static_cast<uint32_t>(l.minTexelBufferOffsetAlignment);
+  c.max_texel_buffer_elements = l.maxTexelBufferElements;
   c.max_push_constants_size = l.maxPushConstantsSize;
   c.timestamp_period_ns = l.timestampPeriod;
   c.timestamps = l.timestampComputeAndGraphics == VK_TRUE;

@@ -13,6 +13,10 @@ namespace vkfuse::detail {
 struct Binding {
   std::shared_ptr<Storage> storage;
   bool write = false;
+  // Bound as a uniform texel buffer of RGBA32F texels over the whole allocation instead of a
+  // storage buffer (read-only). On lavapipe texelFetch is a branch-free vector gather, while
+  // a storage-buffer load is a per-invocation loop.
+  bool texels = false;
 };
 
 struct Dispatch {

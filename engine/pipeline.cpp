@@ -96,9 +96,10 @@ void PipelineCache::save() {
 }
 
 const Pipeline& PipelineCache::get(const char* shader, const std::vector<uint32_t>& spec,
-                                   uint32_t bindings, uint32_t push_bytes) {
+                                   uint32_t bindings, uint32_t push_bytes, uint32_t texel_bindings) {
   std::string key = shader;
   for (uint32_t v : spec) key += "/" + std::to_string(v);
+  if (texel_bindings) key += "/t" + std::to_string(texel_bindings);
   std::lock_guard<std::mutex> lock(mutex_);
   if (auto it = pipelines_.find(key); it != pipelines_.end()) return *it->second;
 
@@ -109,11 +110,15 @@ const Pipeline& PipelineCache::get(const char* shader, const std::vector<uint32_
   p->device = device_;
   p->bindings = bindings;
   p->push_bytes = push_bytes;
+  p->texel_bindings = texel_bindings;
   p->name = key;
 
   std::vector<VkDescriptorSetLayoutBinding> b(bindings);
   for (uint32_t i = 0; i < bindings; ++i)
-    b[i] = {i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
+    b[i] = {i,
+            (texel_bindings >> i) & 1u ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
+                                        : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+            1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
   VkDescriptorSetLayoutCreateInfo dci{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
   dci.bindingCount = bindings;
   dci.pBindings = b.data();

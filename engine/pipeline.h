@@ -18,7 +18,7 @@ struct Pipeline {
   VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;
   VkPipelineLayout layout = VK_NULL_HANDLE;
   VkPipeline pipeline = VK_NULL_HANDLE;
-  uint32_t bindings = 0, push_bytes = 0;
+  uint32_t bindings = 0, push_bytes = 0, texel_bindings = 0;
   std::string name;
   ~Pipeline();
 };
@@ -31,8 +31,9 @@ class PipelineCache {
   PipelineCache(const VulkanFunctions& vk, VkDevice device, const DeviceInfo& info,
                 const VkPhysicalDeviceProperties& props, const std::string& dir);
   ~PipelineCache();
+  // Bit i of texel_bindings: binding i is a uniform texel buffer, not a storage buffer.
   const Pipeline& get(const char* shader, const std::vector<uint32_t>& spec, uint32_t bindings,
-                      uint32_t push_bytes);
+                      uint32_t push_bytes, uint32_t texel_bindings = 0);
   void save();
   const std::string& path() const { return path_; }
   size_t loaded_bytes() const { return loaded_bytes_; }

@@ -25,6 +25,7 @@ struct SequenceImpl {
   VkDescriptorPool descriptors = VK_NULL_HANDLE;
   VkFence fence = VK_NULL_HANDLE;
   std::vector<VkCommandBuffer> cbs;
+  std::vector<VkBufferView> views;  // of the texel bindings
   std::unique_ptr<Timestamps> timestamps;
   std::vector<std::string> labels;  // of the timed dispatches
   size_t dispatches = 0, barriers = 0;
@@ -36,6 +37,7 @@ struct SequenceImpl {
       c.vk->vkDestroyFence(c.device, fence, nullptr);
     }
     timestamps.reset();
+    for (VkBufferView v : views) c.vk->vkDestroyBufferView(c.device, v, nullptr);
     if (descriptors) c.vk->vkDestroyDescriptorPool(c.device, descriptors, nullptr);
     if (pool) c.vk->vkDestroyCommandPool(c.device, pool, nullptr);
   }
@@ -82,18 +84,19 @@ void memory_barrier(const VulkanFunctions& vk, VkCommandBuffer cb) {
 
 void SequenceImpl::record() {
   const VulkanFunctions& vk = *c.vk;
-  uint32_t storage_descriptors = 0, sets = 0;
+  uint32_t storage_descriptors = 0, texel_descriptors = 0, sets = 0;
   for (const auto& s : steps)
     if (s.kind == Step::Run) {
-      storage_descriptors += static_cast<uint32_t>(s.dispatch.bindings.size());
+      for (const auto& b : s.dispatch.bindings) ++(b.texels ? texel_descriptors : storage_descriptors);
       ++sets;
     }
   if (sets) {
-    VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, storage_descriptors};
+    VkDescriptorPoolSize ps[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, storage_descriptors},
+                                  {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, texel_descriptors}};
     VkDescriptorPoolCreateInfo dci{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
     dci.maxSets = sets;
-    dci.poolSizeCount = 1;
-    dci.pPoolSizes = &ps;
+    dci.poolSizeCount = texel_descriptors ? 2 : 1;
+    dci.pPoolSizes = ps;
     VK_CHECK(vk.vkCreateDescriptorPool(c.device, &dci, nullptr, &descriptors));
   }
   VkCommandPoolCreateInfo pci{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
@@ -168,6 +171,7 @@ void SequenceImpl::record() {
     VK_CHECK(vk.vkAllocateDescriptorSets(c.device, &ai, &set));
     std::vector<VkDescriptorBufferInfo> infos(d.bindings.size());
     std::vector<VkWriteDescriptorSet> writes(d.bindings.size());
+    std::vector<VkBufferView> set_views(d.bindings.size(), VK_NULL_HANDLE);
     for (size_t i = 0; i < d.bindings.size(); ++i) {
       const Allocation& a = d.bindings[i].storage->device;
       infos[i] = {a.buffer, a.offset, a.size};
@@ -175,8 +179,24 @@ void SequenceImpl::record() {
       writes[i].dstSet = set;
       writes[i].dstBinding = static_cast<uint32_t>(i);
       writes[i].descriptorCount = 1;
-      writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-      writes[i].pBufferInfo = &infos[i];
+      if (d.bindings[i].texels != (((d.pipeline->texel_bindings >> i) & 1u) != 0))
+        throw Error("dispatch '" + d.label + "': binding " + std::to_string(i) +
+                    " does not match the pipeline's descriptor type");
+      if (d.bindings[i].texels) {
+        // The allocator aligns offsets and sizes to 16 bytes and to the texel offset alignment.
+        VkBufferViewCreateInfo vci{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
+        vci.buffer = a.buffer;
+        vci.format = VK_FORMAT_R32G32B32A32_SFLOAT;
+        vci.offset = a.offset;
+        vci.range = a.size / 16 * 16;
+        VK_CHECK(vk.vkCreateBufferView(c.device, &vci, nullptr, &set_views[i]));
+        views.push_back(set_views[i]);
+        writes[i].descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
+        writes[i].pTexelBufferView = &set_views[i];
+      } else {
+        writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+        writes[i].pBufferInfo = &infos[i];
+      }
     }
     vk.vkUpdateDescriptorSets(c.device, static_cast<uint32_t>(writes.size()), writes.data(), 0, nullptr);
     vk.vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, d.pipeline->pipeline);

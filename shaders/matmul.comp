@@ -14,9 +14,11 @@ layout(constant_id = 2) const uint TM = 4;
 layout(constant_id = 3) const uint TN = 4;
 layout(constant_id = 4) const uint BK = 16;
 
+#ifndef TEXEL_LOADS
 layout(std430, binding = 0) readonly buffer BufA { float a[]; };
 layout(std430, binding = 1) readonly buffer BufB { float b[]; };
-layout(std430, binding = 2) buffer BufC { float c[]; };
+#endif
+layout(std430, binding = 2) buffer BufC { float c[]; };  // read by later slices of a K split
 layout(std430, binding = 3) readonly buffer BufBias { float bias[]; };
 
 layout(push_constant) uniform Params {
@@ -37,6 +39,141 @@ const uint BN = WX * TN;
 const uint NT = WX * WY;
 const uint MAX_T = 8u;             // register block bound; TM, TN <= MAX_T (checked on host)
 
+// alpha·acc, plus C when this dispatch is a later slice of a K split, plus bias, then the
+// activation (bias and activation come only with the last slice).
+float epilogue(float acc, uint ci, uint gn) {
+  float v = p.alpha * acc;
+  if ((p.flags & 16u) != 0u) v += c[ci];
+  if ((p.flags & 2u) != 0u) v += bias[p.off_bias + gn];
+  return activate(v, (p.flags >> 2u) & 3u);
+}
+
+#ifdef TEXEL_LOADS
+// CPU drivers (lavapipe), A and B read as RGBA32F uniform texel buffers, no shared memory and
+// no barriers. llvmpipe turns a storage-buffer or shared-memory load into a loop over the 8
+// invocations of a SIMD vector with a branch per invocation and component (~10 cycles per
+// float), but texelFetch into a branch-free gather; the CPU caches do the job of shared
+// memory. Each invocation accumulates a TM x TN register block; fp32 throughout.
+// The host guarantees: base offsets, lda, ldb and batch strides multiples of 4 (so rows start
+// on a texel), TN a multiple of 4, and the texel views cover whole allocations (so the texel
+// holding the last element of a row can be read; its extra lanes are never used).
+// Rows and columns past M, N are clamped to the last valid one (loads stay in bounds without
+// branches); their results are dropped at the store.
+layout(binding = 0) uniform samplerBuffer ta;
+layout(binding = 1) uniform samplerBuffer tb;
+
+vec4 fetch(samplerBuffer t, uint texel) { return texelFetch(t, int(texel)); }
+
+// B not transposed: a row of B is contiguous, so one texel is 4 neighbouring columns; an
+// invocation owns TN/4 texels of columns, n0 + 4·(j·WX + tx).
+void main_nn(uint base_a, uint base_b, uint base_c, uint m0, uint n0) {
+  const uint TN4 = TN / 4u;
+  uint tx = gl_LocalInvocationID.x;
+  uint arow[MAX_T], bcol[MAX_T / 4u];
+  [[unroll]] for (uint i = 0u; i < TM; ++i) arow[i] = (base_a + min(m0 + i, p.M - 1u) * p.lda) / 4u;
+  uint n_last = (p.N - 1u) & ~3u;
+  [[unroll]] for (uint j = 0u; j < TN4; ++j) bcol[j] = (base_b + min(n0 + 4u * (j * WX + tx), n_last)) / 4u;
+  uint ldb4 = p.ldb / 4u;
+  vec4 acc[MAX_T * MAX_T / 4u];
+  [[unroll]] for (uint i = 0u; i < MAX_T * MAX_T / 4u; ++i) acc[i] = vec4(0.0);
+
+  uint kfull = p.K & ~3u;
+  for (uint k0 = 0u; k0 < kfull; k0 += 4u) {
+    vec4 av[MAX_T];
+    [[unroll]] for (uint i = 0u; i < TM; ++i) av[i] = fetch(ta, arow[i] + k0 / 4u);
+    [[unroll]] for (uint cc = 0u; cc < 4u; ++cc) {
+      vec4 bv[MAX_T / 4u];
+      [[unroll]] for (uint j = 0u; j < TN4; ++j) bv[j] = fetch(tb, bcol[j] + (k0 + cc) * ldb4);
+      [[unroll]] for (uint i = 0u; i < TM; ++i)
+        [[unroll]] for (uint j = 0u; j < TN4; ++j) acc[i * TN4 + j] = fma(vec4(av[i][cc]), bv[j], acc[i * TN4 + j]);
+    }
+  }
+  if (kfull < p.K) {  // K % 4 trailing steps: rows k >= K of B are never read
+    vec4 av[MAX_T];
+    [[unroll]] for (uint i = 0u; i < TM; ++i) av[i] = fetch(ta, arow[i] + kfull / 4u);
+    [[unroll]] for (uint cc = 0u; cc < 3u; ++cc) {
+      if (kfull + cc < p.K) {
+        vec4 bv[MAX_T / 4u];
+        [[unroll]] for (uint j = 0u; j < TN4; ++j) bv[j] = fetch(tb, bcol[j] + (kfull + cc) * ldb4);
+        [[unroll]] for (uint i = 0u; i < TM; ++i)
+          [[unroll]] for (uint j = 0u; j < TN4; ++j) acc[i * TN4 + j] = fma(vec4(av[i][cc]), bv[j], acc[i * TN4 + j]);
+      }
+    }
+  }
+
+  [[unroll]] for (uint i = 0u; i < TM; ++i) {
+    uint gm = m0 + i;
+    if (gm >= p.M) break;
+    [[unroll]] for (uint j = 0u; j < TN4; ++j) {
+      uint gn = n0 + 4u * (j * WX + tx);
+      [[unroll]] for (uint cc = 0u; cc < 4u; ++cc)
+        if (gn + cc < p.N) {
+          uint ci = base_c + gm * p.ldc + gn + cc;
+          c[ci] = epilogue(acc[i * TN4 + j][cc], ci, gn + cc);
+        }
+    }
+  }
+}
+
+// B transposed ([N, K]): both operands are contiguous along K, so one texel is 4 steps of K
+// of a row of A or of a column of op(B). Columns n0 + j·WX + tx.
+void main_nt(uint base_a, uint base_b, uint base_c, uint m0, uint n0) {
+  uint tx = gl_LocalInvocationID.x;
+  uint arow[MAX_T], bcol[MAX_T];
+  [[unroll]] for (uint i = 0u; i < TM; ++i) arow[i] = (base_a + min(m0 + i, p.M - 1u) * p.lda) / 4u;
+  [[unroll]] for (uint j = 0u; j < TN; ++j) bcol[j] = (base_b + min(n0 + j * WX + tx, p.N - 1u) * p.ldb) / 4u;
+  float acc[MAX_T * MAX_T];
+  [[unroll]] for (uint i = 0u; i < MAX_T * MAX_T; ++i) acc[i] = 0.0;
+
+  uint kfull = p.K & ~3u;
+  for (uint k0 = 0u; k0 < kfull; k0 += 4u) {
+    vec4 av[MAX_T], bv[MAX_T];
+    [[unroll]] for (uint i = 0u; i < TM; ++i) av[i] = fetch(ta, arow[i] + k0 / 4u);
+    [[unroll]] for (uint j = 0u; j < TN; ++j) bv[j] = fetch(tb, bcol[j] + k0 / 4u);
+    [[unroll]] for (uint i = 0u; i < TM; ++i)
+      [[unroll]] for (uint j = 0u; j < TN; ++j)
+        acc[i * TN + j] = fma(av[i].w, bv[j].w, fma(av[i].z, bv[j].z,
+                          fma(av[i].y, bv[j].y, fma(av[i].x, bv[j].x, acc[i * TN + j]))));
+  }
+  if (kfull < p.K) {
+    // Lanes past K hold the next row or padding, possibly inf or NaN: select zeros, do not
+    // multiply by a mask.
+    bvec4 live = lessThan(uvec4(kfull) + uvec4(0u, 1u, 2u, 3u), uvec4(p.K));
+    vec4 av[MAX_T], bv[MAX_T];
+    [[unroll]] for (uint i = 0u; i < TM; ++i) av[i] = mix(vec4(0.0), fetch(ta, arow[i] + kfull / 4u), live);
+    [[unroll]] for (uint j = 0u; j < TN; ++j) bv[j] = mix(vec4(0.0), fetch(tb, bcol[j] + kfull / 4u), live);
+    [[unroll]] for (uint i = 0u; i < TM; ++i)
+      [[unroll]] for (uint j = 0u; j < TN; ++j)
+        acc[i * TN + j] = fma(av[i].z, bv[j].z, fma(av[i].y, bv[j].y, fma(av[i].x, bv[j].x, acc[i * TN + j])));
+  }
+
+  [[unroll]] for (uint i = 0u; i < TM; ++i) {
+    uint gm = m0 + i;
+    if (gm >= p.M) break;
+    [[unroll]] for (uint j = 0u; j < TN; ++j) {
+      uint gn = n0 + j * WX + tx;
+      if (gn < p.N) {
+        uint ci = base_c + gm * p.ldc + gn;
+        c[ci] = epilogue(acc[i * TN + j], ci, gn);
+      }
+    }
+  }
+}
+
+void main() {
+  uint z = gl_WorkGroupID.z;
+  uint zo = z / p.batch_inner, zi = z % p.batch_inner;
+  uint base_a = p.off_a + zo * p.sa_outer + zi * p.sa_inner;
+  uint base_b = p.off_b + zo * p.sb_outer + zi * p.sb_inner;
+  uint base_c = p.off_c + zo * p.sc_outer + zi * p.sc_inner;
+  uint m0 = gl_WorkGroupID.y * BM + gl_LocalInvocationID.y * TM;
+  uint n0 = gl_WorkGroupID.x * BN;
+  if ((p.flags & 1u) != 0u)
+    main_nt(base_a, base_b, base_c, m0, n0);
+  else
+    main_nn(base_a, base_b, base_c, m0, n0);
+}
+#else
 shared float As[BK * BM];          // [k][m]
 shared float Bs[BK * BN];          // [k][n]
 
@@ -82,9 +219,6 @@ void main() {
     barrier();
   }
 
-  bool has_bias = (p.flags & 2u) != 0u;
-  uint act = (p.flags >> 2u) & 3u;
-  bool accumulate = (p.flags & 16u) != 0u;
   [[unroll]] for (uint i = 0u; i < TM; ++i) {
     uint gm = m0 + ty + i * WY;
     if (gm >= p.M) break;
@@ -92,10 +226,8 @@ void main() {
       uint gn = n0 + tx + j * WX;
       if (gn >= p.N) break;
       uint ci = base_c + gm * p.ldc + gn;
-      float v = p.alpha * acc[i * TN + j];
-      if (accumulate) v += c[ci];
-      if (has_bias) v += bias[p.off_bias + gn];
-      c[ci] = activate(v, act);
+      c[ci] = epilogue(acc[i * TN + j], ci, gn);
     }
   }
 }
+#endif

@@ -3,13 +3,21 @@
 // a row with no finite logit (all -inf, e.g. fully masked) gives zeros, not NaN.
 // TPR invocations share a row; a workgroup holds WG/TPR rows.
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint TPR = 1;
 #include "reduce.glsl"
 
+#ifdef TEXEL_LOADS
+// x read as RGBA32F texels over its whole allocation (texelFetch is a vector gather on
+// lavapipe, a storage-buffer load a per-invocation loop). One invocation per row (TPR = 1,
+// checked on the host); texel t holds elements 4t..4t+3, rows need not start on a texel.
+layout(binding = 0) uniform samplerBuffer tx;
+#else
 layout(std430, binding = 0) readonly buffer BufX { float x[]; };
+#endif
 layout(std430, binding = 1) writeonly buffer BufY { float y[]; };
 layout(std430, binding = 2) readonly buffer BufMask { float mask[]; };
 
@@ -18,6 +26,48 @@ layout(push_constant) uniform Params {
   float scale;
 } p;
 
+#ifdef TEXEL_LOADS
+float logit4(vec4 v, uint c, uint mrow, uint i) {
+  float l = p.scale * v[c];
+  if (p.has_mask != 0u) l += mask[mrow + i];
+  return l;
+}
+
+void main() {
+  uint row = linear_group() * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
+  if (row >= p.rows) return;
+  uint xrow = p.off_x + row * p.ldx, xend = xrow + p.n;
+  uint mrow = p.off_mask + (p.has_mask != 0u ? (row % p.mask_rows) * p.n : 0u);
+  uint t0 = xrow / 4u, t1 = (xend + 3u) / 4u;
+  float mx = NEG_INF;
+  for (uint t = t0; t < t1; ++t) {
+    vec4 v = texelFetch(tx, int(t));
+    [[unroll]] for (uint c = 0u; c < 4u; ++c) {
+      uint e = 4u * t + c;
+      if (e >= xrow && e < xend) mx = max(mx, logit4(v, c, mrow, e - xrow));
+    }
+  }
+  float s = 0.0;
+  if (mx != NEG_INF) for (uint t = t0; t < t1; ++t) {
+    vec4 v = texelFetch(tx, int(t));
+    [[unroll]] for (uint c = 0u; c < 4u; ++c) {
+      uint e = 4u * t + c;
+      if (e >= xrow && e < xend) s += exp(logit4(v, c, mrow, e - xrow) - mx);
+    }
+  }
+  uint yrow = p.off_y + row * p.ldy;
+  // A row with no finite logit gives zeros, not NaN.
+  float inv = mx == NEG_INF ? 0.0 : 1.0 / s;
+  float shift = mx == NEG_INF ? 0.0 : mx;
+  for (uint t = t0; t < t1; ++t) {
+    vec4 v = texelFetch(tx, int(t));
+    [[unroll]] for (uint c = 0u; c < 4u; ++c) {
+      uint e = 4u * t + c;
+      if (e >= xrow && e < xend) y[yrow + e - xrow] = exp(logit4(v, c, mrow, e - xrow) - shift) * inv;
+    }
+  }
+}
+#else
 float logit(uint xrow, uint mrow, uint i) {
   float v = p.scale * x[xrow + i];
   if (p.has_mask != 0u) v += mask[mrow + i];
@@ -43,3 +93,4 @@ void main() {
   float inv = mx == NEG_INF ? 0.0 : 1.0 / s;
   for (uint i = t; i < p.n; i += TPR) y[yrow + i] = mx == NEG_INF ? 0.0 : exp(logit(xrow, mrow, i) - mx) * inv;
 }
+#endif

@@ -96,6 +96,9 @@ std::vector<Case> cases() {
       {33, 47, 19, true, true, Activation::Gelu, 3, true},
       {40, 24, 72, false, true, Activation::None, 2, false, 0.125f},
       {257, 263, 269},
+      // Rows on 4-float boundaries: the texel kernel where the device uses it.
+      {29, 37, 212, true, true, Activation::Gelu, 2},
+      {31, 44, 36, false, true, Activation::Relu, 3, true},
   };
   return v;
 }
@@ -136,21 +139,27 @@ TEST_P(Matmul, KLoopLongerThan65535Iterations) {
   Tensor ta = ctx.tensor({2, k}, a), tb = ctx.tensor({k, 2}, b), tc = ctx.tensor({2, 2});
   vkt::run_once(ctx, [&](vkfuse::Sequence& s) { vkfuse::ops::matmul(s, ta, tb, tc); });
   for (float v : tc.read()) EXPECT_EQ(v, float(k));  // sums of ones are exact in fp32 below 2^24
-  // The default tile, with bias and GELU applied once after the last slice.
+  // The device's own tile (on lavapipe the texel kernel, ~K/4 back-edges: 300,000 would
+  // take 75,000 in one dispatch), with bias and ReLU applied once, after the last slice.
   ctx.tuning() = vkfuse::choose_tuning(ctx.device(), ctx.caps());
-  std::vector<float> bias = {0.5f, -70000.f};
-  Tensor tbias = ctx.tensor({2}, bias);
+  const int64_t k2 = 300000;
+  std::vector<float> a2(2 * k2, 1.f), b2(k2 * 4, 1.f), bias = {0.5f, -float(k2), 0.f, 1.f};
+  // N = 4: rows of B start on a texel, so the texel kernel may take it.
+  Tensor ta2 = ctx.tensor({2, k2}, a2), tb2 = ctx.tensor({k2, 4}, b2), tbias = ctx.tensor({4}, bias);
+  Tensor tc2 = ctx.tensor({2, 4});
   vkfuse::ops::MatmulOptions o;
   o.bias = &tbias;
   o.act = vkfuse::ops::Activation::Relu;
-  vkt::run_once(ctx, [&](vkfuse::Sequence& s) { vkfuse::ops::matmul(s, ta, tb, tc, o); });
-  EXPECT_EQ(tc.read(), (std::vector<float>{k + 0.5f, 0.f, k + 0.5f, 0.f}));
+  vkt::run_once(ctx, [&](vkfuse::Sequence& s) { vkfuse::ops::matmul(s, ta2, tb2, tc2, o); });
+  const float kf = float(k2);
+  EXPECT_EQ(tc2.read(), (std::vector<float>{kf + 0.5f, 0.f, kf, kf + 1, kf + 0.5f, 0.f, kf, kf + 1}));
 }
 
 // Views: the heads of a [L, H·D] projection multiplied per head by strides, without copies.
 TEST_P(Matmul, StridedHeadViews) {
   auto& ctx = vkt::context(GetParam());
-  const int64_t l = 9, h = 3, d = 5, s = 7;
+  for (int64_t d : {5, 8}) {  // 8: head offsets on texel boundaries
+  const int64_t l = 9, h = 3, s = 7;
   auto q = vkt::random_vec(l * h * d, 21), k = vkt::random_vec(s * h * d, 22);
   Tensor tq = ctx.tensor({l, h * d}, q), tk = ctx.tensor({s, h * d}, k), out = ctx.tensor({h, l, s});
   Tensor qh = tq.view({h, l, d}, {d, h * d, 1}, 0);  // [H, L, D] over [L, H·D]
@@ -166,6 +175,7 @@ TEST_P(Matmul, StridedHeadViews) {
         for (int64_t e = 0; e < d; ++e) acc += double(q[i * h * d + ih * d + e]) * k[j * h * d + ih * d + e];
         EXPECT_NEAR(got[(ih * l + i) * s + j], acc, 8 * d * vkt::kEps) << ih << " " << i << " " << j;
       }
+  }
 }
 
 TEST_P(Matmul, RejectsBadShapes) {

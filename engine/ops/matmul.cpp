@@ -96,12 +96,26 @@ void matmul(Sequence& s, const Tensor& a, const Tensor& b, const Tensor& c, cons
     p.off_bias = detail::u32(o.bias->offset());
     bias_binding = detail::reads(*o.bias);
   }
-  const detail::Pipeline& pipe =
-      ctx.pipelines->get("matmul", {t.wg_x, t.wg_y, t.tm, t.tn, t.bk}, 4, sizeof(Params));
+  // CPU devices read A and B as vec4 texels (see shaders/matmul.comp) where every row starts
+  // on a texel and the texel buffers reach the whole of A and B; else the tiled kernel.
+  auto quad = [](uint32_t v) { return v % 4 == 0; };
+  auto texels_fit = [&](const Tensor& x) {
+    return x.storage()->device.size / 16 <= ctx.caps.max_texel_buffer_elements;
+  };
+  const bool texels = t.texels && quad(p.off_a) && quad(p.lda) && quad(p.sa_outer) && quad(p.sa_inner) &&
+                      quad(p.off_b) && quad(p.ldb) && quad(p.sb_outer) && quad(p.sb_inner) && texels_fit(a) &&
+                      texels_fit(b);
+  const detail::Pipeline& pipe = ctx.pipelines->get(texels ? "matmul_texel" : "matmul",
+                                                    {t.wg_x, t.wg_y, t.tm, t.tn, t.bk}, 4, sizeof(Params),
+                                                    texels ? 3u : 0u);
   // A deep K is split into slices that each stay within an invocation's loop budget; later
-  // slices add to C, and bias and activation apply once, after the last.
-  const uint64_t tiles = std::max<uint64_t>(detail::kLoopBudget / detail::matmul_edges_per_tile(t.wg_x, t.wg_y, t.tm, t.tn, t.bk), 1);
-  const int64_t slice = static_cast<int64_t>(tiles * t.bk);
+  // slices add to C, and bias and activation apply once, after the last. Slices are whole
+  // texels (multiples of 4), so texel alignment holds for each.
+  const int64_t slice =
+      texels ? static_cast<int64_t>((detail::kLoopBudget - 16) * 4)
+             : static_cast<int64_t>(std::max<uint64_t>(detail::kLoopBudget / detail::matmul_edges_per_tile(
+                                                                                 t.wg_x, t.wg_y, t.tm, t.tn, t.bk),
+                                                       1) * t.bk);
   const uint32_t b_step = o.trans_b ? 1u : p.ldb;  // elements of B per unit of K
   const int64_t k_total = std::max<int64_t>(k, 1);
   for (int64_t k0 = 0; k0 < k_total; k0 += slice) {
@@ -113,7 +127,8 @@ void matmul(Sequence& s, const Tensor& a, const Tensor& b, const Tensor& c, cons
     q.flags = (o.trans_b ? 1u : 0u) | (k0 > 0 ? 16u : 0u) |
               (last ? bias_flag | (static_cast<uint32_t>(o.act) << 2) : 0u);
     detail::Dispatch d;
-    d.bindings = {detail::reads(a), detail::reads(b), detail::writes(c), bias_binding};
+    d.bindings = {texels ? detail::reads_texels(a) : detail::reads(a),
+                  texels ? detail::reads_texels(b) : detail::reads(b), detail::writes(c), bias_binding};
     d.pipeline = &pipe;
     d.push = detail::push_bytes(q);
     d.groups[0] = detail::u32(detail::ceil_div(n, t.wg_x * t.tn));

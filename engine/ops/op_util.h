@@ -46,6 +46,7 @@ inline uint32_t row_tpr(uint32_t n, uint32_t tpr, uint32_t wg, const std::string
 
 inline Binding reads(const Tensor& t) { return {t.storage(), false}; }
 inline Binding writes(const Tensor& t) { return {t.storage(), true}; }
+inline Binding reads_texels(const Tensor& t) { return {t.storage(), false, true}; }
 
 }  // namespace vkfuse::detail
 

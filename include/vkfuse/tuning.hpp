@@ -14,10 +14,15 @@ struct Tuning {
     uint32_t wg_x = 16, wg_y = 8;  // invocations along N and M
     uint32_t tm = 4, tn = 4;       // outputs per invocation (rows, columns)
     uint32_t bk = 16;              // K depth of a shared-memory tile
+    // CPU devices: read A and B as vec4 texels, no shared memory (shaders/matmul.comp),
+    // where their offsets and strides are multiples of 4 floats (needs tn % 4 == 0); the
+    // tiled kernel with the same tile sizes otherwise.
+    bool texels = false;
   } matmul;
   struct Rows {
     uint32_t wg = 128;             // invocations per workgroup
     uint32_t tpr = 128;            // invocations per row (a power of two dividing wg)
+    bool texels = false;           // with tpr 1: read x as a uniform texel buffer of vec4
   } softmax, layer_norm;
   uint32_t elementwise_wg = 128;
   bool use_subgroups = false;      // subgroup reductions where the device has them
