@@ -66,8 +66,9 @@ inline ::testing::AssertionResult near_all(const std::vector<float>& got, const 
   return near_all(got, want, tol);
 }
 
-// Base fixture: fails the test on any validation message produced while it ran.
-class GpuTest : public ::testing::Test {
+// Fails the test on any validation message produced while it ran.
+template <class Base>
+class Checked : public Base {
  protected:
   void SetUp() override { messages().clear(); }
   void TearDown() override {
@@ -75,16 +76,9 @@ class GpuTest : public ::testing::Test {
     messages().clear();
   }
 };
-
+using GpuTest = Checked<::testing::Test>;
 template <class P>
-class GpuTestP : public ::testing::TestWithParam<P> {
- protected:
-  void SetUp() override { messages().clear(); }
-  void TearDown() override {
-    for (const auto& m : messages()) ADD_FAILURE() << "validation: " << m;
-    messages().clear();
-  }
-};
+using GpuTestP = Checked<::testing::TestWithParam<P>>;
 
 // Runs one recorded sequence of `fn` and returns after the device is done.
 template <class F> void run_once(vkfuse::Context& ctx, F&& fn) {
