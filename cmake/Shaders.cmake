@@ -18,7 +18,7 @@ function(vkfuse_add_shader)
     list(APPEND defs "-D${d}")
   endforeach()
   add_custom_command(
-    OUTPUT ${cpp}
+    OUTPUT ${spv} ${cpp}  # the .spv first: glslang's depfile names it
     COMMAND ${CMAKE_COMMAND} -E make_directory ${out_dir}
     COMMAND ${GLSLANG_VALIDATOR} -V --quiet --target-env vulkan1.1 ${defs}
             -I${VKFUSE_SHADER_INCLUDE} --depfile ${spv}.d -o ${spv} ${S_SOURCE}
