@@ -13,8 +13,10 @@ namespace vkfuse::detail {
 struct Binding {
   std::shared_ptr<Storage> storage;
   bool write = false;
-  // Bound as a uniform texel buffer of RGBA32F texels over the whole allocation instead of a
-  // storage buffer (read-only). On lavapipe texelFetch is a branch-free vector gather, while
+  // Bound as a storage texel buffer of RGBA32F texels over the whole allocation instead of a
+  // storage buffer (read-only, imageLoad). On lavapipe imageLoad is an inlined branch-free
+  // vector gather (texelFetch from a uniform texel buffer is the same gather behind a function
+  // call, which spills every live vector register around each fetch), while
   // a storage-buffer load is a per-invocation loop.
   bool texels = false;
 };

@@ -31,7 +31,7 @@ class PipelineCache {
   PipelineCache(const VulkanFunctions& vk, VkDevice device, const DeviceInfo& info,
                 const VkPhysicalDeviceProperties& props, const std::string& dir);
   ~PipelineCache();
-  // Bit i of texel_bindings: binding i is a uniform texel buffer, not a storage buffer.
+  // Bit i of texel_bindings: binding i is a storage texel buffer (RGBA32F), not a storage buffer.
   const Pipeline& get(const char* shader, const std::vector<uint32_t>& spec, uint32_t bindings,
                       uint32_t push_bytes, uint32_t texel_bindings = 0);
   void save();

@@ -92,7 +92,7 @@ void SequenceImpl::record() {
     }
   if (sets) {
     VkDescriptorPoolSize ps[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, storage_descriptors},
-                                  {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, texel_descriptors}};
+                                  {VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER, texel_descriptors}};
     VkDescriptorPoolCreateInfo dci{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
     dci.maxSets = sets;
     dci.poolSizeCount = texel_descriptors ? 2 : 1;
@@ -191,7 +191,7 @@ void SequenceImpl::record() {
         vci.range = a.size / 16 * 16;
         VK_CHECK(vk.vkCreateBufferView(c.device, &vci, nullptr, &set_views[i]));
         views.push_back(set_views[i]);
-        writes[i].descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
+        writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER;
         writes[i].pTexelBufferView = &set_views[i];
       } else {
         writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;

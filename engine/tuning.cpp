@@ -25,7 +25,10 @@ Tuning choose_tuning(const DeviceInfo& device, const Capabilities& caps) {
     // are per-invocation loops (~10 cycles per float) while texel fetches are vector gathers.
     // No shared memory, A and B as texels, an 8x8 register block (64 fp32 accumulators per
     // invocation amortize each fetch); 8x4 invocations share a 64-column panel of B in L2.
-    // 1024^3: 1.8 GFLOP/s shared-memory tiled, 13-26 texels (noisy 2-core host).
+    // 1024^3: 1.8 GFLOP/s shared-memory tiled, 19-24 uniform texel buffers (texelFetch is a
+    // function call in gallivm), 26-27 storage texel buffers (imageLoad inlined); 2048^3
+    // 20-22 -> 29-32 (noisy 2-core host). Smaller blocks (4x4, 6x4, 4x8), 8x1 and 8x8
+    // workgroups, a K loop unrolled by 8 and r32f texels measured no better or worse.
     t.matmul = {8, 4, 8, 8, 4, true};
     // softmax: one invocation per row, x read as texels: 3.5 ms -> 1.4 ms for [1576, 197].
     t.softmax = {64, 1, true};

@@ -49,20 +49,23 @@ float epilogue(float acc, uint ci, uint gn) {
 }
 
 #ifdef TEXEL_LOADS
-// CPU drivers (lavapipe), A and B read as RGBA32F uniform texel buffers, no shared memory and
+// CPU drivers (lavapipe), A and B read as RGBA32F storage texel buffers, no shared memory and
 // no barriers. llvmpipe turns a storage-buffer or shared-memory load into a loop over the 8
 // invocations of a SIMD vector with a branch per invocation and component (~10 cycles per
-// float), but texelFetch into a branch-free gather; the CPU caches do the job of shared
-// memory. Each invocation accumulates a TM x TN register block; fp32 throughout.
+// float), but imageLoad into an inlined branch-free gather (8 16-byte loads and a 4x8
+// transpose). texelFetch from a uniform texel buffer compiles to the same gather inside a
+// called function (Mesa 22.3 gallivm calls a sampling function for every fetch), which forces
+// every live accumulator out to the stack around each fetch: 1024^3 22 -> 26-29 GFLOP/s.
+// The CPU caches do the job of shared memory. Each invocation accumulates a TM x TN register block; fp32 throughout.
 // The host guarantees: base offsets, lda, ldb and batch strides multiples of 4 (so rows start
 // on a texel), TN a multiple of 4, and the texel views cover whole allocations (so the texel
 // holding the last element of a row can be read; its extra lanes are never used).
 // Rows and columns past M, N are clamped to the last valid one (loads stay in bounds without
 // branches); their results are dropped at the store.
-layout(binding = 0) uniform samplerBuffer ta;
-layout(binding = 1) uniform samplerBuffer tb;
+layout(binding = 0, rgba32f) uniform readonly imageBuffer ta;
+layout(binding = 1, rgba32f) uniform readonly imageBuffer tb;
 
-vec4 fetch(samplerBuffer t, uint texel) { return texelFetch(t, int(texel)); }
+#define fetch(t, texel) imageLoad(t, int(texel))
 
 // B not transposed: a row of B is contiguous, so one texel is 4 neighbouring columns; an
 // invocation owns TN/4 texels of columns, n0 + 4·(j·WX + tx).

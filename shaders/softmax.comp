@@ -11,10 +11,10 @@ layout(constant_id = 1) const uint TPR = 1;
 #include "reduce.glsl"
 
 #ifdef TEXEL_LOADS
-// x read as RGBA32F texels over its whole allocation (texelFetch is a vector gather on
-// lavapipe, a storage-buffer load a per-invocation loop). One invocation per row (TPR = 1,
+// x read as RGBA32F texels of a storage texel buffer over its whole allocation (imageLoad is
+// an inlined vector gather on lavapipe, a storage-buffer load a per-invocation loop). One invocation per row (TPR = 1,
 // checked on the host); texel t holds elements 4t..4t+3, rows need not start on a texel.
-layout(binding = 0) uniform samplerBuffer tx;
+layout(binding = 0, rgba32f) uniform readonly imageBuffer tx;
 #else
 layout(std430, binding = 0) readonly buffer BufX { float x[]; };
 #endif
@@ -41,7 +41,7 @@ void main() {
   uint t0 = xrow / 4u, t1 = (xend + 3u) / 4u;
   float mx = NEG_INF;
   for (uint t = t0; t < t1; ++t) {
-    vec4 v = texelFetch(tx, int(t));
+    vec4 v = imageLoad(tx, int(t));
     [[unroll]] for (uint c = 0u; c < 4u; ++c) {
       uint e = 4u * t + c;
       if (e >= xrow && e < xend) mx = max(mx, logit4(v, c, mrow, e - xrow));
@@ -49,7 +49,7 @@ void main() {
   }
   float s = 0.0;
   if (mx != NEG_INF) for (uint t = t0; t < t1; ++t) {
-    vec4 v = texelFetch(tx, int(t));
+    vec4 v = imageLoad(tx, int(t));
     [[unroll]] for (uint c = 0u; c < 4u; ++c) {
       uint e = 4u * t + c;
       if (e >= xrow && e < xend) s += exp(logit4(v, c, mrow, e - xrow) - mx);
@@ -60,7 +60,7 @@ void main() {
   float inv = mx == NEG_INF ? 0.0 : 1.0 / s;
   float shift = mx == NEG_INF ? 0.0 : mx;
   for (uint t = t0; t < t1; ++t) {
-    vec4 v = texelFetch(tx, int(t));
+    vec4 v = imageLoad(tx, int(t));
     [[unroll]] for (uint c = 0u; c < 4u; ++c) {
       uint e = 4u * t + c;
       if (e >= xrow && e < xend) y[yrow + e - xrow] = exp(logit4(v, c, mrow, e - xrow) - shift) * inv;

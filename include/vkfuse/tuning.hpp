@@ -22,7 +22,7 @@ struct Tuning {
   struct Rows {
     uint32_t wg = 128;             // invocations per workgroup
     uint32_t tpr = 128;            // invocations per row (a power of two dividing wg)
-    bool texels = false;           // with tpr 1: read x as a uniform texel buffer of vec4
+    bool texels = false;           // with tpr 1: read x as a storage texel buffer of vec4
   } softmax, layer_norm;
   uint32_t elementwise_wg = 128;
   bool use_subgroups = false;      // subgroup reductions where the device has them
