@@ -246,6 +246,9 @@ DeviceInfo Instance::describe(VkPhysicalDevice pd, uint32_t index) const {
   c.min_storage_buffer_offset_alignment = static_cast<uint32_t>(l.minStorageBufferOffsetAlignment);
   c.min_texel_buffer_offset_alignment = static_cast<uint32_t>(l.minTexelBufferOffsetAlignment);
   c.max_texel_buffer_elements = l.maxTexelBufferElements;
+  VkFormatProperties fp;
+  vk.vkGetPhysicalDeviceFormatProperties(pd, VK_FORMAT_R32G32B32A32_SFLOAT, &fp);
+  c.rgba32f_storage_texels = (fp.bufferFeatures & VK_FORMAT_FEATURE_STORAGE_TEXEL_BUFFER_BIT) != 0;
   c.max_push_constants_size = l.maxPushConstantsSize;
   c.timestamp_period_ns = l.timestampPeriod;
   c.timestamps = l.timestampComputeAndGraphics == VK_TRUE;

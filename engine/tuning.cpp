@@ -29,9 +29,9 @@ Tuning choose_tuning(const DeviceInfo& device, const Capabilities& caps) {
     // function call in gallivm), 26-27 storage texel buffers (imageLoad inlined); 2048^3
     // 20-22 -> 29-32 (noisy 2-core host). Smaller blocks (4x4, 6x4, 4x8), 8x1 and 8x8
     // workgroups, a K loop unrolled by 8 and r32f texels measured no better or worse.
-    t.matmul = {8, 4, 8, 8, 4, true};
+    t.matmul = {8, 4, 8, 8, 4, caps.rgba32f_storage_texels};
     // softmax: one invocation per row, x read as texels: 3.5 ms -> 1.4 ms for [1576, 197].
-    t.softmax = {64, 1, true};
+    t.softmax = {64, 1, caps.rgba32f_storage_texels};
     t.layer_norm = {64, 1};
     t.elementwise_wg = 128;
   } else if (caps.portable || inv < 256) {
@@ -61,6 +61,8 @@ void check_tuning(const Tuning& t, const Capabilities& c) {
   if (m.tm < 1 || m.tm > 8 || m.tn < 1 || m.tn > 8) fail("matmul tm and tn must be 1..8");
   if (m.bk < 1) fail("matmul bk must be at least 1");
   if (m.texels && m.tn % 4) fail("matmul texels needs tn a multiple of 4");
+  if ((m.texels || t.softmax.texels) && !c.rgba32f_storage_texels)
+    fail("texel kernels on a device without RGBA32F storage texel buffers");
   uint64_t shared = uint64_t(m.wg_y * m.tm + m.wg_x * m.tn) * m.bk * 4;  // the tiled fallback
   if (shared > c.max_shared_memory)
     fail("matmul tile needs " + std::to_string(shared) + " bytes of shared memory, the device has " +

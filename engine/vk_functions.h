@@ -12,6 +12,7 @@
   X(vkGetPhysicalDeviceProperties2)            \
   X(vkGetPhysicalDeviceFeatures2)              \
   X(vkGetPhysicalDeviceMemoryProperties)       \
+  X(vkGetPhysicalDeviceFormatProperties)       \
   X(vkGetPhysicalDeviceQueueFamilyProperties)  \
   X(vkEnumerateDeviceExtensionProperties)      \
   X(vkCreateDevice)                            \

@@ -9,10 +9,7 @@ namespace ops {
 
 void layer_norm(Sequence& s, const Tensor& x, const Tensor& y, const LayerNormOptions& o) {
   const std::string op = "layer_norm";
-  detail::Rows rx = detail::as_rows(x, op, "x");
-  detail::Rows ry = detail::as_rows(y, op, "y");
-  detail::require(rx.rows == ry.rows && rx.n == ry.n, op,
-                  "x " + x.describe() + " and y " + y.describe() + " differ in shape");
+  const auto [rx, ry] = detail::same_rows(x, y, op);
   detail::require(rx.n > 0, op, "rows are empty");
   struct Params {
     uint32_t rows, n, ldx, ldy, ldr, off_x, off_y, off_r, off_w, off_b, flags;

@@ -1,6 +1,7 @@
 #pragma once
 // Argument checks and small helpers shared by the op files.
 #include <string>
+#include <utility>
 
 #include "../dispatch.h"
 #include "vkfuse/error.hpp"
@@ -43,6 +44,13 @@ inline Rows as_rows(const Tensor& t, const std::string& op, const char* name) {
 // Invocations per row for a row kernel: the tuned value, doubled (up to the workgroup) until
 // one invocation's walk over its share of the row fits the loop budget.
 inline uint32_t row_tpr(uint32_t n, uint32_t tpr, uint32_t wg, const std::string& op);
+
+// x and y as rows of the same shape (the row kernels' input and output).
+inline std::pair<Rows, Rows> same_rows(const Tensor& x, const Tensor& y, const std::string& op) {
+  Rows rx = as_rows(x, op, "x"), ry = as_rows(y, op, "y");
+  require(rx.rows == ry.rows && rx.n == ry.n, op, "x " + x.describe() + " and y " + y.describe() + " differ in shape");
+  return {rx, ry};
+}
 
 inline Binding reads(const Tensor& t) { return {t.storage(), false}; }
 inline Binding writes(const Tensor& t) { return {t.storage(), true}; }

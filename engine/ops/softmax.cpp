@@ -10,10 +10,7 @@ namespace ops {
 
 void softmax(Sequence& s, const Tensor& x, const Tensor& y, const SoftmaxOptions& o) {
   const std::string op = "softmax";
-  detail::Rows rx = detail::as_rows(x, op, "x");
-  detail::Rows ry = detail::as_rows(y, op, "y");
-  detail::require(rx.rows == ry.rows && rx.n == ry.n, op,
-                  "x " + x.describe() + " and y " + y.describe() + " differ in shape");
+  const auto [rx, ry] = detail::same_rows(x, y, op);
   struct Params {
     uint32_t rows, n, ldx, ldy, off_x, off_y, off_mask, mask_rows, has_mask;
     float scale;

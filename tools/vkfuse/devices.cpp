@@ -21,6 +21,8 @@ nlohmann::json caps_json(const vkfuse::Capabilities& c) {
       {"min_storage_buffer_offset_alignment", c.min_storage_buffer_offset_alignment},
       {"max_push_constants_bytes", c.max_push_constants_size},
       {"device_local_host_visible", c.device_local_host_visible},
+      {"rgba32f_storage_texel_buffers", c.rgba32f_storage_texels},
+      {"max_texel_buffer_elements", c.max_texel_buffer_elements},
       {"timestamps", c.timestamps},
       {"timestamp_period_ns", c.timestamp_period_ns},
       {"device_local_heap_bytes", c.device_local_heaps},
