@@ -43,4 +43,25 @@ void copy(Sequence& s, const Tensor& src, const Tensor& dst);
 void split_heads(Sequence& s, const Tensor& x, const Tensor& heads, int64_t num_heads);
 void merge_heads(Sequence& s, const Tensor& heads, const Tensor& x);
 
+// Scaled attention scores, model-format.md §4.
+enum class Score { Dot, NegEuclidean, NegManhattan };
+
+struct AttentionOptions {
+  Score score = Score::Dot;
+  float scale = 0.f;                    // 0: 1/sqrt(head_dim)
+  const Tensor* key_padding = nullptr;  // additive F32 [B, S]: 0 or -inf per key
+  const Tensor* attn_mask = nullptr;    // additive F32 [L, S]
+  const Tensor* lse = nullptr;          // F32 [B, H, L] out: each row's log-sum-exp (for weights)
+};
+// Fused attention: out = softmax(score(q, k) + masks) · v per batch and head, the L x S
+// scores never stored. q [B,H,L,D], k [B,H,S,D], v [B,H,S,D], out [B,H,L,D], any strides
+// with a contiguous D, so heads are split and merged by views of [B, L, H·D] tensors.
+// D <= 256. A row whose keys are all masked gives zeros.
+void attention(Sequence& s, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
+               const AttentionOptions& o = {});
+// The probabilities of that attention averaged over heads, [B, L, S], from the lse that
+// attention() wrote with the same q, k, masks and options.
+void attention_weights(Sequence& s, const Tensor& q, const Tensor& k, const Tensor& weights,
+                       const AttentionOptions& o);
+
 }  // namespace vkfuse::ops

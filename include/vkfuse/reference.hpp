@@ -28,4 +28,10 @@ void add(const float* a, const float* b, float* c, int64_t n, int64_t bn);
 // [B,L,H·D] -> [B,H,L,D]
 void split_heads(const float* x, float* y, int64_t b, int64_t l, int64_t h, int64_t d);
 
+// Attention on contiguous q [B,H,L,D], k, v [B,H,S,D] into out [B,H,L,D]; weights [B,L,S]
+// (averaged over heads) when not null. key_pad [B,S] and attn_mask [L,S] are additive.
+void attention(const float* q, const float* k, const float* v, float* out, float* weights, int64_t b,
+               int64_t h, int64_t l, int64_t s, int64_t d, ops::Score score, float scale,
+               const float* key_pad, const float* attn_mask);
+
 }  // namespace vkfuse::ref

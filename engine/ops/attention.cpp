@@ -1,0 +1,192 @@
+// Fused attention and its head-averaged weights: host-side dispatch (shaders/attention.comp,
+// shaders/attention_weights.comp) and the CPU reference.
+#include <cmath>
+#include <limits>
+
+#include "loop_budget.h"
+#include "op_util.h"
+#include "vkfuse/reference.hpp"
+
+namespace vkfuse {
+namespace ops {
+
+namespace {
+
+struct Params {
+  uint32_t b, h, l, s;
+  uint32_t off_q, sq_b, sq_h, sq_l;
+  uint32_t off_k, sk_b, sk_h, sk_s;
+  uint32_t off_v, sv_b, sv_h, sv_s;
+  uint32_t off_o, so_b, so_h, so_l;
+  uint32_t off_kp, off_am, off_lse, flags;
+  float scale;
+};
+constexpr uint32_t kKeyPad = 1, kAttnMask = 2, kLse = 4;
+constexpr int64_t kMaxHeadDim = 256;
+
+// A [B, H, rows, D] view: its offset and its strides for b, h and the row.
+void view4(const Tensor& t, const std::string& op, const char* name, uint32_t& off, uint32_t& sb,
+           uint32_t& sh, uint32_t& sr) {
+  detail::check_f32(t, op, name);
+  detail::require(t.rank() == 4, op, std::string(name) + " " + t.describe() + " should be [B, H, rows, D]");
+  detail::require(t.dim(3) <= 1 || t.strides()[3] == 1, op,
+                  std::string(name) + " " + t.describe() + " must be contiguous in D");
+  off = detail::u32(t.offset());
+  sb = detail::u32(t.strides()[0]);
+  sh = detail::u32(t.strides()[1]);
+  sr = detail::u32(t.strides()[2]);
+}
+
+// Checks shapes and fills everything but the output view.
+Params common(Sequence& s, const Tensor& q, const Tensor& k, const AttentionOptions& o, const std::string& op,
+              detail::Dispatch& d) {
+  Params p{};
+  view4(q, op, "q", p.off_q, p.sq_b, p.sq_h, p.sq_l);
+  view4(k, op, "k", p.off_k, p.sk_b, p.sk_h, p.sk_s);
+  const int64_t b = q.dim(0), h = q.dim(1), l = q.dim(2), dd = q.dim(3), sk = k.dim(2);
+  detail::require(k.dim(0) == b && k.dim(1) == h && k.dim(3) == dd, op,
+                  "k " + k.describe() + " does not match q " + q.describe());
+  detail::require(dd >= 1 && dd <= kMaxHeadDim, op,
+                  "head dimension " + std::to_string(dd) + " is outside 1.." + std::to_string(kMaxHeadDim));
+  detail::require(static_cast<uint64_t>(sk) + 8 <= detail::kLoopBudget, op,
+                  std::to_string(sk) + " keys are more than one invocation may loop over (" +
+                      std::to_string(detail::kLoopBudget - 8) + ")");
+  p.b = detail::u32(b);
+  p.h = detail::u32(h);
+  p.l = detail::u32(l);
+  p.s = detail::u32(sk);
+  p.scale = o.scale != 0.f ? o.scale : 1.f / std::sqrt(static_cast<float>(dd));
+  d.bindings = {detail::reads(q), detail::reads(k), detail::reads(q), detail::reads(q),
+                detail::reads(q), detail::reads(q), detail::reads(q)};
+  auto mask = [&](const Tensor* m, int64_t rows, const char* name, uint32_t flag, uint32_t& off, size_t slot) {
+    if (!m) return;
+    detail::check_f32(*m, op, name);
+    detail::require(m->contiguous() && m->shape() == Shape{rows, sk}, op,
+                    std::string(name) + " " + m->describe() + " should be contiguous " + shape_string({rows, sk}));
+    off = detail::u32(m->offset());
+    p.flags |= flag;
+    d.bindings[slot] = detail::reads(*m);
+  };
+  mask(o.key_padding, b, "key padding mask", kKeyPad, p.off_kp, 4);
+  mask(o.attn_mask, l, "attention mask", kAttnMask, p.off_am, 5);
+  (void)s;
+  return p;
+}
+
+}  // namespace
+
+void attention(Sequence& s, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
+               const AttentionOptions& o) {
+  const std::string op = "attention";
+  detail::Dispatch d;
+  Params p = common(s, q, k, o, op, d);
+  view4(v, op, "v", p.off_v, p.sv_b, p.sv_h, p.sv_s);
+  view4(out, op, "out", p.off_o, p.so_b, p.so_h, p.so_l);
+  detail::require(v.shape() == k.shape(), op, "v " + v.describe() + " does not match k " + k.describe());
+  detail::require(out.shape() == q.shape(), op, "out " + out.describe() + " does not match q " + q.describe());
+  for (const Tensor* t : {&q, &k, &v})
+    detail::require(t->storage() != out.storage(), op, "out must not share memory with q, k or v");
+  d.bindings[2] = detail::reads(v);
+  d.bindings[3] = detail::writes(out);
+  if (o.lse) {
+    detail::check_f32(*o.lse, op, "lse");
+    detail::require(o.lse->contiguous() && o.lse->shape() == Shape{q.dim(0), q.dim(1), q.dim(2)}, op,
+                    "lse " + o.lse->describe() + " should be contiguous [B, H, L]");
+    p.off_lse = detail::u32(o.lse->offset());
+    p.flags |= kLse;
+    d.bindings[6] = detail::writes(*o.lse);
+  }
+  detail::ContextImpl& ctx = detail::context_of(s);
+  const uint32_t wg = ctx.tuning.elementwise_wg;
+  d.pipeline = &ctx.pipelines->get("attention", {wg, detail::u32(q.dim(3)), static_cast<uint32_t>(o.score)}, 7,
+                                   sizeof(Params));
+  d.push = detail::push_bytes(p);
+  detail::split_groups(ctx, detail::ceil_div(uint64_t(p.b) * p.h * p.l, wg), d.groups);
+  d.label = "attention " + std::to_string(p.b * p.h) + "x" + std::to_string(p.l) + "x" + std::to_string(p.s) +
+            " d" + std::to_string(q.dim(3));
+  detail::add_dispatch(s, std::move(d));
+}
+
+void attention_weights(Sequence& s, const Tensor& q, const Tensor& k, const Tensor& weights,
+                       const AttentionOptions& o) {
+  const std::string op = "attention_weights";
+  detail::Dispatch d;
+  Params p = common(s, q, k, o, op, d);
+  detail::require(o.lse != nullptr, op, "needs the lse that attention() wrote");
+  detail::check_f32(weights, op, "weights");
+  detail::require(weights.rank() == 3 && weights.shape() == Shape{q.dim(0), q.dim(2), k.dim(2)} &&
+                      weights.strides()[2] == 1,
+                  op, "weights " + weights.describe() + " should be [B, L, S] with contiguous S");
+  detail::check_f32(*o.lse, op, "lse");
+  detail::require(o.lse->contiguous() && o.lse->shape() == Shape{q.dim(0), q.dim(1), q.dim(2)}, op,
+                  "lse " + o.lse->describe() + " should be contiguous [B, H, L]");
+  p.off_o = detail::u32(weights.offset());
+  p.so_b = detail::u32(weights.strides()[0]);
+  p.so_l = detail::u32(weights.strides()[1]);
+  p.off_lse = detail::u32(o.lse->offset());
+  d.bindings[3] = detail::writes(weights);
+  d.bindings[6] = detail::reads(*o.lse);
+  detail::ContextImpl& ctx = detail::context_of(s);
+  const uint32_t wg = ctx.tuning.elementwise_wg;
+  d.pipeline = &ctx.pipelines->get("attention_weights", {wg, detail::u32(q.dim(3)), static_cast<uint32_t>(o.score)},
+                                   7, sizeof(Params));
+  d.push = detail::push_bytes(p);
+  detail::split_groups(ctx, detail::ceil_div(uint64_t(p.b) * p.l * p.s, wg), d.groups);
+  d.label = "attention_weights " + std::to_string(p.b) + "x" + std::to_string(p.l) + "x" + std::to_string(p.s);
+  detail::add_dispatch(s, std::move(d));
+}
+
+}  // namespace ops
+
+namespace ref {
+
+void attention(const float* q, const float* k, const float* v, float* out, float* weights, int64_t b,
+               int64_t h, int64_t l, int64_t s, int64_t d, ops::Score score, float scale,
+               const float* key_pad, const float* attn_mask) {
+  const double sc = scale != 0.f ? scale : 1.0 / std::sqrt(static_cast<double>(d));
+  const double ninf = -std::numeric_limits<double>::infinity();
+  std::vector<double> x(static_cast<size_t>(s));
+  if (weights) std::fill(weights, weights + b * l * s, 0.f);
+  std::vector<double> wsum(static_cast<size_t>(b * l * s), 0.0);
+  for (int64_t ib = 0; ib < b; ++ib)
+    for (int64_t ih = 0; ih < h; ++ih)
+      for (int64_t il = 0; il < l; ++il) {
+        const float* qr = q + ((ib * h + ih) * l + il) * d;
+        double mx = ninf;
+        for (int64_t j = 0; j < s; ++j) {
+          const float* kr = k + ((ib * h + ih) * s + j) * d;
+          double a = 0;
+          for (int64_t e = 0; e < d; ++e) {
+            double t = static_cast<double>(qr[e]) - kr[e];
+            a += score == ops::Score::Dot ? double(qr[e]) * kr[e]
+                 : score == ops::Score::NegEuclidean ? t * t
+                                                     : std::fabs(t);
+          }
+          double sj = score == ops::Score::Dot ? sc * a
+                      : score == ops::Score::NegEuclidean ? -sc * std::sqrt(a)
+                                                          : -sc * a;
+          if (key_pad) sj += key_pad[ib * s + j];
+          if (attn_mask) sj += attn_mask[il * s + j];
+          x[j] = sj;
+          mx = std::max(mx, sj);
+        }
+        float* o = out + ((ib * h + ih) * l + il) * d;
+        std::fill(o, o + d, 0.f);
+        if (mx == ninf) continue;  // every key masked: zeros
+        double sum = 0;
+        for (int64_t j = 0; j < s; ++j) sum += std::exp(x[j] - mx);
+        std::vector<double> acc(static_cast<size_t>(d), 0.0);
+        for (int64_t j = 0; j < s; ++j) {
+          double pj = std::exp(x[j] - mx) / sum;
+          wsum[(ib * l + il) * s + j] += pj;
+          const float* vr = v + ((ib * h + ih) * s + j) * d;
+          for (int64_t e = 0; e < d; ++e) acc[e] += pj * vr[e];
+        }
+        for (int64_t e = 0; e < d; ++e) o[e] = static_cast<float>(acc[e]);
+      }
+  if (weights)
+    for (size_t i = 0; i < wsum.size(); ++i) weights[i] = static_cast<float>(wsum[i] / static_cast<double>(h));
+}
+
+}  // namespace ref
+}  // namespace vkfuse

@@ -1,0 +1,137 @@
+// Fused attention (and its head-averaged weights) on the GPU against vkfuse::ref::attention.
+//
+// Tolerance: a score is a sum of D fp32 terms of size <= 1 (inputs in [-1, 1]), so its
+// absolute error is at most δ ≈ D·u·D·scale·4 (u = 2^-24; the 4 covers the euclidean and
+// manhattan forms, where |q-k| <= 2). exp turns an absolute score error δ into a relative
+// probability error of about δ, and both the output (a convex combination of v, |v| <= 1)
+// and the weights (averages of probabilities) then move by at most 2δ. We allow 4δ + 1e-6.
+#include <limits>
+
+#include "gpu_test.hpp"
+
+using vkfuse::Tensor;
+using vkfuse::ops::Score;
+using vkt::Mode;
+
+namespace {
+
+const float kInf = std::numeric_limits<float>::infinity();
+
+struct Case {
+  int64_t b, h, l, s, d;
+  bool key_pad = false, attn_mask = false;
+  Score score = Score::Dot;
+  bool fully_masked_row = false;  // batch 0's keys all padded
+};
+
+std::string name(const Case& c) {
+  std::string n = "B" + std::to_string(c.b) + "H" + std::to_string(c.h) + "L" + std::to_string(c.l) + "S" +
+                   std::to_string(c.s) + "D" + std::to_string(c.d);
+  if (c.key_pad) n += "_keypad";
+  if (c.attn_mask) n += "_mask";
+  if (c.fully_masked_row) n += "_fullymasked";
+  if (c.score == Score::NegEuclidean) n += "_euclid";
+  if (c.score == Score::NegManhattan) n += "_manhattan";
+  return n;
+}
+
+void check(vkfuse::Context& ctx, const Case& c) {
+  const int64_t e = c.h * c.d;
+  auto hq = vkt::random_vec(c.b * c.l * e, 81), hk = vkt::random_vec(c.b * c.s * e, 82);
+  auto hv = vkt::random_vec(c.b * c.s * e, 83);
+  std::vector<float> kp(c.b * c.s, 0.f), am = vkt::random_vec(c.l * c.s, 84);
+  std::mt19937 g(85);
+  for (auto& x : kp) x = (g() % 3 == 0) ? -kInf : 0.f;
+  for (int64_t i = 0; i < c.b; ++i) kp[i * c.s + g() % c.s] = 0.f;  // at least one live key
+  if (c.fully_masked_row)
+    for (int64_t j = 0; j < c.s; ++j) kp[j] = -kInf;
+  for (int64_t i = 0; i < c.l; ++i)
+    for (int64_t j = 0; j < c.s; ++j)
+      if (j > i + 1 && j % 2) am[i * c.s + j] = -kInf;  // some disallowed pairs, never a whole row
+
+  Tensor tq = ctx.tensor({c.b, c.l, e}, hq), tk = ctx.tensor({c.b, c.s, e}, hk), tv = ctx.tensor({c.b, c.s, e}, hv);
+  Tensor out = ctx.tensor({c.b, c.l, e}), w = ctx.tensor({c.b, c.l, c.s}), lse = ctx.tensor({c.b, c.h, c.l});
+  Tensor tkp = ctx.tensor({c.b, c.s}, kp), tam = ctx.tensor({c.l, c.s}, am);
+  // Heads as views of [B, rows, H·D]: no copies.
+  auto heads = [&](const Tensor& t, int64_t rows) { return t.view({c.b, c.h, rows, c.d}, {rows * e, c.d, e, 1}, 0); };
+  vkfuse::ops::AttentionOptions o;
+  o.score = c.score;
+  o.lse = &lse;
+  if (c.key_pad || c.fully_masked_row) o.key_padding = &tkp;
+  if (c.attn_mask) o.attn_mask = &tam;
+  vkt::run_once(ctx, [&](vkfuse::Sequence& s) {
+    vkfuse::ops::attention(s, heads(tq, c.l), heads(tk, c.s), heads(tv, c.s), heads(out, c.l), o);
+    vkfuse::ops::attention_weights(s, heads(tq, c.l), heads(tk, c.s), w, o);
+  });
+
+  std::vector<float> q4(hq.size()), k4(hk.size()), v4(hv.size()), o4(hq.size()), want(hq.size()), ww(c.b * c.l * c.s);
+  vkfuse::ref::split_heads(hq.data(), q4.data(), c.b, c.l, c.h, c.d);
+  vkfuse::ref::split_heads(hk.data(), k4.data(), c.b, c.s, c.h, c.d);
+  vkfuse::ref::split_heads(hv.data(), v4.data(), c.b, c.s, c.h, c.d);
+  vkfuse::ref::attention(q4.data(), k4.data(), v4.data(), o4.data(), ww.data(), c.b, c.h, c.l, c.s, c.d, c.score,
+                         0.f, o.key_padding ? kp.data() : nullptr, o.attn_mask ? am.data() : nullptr);
+  // back to [B, L, H·D]
+  for (int64_t ib = 0; ib < c.b; ++ib)
+    for (int64_t ih = 0; ih < c.h; ++ih)
+      for (int64_t il = 0; il < c.l; ++il)
+        for (int64_t id = 0; id < c.d; ++id)
+          want[(ib * c.l + il) * e + ih * c.d + id] = o4[((ib * c.h + ih) * c.l + il) * c.d + id];
+  const float delta = float(c.d) * vkt::kEps / 2 * float(c.d) / std::sqrt(float(c.d)) * 4;
+  const float tol = 4 * delta + 1e-6f;
+  EXPECT_TRUE(vkt::near_all(out.read(), want, tol, 0.f)) << name(c) << " output";
+  EXPECT_TRUE(vkt::near_all(w.read(), ww, tol, 0.f)) << name(c) << " weights";
+  if (c.fully_masked_row) {
+    auto got = out.read();
+    for (int64_t i = 0; i < c.l * e; ++i) ASSERT_EQ(got[i], 0.f) << "fully masked row " << i;
+  }
+}
+
+class Attention : public vkt::GpuTestP<std::tuple<Mode, Case>> {};
+
+TEST_P(Attention, MatchesReference) {
+  auto [mode, c] = GetParam();
+  check(vkt::context(mode), c);
+}
+
+std::vector<Case> cases() {
+  return {
+      {1, 1, 1, 1, 8},
+      {1, 2, 1, 9, 8},                       // decode-like L = 1
+      {2, 3, 7, 1, 12},                      // S = 1
+      {2, 2, 5, 13, 12, true},
+      {1, 8, 32, 197, 32, true, true},       // cross: text to image
+      {1, 3, 11, 300, 64, false, true},      // S beyond any tile
+      {2, 2, 3, 17, 100, true},
+      {2, 2, 4, 6, 8, true, false, Score::Dot, true},
+      {1, 2, 5, 31, 16, true, true, Score::NegEuclidean},
+      {2, 3, 4, 23, 12, false, true, Score::NegManhattan},
+      {1, 1, 3, 5, 8, true, false, Score::NegEuclidean, true},
+  };
+}
+
+INSTANTIATE_TEST_SUITE_P(Kernel, Attention,
+                         ::testing::Combine(::testing::Values(Mode::Normal, Mode::Portable), ::testing::ValuesIn(cases())),
+                         [](const auto& pi) {
+                           return std::string(vkt::mode_name(std::get<0>(pi.param))) + "_" + name(std::get<1>(pi.param));
+                         });
+
+class AttentionErrors : public vkt::GpuTest {};
+
+TEST_F(AttentionErrors, RejectsBadShapes) {
+  auto& ctx = vkt::context(Mode::Normal);
+  Tensor q = ctx.tensor({1, 2, 3, 8}), k = ctx.tensor({1, 2, 5, 8}), o = ctx.tensor({1, 2, 3, 8});
+  Tensor k_bad = ctx.tensor({1, 2, 5, 4}), big = ctx.tensor({1, 1, 1, 300}), mask = ctx.tensor({3, 4});
+  vkfuse::Sequence s(ctx);
+  EXPECT_THROW(vkfuse::ops::attention(s, q, k_bad, k_bad, o), vkfuse::Error);  // D differs
+  EXPECT_THROW(vkfuse::ops::attention(s, big, big, big, ctx.tensor({1, 1, 1, 300})), vkfuse::Error);
+  vkfuse::ops::AttentionOptions ao;
+  ao.attn_mask = &mask;  // [3, 4] but S = 5
+  try {
+    vkfuse::ops::attention(s, q, k, k, o, ao);
+    FAIL() << "no error";
+  } catch (const vkfuse::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("attention mask"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
