@@ -2,14 +2,28 @@
 
 namespace vkt {
 
+namespace {
+std::map<Mode, std::unique_ptr<vkfuse::Context>>& contexts() {
+  static std::map<Mode, std::unique_ptr<vkfuse::Context>> c;
+  return c;
+}
+
+// The shared contexts go before main() returns: destroyed during static destruction, after
+// the validation layer's own statics, several instances crash inside the layer.
+class ContextTeardown : public ::testing::Environment {
+ public:
+  void TearDown() override { contexts().clear(); }
+};
+const auto* const kTeardown = ::testing::AddGlobalTestEnvironment(new ContextTeardown);
+}  // namespace
+
 std::vector<std::string>& messages() {
   static std::vector<std::string> m;
   return m;
 }
 
 vkfuse::Context& context(Mode m) {
-  static std::map<Mode, std::unique_ptr<vkfuse::Context>> contexts;
-  auto& c = contexts[m];
+  auto& c = contexts()[m];
   if (!c) {
     vkfuse::Options o;
     o.validation = true;
