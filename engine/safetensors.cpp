@@ -1,0 +1,471 @@
+// safetensors: a strict reader over a read-only mapping and an atomic writer.
+#include "vkfuse/safetensors.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+
+#include "vkfuse/error.hpp"
+
+// The data section is little-endian; copying it out byte for byte is only right on a
+// little-endian host, which is every host vkfuse builds for.
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "vkfuse assumes a little-endian host");
+
+namespace vkfuse {
+
+namespace {
+
+using json = nlohmann::json;
+
+// The reference implementation's limit: a longer header is corruption or an attack, and
+// parsing it would cost more memory than any real model's header.
+constexpr uint64_t kMaxHeaderBytes = 100'000'000;
+
+// Text from the file goes into one-line messages: control bytes (and, where the text may not
+// be UTF-8, every non-ASCII byte) are shown as \xNN.
+std::string escaped(const std::string& s, bool keep_utf8) {
+  std::string r;
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f || (c >= 0x80 && !keep_utf8)) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      r += buf;
+    } else {
+      r += char(c);
+    }
+  }
+  return r;
+}
+
+// A name or key: the parser has already checked it is UTF-8.
+std::string quote(const std::string& s) { return "'" + escaped(s, true) + "'"; }
+
+std::string clipped(std::string s, size_t max) {
+  return s.size() > max ? s.substr(0, max - 3) + "..." : s;
+}
+
+// A JSON value as the file wrote it, for a message. Only flat values are printed: dump() is
+// recursive, and a hostile header can nest arrays a million deep.
+std::string shown(const json& v) {
+  const bool flat = !v.is_structured() ||
+                    (v.size() <= 4 && std::all_of(v.begin(), v.end(), [](const json& e) {
+                       return e.is_primitive();
+                     }));
+  if (!flat) return std::string("a JSON ") + v.type_name() + " of " + std::to_string(v.size());
+  return clipped(v.dump(), 40);
+}
+
+std::optional<DType> dtype_from_name(const std::string& s) {
+  static const std::pair<const char*, DType> table[] = {
+      {"F32", DType::F32}, {"F16", DType::F16}, {"BF16", DType::BF16}, {"I64", DType::I64},
+      {"I32", DType::I32}, {"BOOL", DType::Bool}, {"U8", DType::U8}};
+  for (const auto& [name, t] : table)
+    if (s == name) return t;
+  return std::nullopt;
+}
+
+// numel * dtype_size, or nullopt past 2^64. A zero dimension makes the product zero whatever
+// the others are, so it is settled before any multiplication can overflow.
+std::optional<uint64_t> byte_count(const Shape& shape, DType dtype) {
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return 0;
+  uint64_t n = dtype_size(dtype);
+  for (int64_t d : shape)
+    if (__builtin_mul_overflow(n, uint64_t(d), &n)) return std::nullopt;
+  return n;
+}
+
+// nlohmann::json keeps the last of duplicate keys without a word; the parser callback sees
+// every key, so the first duplicate at any depth is remembered here and reported.
+class DuplicateKeys {
+ public:
+  json::parser_callback_t callback() {
+    return [this](int, json::parse_event_t ev, json& parsed) {
+      if (ev == json::parse_event_t::object_start) {
+        stack_.emplace_back();
+      } else if (ev == json::parse_event_t::object_end) {
+        stack_.pop_back();
+      } else if (ev == json::parse_event_t::key) {
+        const auto& key = parsed.get_ref<const std::string&>();
+        if (!stack_.back().keys.insert(key).second && first_.empty()) first_ = describe(key);
+        stack_.back().key = key;
+      }
+      return true;
+    };
+  }
+  const std::string& first() const { return first_; }
+
+ private:
+  std::string describe(const std::string& key) const {
+    if (stack_.size() == 1)
+      return key == "__metadata__" ? "__metadata__ appears twice"
+                                   : "duplicate tensor name " + quote(key);
+    const std::string& owner = stack_[0].key;
+    const std::string in = owner == "__metadata__" ? "__metadata__" : "tensor " + quote(owner);
+    return in + ": duplicate key " + quote(key);
+  }
+
+  struct Frame {
+    std::set<std::string> keys;
+    std::string key;  // the latest, which owns the objects nested under it
+  };
+  std::vector<Frame> stack_;
+  std::string first_;
+};
+
+}  // namespace
+
+SafetensorsFile SafetensorsFile::open(const std::string& path) {
+  SafetensorsFile f;
+  f.path_ = path;
+  auto fail = [&](const std::string& msg) { return Error(path + ": " + msg); };
+
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw fail(std::string("cannot open: ") + std::strerror(errno));
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    throw fail(std::string("cannot stat: ") + std::strerror(err));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw fail("not a regular file");
+  }
+  const size_t size = size_t(st.st_size);
+  if (size < 8) {
+    ::close(fd);
+    throw fail("file is " + std::to_string(size) +
+               " bytes, too short for the 8-byte header length");
+  }
+  void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  const int map_err = errno;
+  ::close(fd);  // the mapping keeps the file open
+  if (map == MAP_FAILED) throw fail(std::string("cannot map: ") + std::strerror(map_err));
+  f.map_ = map;  // from here f's destructor unmaps when validation throws
+  f.map_size_ = size;
+
+  const auto* base = static_cast<const uint8_t*>(map);
+  uint64_t n = 0;
+  for (int i = 0; i < 8; ++i) n |= uint64_t(base[i]) << (8 * i);
+  if (n > size - 8)
+    throw fail("header length " + std::to_string(n) + " runs past the end of the file (" +
+               std::to_string(size - 8) + " bytes follow it)");
+  if (n > kMaxHeaderBytes)
+    throw fail("header length " + std::to_string(n) + " is over the " +
+               std::to_string(kMaxHeaderBytes) + "-byte limit");
+
+  DuplicateKeys dups;
+  json header;
+  try {
+    const char* text = reinterpret_cast<const char*>(base + 8);
+    header = json::parse(text, text + n, dups.callback());
+  } catch (const json::exception& e) {
+    // nlohmann prefixes "[json.exception.parse_error.101] "; the rest is the useful part.
+    std::string what = e.what();
+    const size_t cut = what.find("] ");
+    throw fail("header is not valid UTF-8 JSON: " +
+               clipped(escaped(cut == std::string::npos ? what : what.substr(cut + 2), false),
+                       300));
+  }
+  if (!dups.first().empty()) throw fail(dups.first());
+  if (!header.is_object())
+    throw fail(std::string("header is a JSON ") + header.type_name() + ", not an object");
+
+  const uint8_t* data = base + 8 + n;
+  const uint64_t data_size = size - 8 - n;
+  for (const auto& [name, entry] : header.items()) {
+    if (name == "__metadata__") {
+      if (!entry.is_object())
+        throw fail(std::string("__metadata__ is a JSON ") + entry.type_name() +
+                   ", not an object of strings");
+      for (const auto& [key, value] : entry.items()) {
+        if (!value.is_string())
+          throw fail("__metadata__ " + quote(key) + " is a JSON " + value.type_name() +
+                     ", not a string");
+        f.metadata_[key] = value.get<std::string>();
+      }
+      continue;
+    }
+    const std::string at = "tensor " + quote(name) + ": ";
+    if (!entry.is_object())
+      throw fail(at + "entry is a JSON " + entry.type_name() +
+                 ", not an object with dtype, shape and data_offsets");
+    for (const auto& [key, value] : entry.items()) {
+      (void)value;
+      if (key != "dtype" && key != "shape" && key != "data_offsets")
+        throw fail(at + "unexpected key " + quote(key) +
+                   " (an entry holds dtype, shape and data_offsets)");
+    }
+    for (const char* key : {"dtype", "shape", "data_offsets"})
+      if (!entry.contains(key)) throw fail(at + "missing \"" + key + "\"");
+
+    const json& jd = entry.at("dtype");
+    if (!jd.is_string())
+      throw fail(at + "dtype is a JSON " + jd.type_name() + ", not a string");
+    const auto dtype = dtype_from_name(jd.get<std::string>());
+    if (!dtype)
+      throw fail(at + "dtype " + quote(jd.get<std::string>()) +
+                 " is not one vkfuse reads (F32, F16, BF16, I64, I32, BOOL, U8)");
+
+    const json& js = entry.at("shape");
+    if (!js.is_array()) throw fail(at + "shape is a JSON " + js.type_name() + ", not an array");
+    Shape shape;
+    for (size_t i = 0; i < js.size(); ++i) {
+      const json& d = js[i];
+      if (!d.is_number_unsigned() ||
+          d.get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max()))
+        throw fail(at + "shape[" + std::to_string(i) + "] is " + shown(d) +
+                   ", not a non-negative integer");
+      shape.push_back(d.get<int64_t>());
+    }
+
+    const json& jo = entry.at("data_offsets");
+    if (!jo.is_array() || jo.size() != 2 || !jo[0].is_number_unsigned() ||
+        !jo[1].is_number_unsigned())
+      throw fail(at + "data_offsets is " + shown(jo) + ", not [begin, end] in bytes");
+    const uint64_t begin = jo[0].get<uint64_t>(), end = jo[1].get<uint64_t>();
+    const std::string offsets = "data_offsets [" + std::to_string(begin) + ", " +
+                                std::to_string(end) + "]";
+    if (begin > end) throw fail(at + offsets + " end before they begin");
+    if (end > data_size)
+      throw fail(at + offsets + " run past the end of the data section (" +
+                 std::to_string(data_size) + " bytes)");
+    const auto need = byte_count(shape, *dtype);
+    const std::string what = std::string(dtype_name(*dtype)) + " " + shape_string(shape);
+    if (!need) throw fail(at + what + " is over 2^64 bytes");
+    if (*need != end - begin)
+      throw fail(at + offsets + " hold " + std::to_string(end - begin) + " bytes, but " + what +
+                 " needs " + std::to_string(*need));
+    f.tensors_.push_back({name, *dtype, shape, size_t(begin), size_t(end - begin), data + begin});
+  }
+
+  // The reference implementation requires the tensors to tile the data section exactly: no
+  // overlap (two names for one buffer), no gap, nothing after the last tensor.
+  std::sort(f.tensors_.begin(), f.tensors_.end(), [](const TensorInfo& a, const TensorInfo& b) {
+    return std::make_pair(a.offset, a.bytes) < std::make_pair(b.offset, b.bytes);
+  });
+  uint64_t covered = 0;
+  const TensorInfo* prev = nullptr;
+  for (const TensorInfo& t : f.tensors_) {
+    const std::string at = "tensor " + quote(t.name) + ": data_offsets [" +
+                           std::to_string(t.offset) + ", " + std::to_string(t.offset + t.bytes) +
+                           "]";
+    if (t.offset < covered)
+      throw fail(at + " overlap tensor " + quote(prev->name) + " at [" +
+                 std::to_string(prev->offset) + ", " + std::to_string(covered) + "]");
+    if (t.offset > covered)
+      throw fail(at + " leave bytes [" + std::to_string(covered) + ", " +
+                 std::to_string(t.offset) + ") of the data section unused (it must be packed)");
+    covered = t.offset + t.bytes;
+    prev = &t;
+  }
+  if (covered != data_size)
+    throw fail("the data section is " + std::to_string(data_size) +
+               " bytes, but the tensors end at byte " + std::to_string(covered));
+
+  for (size_t i = 0; i < f.tensors_.size(); ++i) f.index_[f.tensors_[i].name] = i;
+  return f;
+}
+
+SafetensorsFile::SafetensorsFile(SafetensorsFile&& o) noexcept { *this = std::move(o); }
+
+SafetensorsFile& SafetensorsFile::operator=(SafetensorsFile&& o) noexcept {
+  if (this != &o) {
+    if (map_) munmap(map_, map_size_);
+    path_ = std::move(o.path_);
+    map_ = std::exchange(o.map_, nullptr);
+    map_size_ = std::exchange(o.map_size_, 0);
+    metadata_ = std::move(o.metadata_);
+    tensors_ = std::move(o.tensors_);  // the data pointers stay valid: the mapping moved whole
+    index_ = std::move(o.index_);
+  }
+  return *this;
+}
+
+SafetensorsFile::~SafetensorsFile() {
+  if (map_) munmap(map_, map_size_);
+}
+
+std::vector<std::string> SafetensorsFile::names() const {
+  std::vector<std::string> r;
+  for (const TensorInfo& t : tensors_) r.push_back(t.name);
+  return r;
+}
+
+std::string SafetensorsFile::where(const std::string& name) const {
+  return path_ + ": tensor " + quote(name);
+}
+
+const SafetensorsFile::TensorInfo& SafetensorsFile::tensor(const std::string& name) const {
+  auto it = index_.find(name);
+  if (it == index_.end()) throw Error(where(name) + ": not in the file");
+  return tensors_[it->second];
+}
+
+std::vector<float> SafetensorsFile::to_f32(const std::string& name) const {
+  const TensorInfo& t = tensor(name);
+  const size_t n = t.bytes / dtype_size(t.dtype);
+  std::vector<float> r(n);
+  if (t.dtype == DType::F32) {
+    if (n) std::memcpy(r.data(), t.data, t.bytes);
+  } else if (t.dtype == DType::F16 || t.dtype == DType::BF16) {
+    const auto convert = t.dtype == DType::F16 ? half_to_float : bf16_to_float;
+    for (size_t i = 0; i < n; ++i) {
+      uint16_t h;
+      std::memcpy(&h, t.data + 2 * i, 2);
+      r[i] = convert(h);
+    }
+  } else {
+    throw Error(where(name) + ": is " + dtype_name(t.dtype) + ", not F32, F16 or BF16");
+  }
+  return r;
+}
+
+std::vector<int64_t> SafetensorsFile::to_i64(const std::string& name) const {
+  const TensorInfo& t = tensor(name);
+  const size_t n = t.bytes / dtype_size(t.dtype);
+  std::vector<int64_t> r(n);
+  if (t.dtype == DType::I64) {
+    if (n) std::memcpy(r.data(), t.data, t.bytes);
+  } else if (t.dtype == DType::I32) {
+    for (size_t i = 0; i < n; ++i) {
+      int32_t v;
+      std::memcpy(&v, t.data + 4 * i, 4);
+      r[i] = v;
+    }
+  } else {
+    throw Error(where(name) + ": is " + dtype_name(t.dtype) + ", not I64 or I32");
+  }
+  return r;
+}
+
+std::vector<uint8_t> SafetensorsFile::to_mask(const std::string& name) const {
+  const TensorInfo& t = tensor(name);
+  if (t.dtype != DType::Bool && t.dtype != DType::U8)
+    throw Error(where(name) + ": is " + dtype_name(t.dtype) + ", not BOOL or U8");
+  std::vector<uint8_t> r(t.data, t.data + t.bytes);
+  if (t.dtype == DType::Bool) {
+    // A byte other than 0 or 1 is no bool PyTorch writes: corruption, not a mask.
+    auto bad = std::find_if(r.begin(), r.end(), [](uint8_t b) { return b > 1; });
+    if (bad != r.end())
+      throw Error(where(name) + ": BOOL element " + std::to_string(bad - r.begin()) + " is " +
+                  std::to_string(*bad) + ", not 0 or 1");
+  }
+  return r;
+}
+
+TensorBytes f32_bytes(const Shape& shape, const std::vector<float>& values) {
+  for (int64_t d : shape)
+    if (d < 0) throw Error("f32_bytes: negative dimension in shape " + shape_string(shape));
+  if (uint64_t(shape_numel(shape)) != values.size())
+    throw Error("f32_bytes: shape " + shape_string(shape) + " needs " +
+                std::to_string(shape_numel(shape)) + " values, got " +
+                std::to_string(values.size()));
+  return {DType::F32, shape, values.data()};
+}
+
+namespace {
+
+// A file descriptor for the temporary file: closed, and the file removed, unless committed.
+class TempFile {
+ public:
+  explicit TempFile(const std::string& target) {
+    static std::atomic<unsigned> counter{0};
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      name_ = target + ".tmp." + std::to_string(getpid()) + "." + std::to_string(counter++);
+      // 0666 so the final file gets the usual umask-derived mode, as a plain create would.
+      fd_ = ::open(name_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+      if (fd_ >= 0 || errno != EEXIST) break;
+    }
+    if (fd_ < 0) throw Error(target + ": cannot create " + name_ + ": " + std::strerror(errno));
+  }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  ~TempFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!committed_) ::unlink(name_.c_str());
+  }
+
+  void write(const std::string& target, const void* p, size_t n) {
+    const char* c = static_cast<const char*>(p);
+    while (n > 0) {
+      const ssize_t w = ::write(fd_, c, n);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) throw Error(target + ": write failed: " + std::strerror(errno));
+      c += w;
+      n -= size_t(w);
+    }
+  }
+
+  void commit(const std::string& target) {
+    // fsync before rename: otherwise a crash can leave the new name on an empty file.
+    if (fsync(fd_) != 0) throw Error(target + ": fsync failed: " + std::strerror(errno));
+    const int rc = ::close(fd_);
+    fd_ = -1;
+    if (rc != 0) throw Error(target + ": close failed: " + std::strerror(errno));
+    if (std::rename(name_.c_str(), target.c_str()) != 0)
+      throw Error(target + ": cannot rename " + name_ + " to it: " + std::strerror(errno));
+    committed_ = true;
+  }
+
+ private:
+  std::string name_;
+  int fd_ = -1;
+  bool committed_ = false;
+};
+
+}  // namespace
+
+void write_safetensors(const std::string& path,
+                       const std::vector<std::pair<std::string, TensorBytes>>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  // ordered_json: the header lists the tensors in the order their data is laid out.
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  std::set<std::string> seen;
+  std::vector<uint64_t> sizes;
+  uint64_t offset = 0;
+  for (const auto& [name, t] : tensors) {
+    const std::string at = path + ": tensor " + quote(name) + ": ";
+    if (name == "__metadata__") throw Error(at + "the name is reserved for metadata");
+    if (!seen.insert(name).second) throw Error(at + "duplicate tensor name");
+    for (int64_t d : t.shape)
+      if (d < 0) throw Error(at + "negative dimension in shape " + shape_string(t.shape));
+    const auto bytes = byte_count(t.shape, t.dtype);
+    if (!bytes) throw Error(at + "shape " + shape_string(t.shape) + " is over 2^64 bytes");
+    if (*bytes && !t.data) throw Error(at + "no data");
+    header[name] = {{"dtype", dtype_name(t.dtype)},
+                    {"shape", t.shape},
+                    {"data_offsets", {offset, offset + *bytes}}};
+    sizes.push_back(*bytes);
+    offset += *bytes;
+  }
+  std::string text;
+  try {
+    text = header.dump();
+  } catch (const nlohmann::json::exception&) {
+    throw Error(path + ": a tensor name or metadata string is not valid UTF-8");
+  }
+  text.append((8 - text.size() % 8) % 8, ' ');
+
+  uint8_t len[8];
+  for (int i = 0; i < 8; ++i) len[i] = uint8_t(uint64_t(text.size()) >> (8 * i));
+  TempFile out(path);
+  out.write(path, len, 8);
+  out.write(path, text.data(), text.size());
+  for (size_t i = 0; i < tensors.size(); ++i) out.write(path, tensors[i].second.data, sizes[i]);
+  out.commit(path);
+}
+
+}  // namespace vkfuse
