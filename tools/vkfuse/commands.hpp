@@ -4,3 +4,4 @@
 // Each subcommand registers its options and its action on the app.
 void add_devices_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_run_command(CLI::App& app);  // run and info

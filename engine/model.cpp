@@ -1,0 +1,213 @@
+// Model files: config parsing, tensor checks against the config, and the forward pass of
+// each arch on named inputs (GPU or CPU reference).
+#include "vkfuse/model.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "vkfuse/error.hpp"
+#include "vkfuse/sequence.hpp"
+
+namespace vkfuse {
+
+namespace {
+
+using nlohmann::json;
+
+// Config fields with their types checked; `where` is "file: config".
+struct Fields {
+  const json& j;
+  std::string where;
+  int64_t integer(const char* key, int64_t fallback, bool required = false) const {
+    if (!j.contains(key)) {
+      if (required) throw Error(where + ": '" + key + "' is missing");
+      return fallback;
+    }
+    const json& v = j[key];
+    if (!v.is_number_integer()) throw Error(where + ": '" + key + "' must be an integer, got " + v.dump());
+    return v.get<int64_t>();
+  }
+  bool boolean(const char* key, bool fallback) const {
+    if (!j.contains(key)) return fallback;
+    if (!j[key].is_boolean()) throw Error(where + ": '" + key + "' must be true or false, got " + j[key].dump());
+    return j[key].get<bool>();
+  }
+  std::string string(const char* key, const std::string& fallback) const {
+    if (!j.contains(key)) return fallback;
+    if (!j[key].is_string()) throw Error(where + ": '" + key + "' must be a string, got " + j[key].dump());
+    return j[key].get<std::string>();
+  }
+};
+
+ops::Score parse_score(const std::string& s, const std::string& where) {
+  if (s == "dot") return ops::Score::Dot;
+  if (s == "neg_euclidean") return ops::Score::NegEuclidean;
+  if (s == "neg_manhattan") return ops::Score::NegManhattan;
+  throw Error(where + ": 'score' must be \"dot\", \"neg_euclidean\" or \"neg_manhattan\", got \"" + s + "\"");
+}
+
+// Every tensor of `file` is exactly the expected set, with the expected shapes.
+void check_tensors(const SafetensorsFile& file, const std::vector<std::pair<std::string, Shape>>& expected,
+                   const std::string& arch) {
+  for (const auto& [name, shape] : expected) {
+    if (!file.contains(name))
+      throw Error(file.path() + ": tensor '" + name + "' is missing (arch " + arch + " needs it)");
+    const auto& t = file.tensor(name);
+    if (t.dtype != DType::F32 && t.dtype != DType::F16 && t.dtype != DType::BF16)
+      throw Error(file.path() + ": tensor '" + name + "' is " + dtype_name(t.dtype) + "; weights must be F32, F16 or BF16");
+    if (t.shape != shape)
+      throw Error(file.path() + ": tensor '" + name + "' has shape " + shape_string(t.shape) + ", the config needs " +
+                  shape_string(shape));
+  }
+  for (const auto& name : file.names()) {
+    bool known = false;
+    for (const auto& e : expected) known = known || e.first == name;
+    if (known) continue;
+    if (name == "bias_k" || name == "bias_v")
+      throw Error(file.path() + ": tensor '" + name + "': add_bias_kv is not supported");
+    throw Error(file.path() + ": tensor '" + name + "' is not expected for arch " + arch);
+  }
+}
+
+// An input as [B, rows, features]: rank 3 as is, rank 2 as B = 1.
+struct Input {
+  int64_t b = 0, rows = 0, features = 0;
+  std::vector<float> data;
+};
+
+Input float_input(const SafetensorsFile& in, const std::string& name, int rank) {
+  if (!in.contains(name)) throw Error(in.path() + ": input '" + name + "' is missing");
+  const auto& t = in.tensor(name);
+  if (static_cast<int>(t.shape.size()) != rank)
+    throw Error(in.path() + ": input '" + name + "' has shape " + shape_string(t.shape) + "; expected rank " +
+                std::to_string(rank) + " like 'query'");
+  Input x;
+  x.b = rank == 3 ? t.shape[0] : 1;
+  x.rows = t.shape[rank - 2];
+  x.features = t.shape[rank - 1];
+  x.data = in.to_f32(name);
+  return x;
+}
+
+HostTensors run_attention(const Model& m, const SafetensorsFile& in, bool need_weights, Context* gpu) {
+  const auto& c = m.attention_config();
+  const std::string& p = in.path();
+  for (const auto& name : in.names())
+    if (name != "query" && name != "key" && name != "value" && name != "key_padding_mask" && name != "attn_mask")
+      throw Error(p + ": input '" + name + "' is not an input of arch multihead_attention (query, key, value, "
+                  "key_padding_mask, attn_mask)");
+  if (!in.contains("query")) throw Error(p + ": input 'query' is missing");
+  const int rank = static_cast<int>(in.tensor("query").shape.size());
+  if (rank != 2 && rank != 3)
+    throw Error(p + ": input 'query' has shape " + shape_string(in.tensor("query").shape) + "; expected [B, L, E] or [L, E]");
+  Input q = float_input(in, "query", rank), k = float_input(in, "key", rank), v = float_input(in, "value", rank);
+  const int64_t b = q.b, l = q.rows, s = k.rows;
+  auto fail = [&](const std::string& what) { throw Error(p + ": " + what); };
+  if (q.features != c.embed_dim)
+    fail("input 'query' has " + std::to_string(q.features) + " features, the model's embed_dim is " +
+         std::to_string(c.embed_dim));
+  if (k.b != b || v.b != b) fail("inputs 'query', 'key' and 'value' differ in batch size");
+  if (k.features != c.k_dim())
+    fail("input 'key' has " + std::to_string(k.features) + " features, the model's kdim is " + std::to_string(c.k_dim()));
+  if (v.features != c.v_dim())
+    fail("input 'value' has " + std::to_string(v.features) + " features, the model's vdim is " + std::to_string(c.v_dim()));
+  if (v.rows != s)
+    fail("key length mismatch: 'key' has " + std::to_string(s) + " rows, 'value' " + std::to_string(v.rows));
+
+  std::vector<float> key_pad, attn_mask;
+  if (in.contains("key_padding_mask")) {
+    const auto& t = in.tensor("key_padding_mask");
+    Shape want = rank == 3 ? Shape{b, s} : Shape{s};
+    if (t.dtype != DType::Bool && t.dtype != DType::U8)
+      fail("input 'key_padding_mask' is " + std::string(dtype_name(t.dtype)) + "; it must be BOOL or U8");
+    if (t.shape != want)
+      fail("input 'key_padding_mask' has shape " + shape_string(t.shape) + ", expected " + shape_string(want));
+    key_pad = additive_mask(in.to_mask("key_padding_mask"));
+  }
+  if (in.contains("attn_mask")) {
+    const auto& t = in.tensor("attn_mask");
+    if (t.shape != Shape{l, s})
+      fail("input 'attn_mask' has shape " + shape_string(t.shape) + ", expected " + shape_string({l, s}));
+    attn_mask = t.dtype == DType::Bool || t.dtype == DType::U8 ? additive_mask(in.to_mask("attn_mask"))
+                                                               : in.to_f32("attn_mask");
+  }
+
+  HostTensors out;
+  auto shape3 = [&](int64_t rows, int64_t cols) { return rank == 3 ? Shape{b, rows, cols} : Shape{rows, cols}; };
+  HostTensor& o = out["output"];
+  o.shape = shape3(l, c.embed_dim);
+  o.data.resize(static_cast<size_t>(b * l * c.embed_dim));
+  HostTensor* w = nullptr;
+  if (need_weights) {
+    w = &out["attn_weights"];
+    w->shape = shape3(l, s);
+    w->data.resize(static_cast<size_t>(b * l * s));
+  }
+  if (!gpu) {
+    ref::multihead_attention(c, m.weights(), q.data.data(), k.data.data(), v.data.data(), b, l, s,
+                             key_pad.empty() ? nullptr : key_pad.data(), attn_mask.empty() ? nullptr : attn_mask.data(),
+                             o.data.data(), w ? w->data.data() : nullptr);
+    return out;
+  }
+  Context& ctx = *gpu;
+  MultiheadAttention mha(ctx, c, m.weights());
+  Tensor tq = ctx.tensor({b, l, c.embed_dim}, q.data);
+  Tensor tk = ctx.tensor({b, s, c.k_dim()}, k.data), tv = ctx.tensor({b, s, c.v_dim()}, v.data);
+  Tensor to = ctx.tensor({b, l, c.embed_dim}), tw = ctx.tensor({b, l, s});
+  Tensor tkp, tam;
+  AttentionMasks masks;
+  if (!key_pad.empty()) {
+    tkp = ctx.tensor({b, s}, key_pad);
+    masks.key_padding = &tkp;
+  }
+  if (!attn_mask.empty()) {
+    tam = ctx.tensor({l, s}, attn_mask);
+    masks.attn_mask = &tam;
+  }
+  Sequence seq(ctx);
+  mha.record(seq, tq, tk, tv, to, masks, w ? &tw : nullptr);
+  seq.run();
+  o.data = to.read();
+  if (w) w->data = tw.read();
+  return out;
+}
+
+}  // namespace
+
+Model Model::load(const std::string& path) {
+  SafetensorsFile file = SafetensorsFile::open(path);
+  Model m;
+  m.path_ = path;
+  auto it = file.metadata().find("vkfuse.config");
+  if (it == file.metadata().end())
+    throw Error(path + ": no 'vkfuse.config' in the metadata; is this a vkfuse model file?");
+  m.config_json_ = it->second;
+  json j = json::parse(m.config_json_, nullptr, false);
+  const std::string where = path + ": config";
+  if (j.is_discarded() || !j.is_object()) throw Error(where + " is not a JSON object");
+  Fields f{j, where};
+  if (!j.contains("arch")) throw Error(where + ": 'arch' is missing");
+  m.arch_ = f.string("arch", "");
+  if (m.arch_ != "multihead_attention")
+    throw Error(where + ": arch '" + m.arch_ + "' is not supported yet (supported: multihead_attention)");
+  MultiheadAttentionConfig& c = m.mha_;
+  c.embed_dim = f.integer("embed_dim", 0, true);
+  c.num_heads = f.integer("num_heads", 0, true);
+  c.kdim = f.integer("kdim", 0);
+  c.vdim = f.integer("vdim", 0);
+  c.bias = f.boolean("bias", true);
+  c.score = parse_score(f.string("score", "dot"), where);
+  try {
+    c.validate();
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
+  }
+  check_tensors(file, c.tensors(), m.arch_);
+  for (const auto& [name, shape] : c.tensors()) m.weights_[name] = file.to_f32(name);
+  return m;
+}
+
+HostTensors Model::run(const SafetensorsFile& inputs, bool need_weights, Context* gpu) const {
+  return run_attention(*this, inputs, need_weights, gpu);
+}
+
+}  // namespace vkfuse

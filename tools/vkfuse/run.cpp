@@ -1,0 +1,64 @@
+// vkfuse run MODEL --input IN --output OUT [--device SEL] [--cpu] [--need-weights]
+// vkfuse info MODEL
+#include <chrono>
+#include <cstdio>
+
+#include "commands.hpp"
+#include "vkfuse/model.hpp"
+
+namespace {
+
+struct RunArgs {
+  std::string model, input, output, device;
+  bool cpu = false, need_weights = false, validation = false;
+};
+
+void run(const RunArgs& a) {
+  vkfuse::Model model = vkfuse::Model::load(a.model);
+  vkfuse::SafetensorsFile inputs = vkfuse::SafetensorsFile::open(a.input);
+  vkfuse::HostTensors out;
+  if (a.cpu) {
+    out = model.run(inputs, a.need_weights, nullptr);
+  } else {
+    vkfuse::Options o;
+    o.device = a.device;
+    o.validation = a.validation;
+    vkfuse::Context ctx(o);
+    out = model.run(inputs, a.need_weights, &ctx);
+  }
+  std::vector<std::pair<std::string, vkfuse::TensorBytes>> tensors;
+  for (const auto& [name, t] : out) tensors.push_back({name, vkfuse::f32_bytes(t.shape, t.data)});
+  vkfuse::write_safetensors(a.output, tensors);
+}
+
+void info(const std::string& path) {
+  vkfuse::Model model = vkfuse::Model::load(path);
+  vkfuse::SafetensorsFile file = vkfuse::SafetensorsFile::open(path);
+  std::printf("%s\narch: %s\nconfig: %s\ntensors:\n", path.c_str(), model.arch().c_str(), model.config_json().c_str());
+  for (const auto& name : file.names()) {
+    const auto& t = file.tensor(name);
+    std::printf("  %-24s %-5s %s\n", name.c_str(), vkfuse::dtype_name(t.dtype), vkfuse::shape_string(t.shape).c_str());
+  }
+  for (const auto& [k, v] : file.metadata())
+    if (k != "vkfuse.config") std::printf("metadata %s: %s\n", k.c_str(), v.c_str());
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app) {
+  auto a = std::make_shared<RunArgs>();
+  auto* cmd = app.add_subcommand("run", "Run a model's forward pass on inputs from a safetensors file");
+  cmd->add_option("model", a->model, "Model file (safetensors with vkfuse.config)")->required();
+  cmd->add_option("--input", a->input, "Inputs by name (safetensors)")->required();
+  cmd->add_option("--output", a->output, "Where to write the outputs (safetensors, F32)")->required();
+  cmd->add_option("--device", a->device, "Device index or part of its name (default: VKFUSE_DEVICE or best)");
+  cmd->add_flag("--cpu", a->cpu, "Run the CPU reference instead of the GPU");
+  cmd->add_flag("--need-weights", a->need_weights, "Also write the attention weights averaged over heads");
+  cmd->add_flag("--validation", a->validation, "Run under the Khronos validation layer (also VKFUSE_VALIDATION=1)");
+  cmd->callback([a] { run(*a); });
+
+  auto path = std::make_shared<std::string>();
+  auto* inf = app.add_subcommand("info", "Show a model's config and every tensor with its dtype and shape");
+  inf->add_option("model", *path, "Model file")->required();
+  inf->callback([path] { info(*path); });
+}
