@@ -60,7 +60,13 @@ double create_all_pipelines(vkfuse::Context& ctx) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
-void run(const std::string& device, bool portable, bool json, int reps, bool startup) {
+}  // namespace
+
+nlohmann::json bench_attention(vkfuse::Context& ctx, int reps, bool print);  // bench/attention.cpp
+
+namespace {
+
+void run(const std::string& device, bool portable, bool json, int reps, bool startup, bool attention) {
   vkfuse::Options opt;
   opt.device = device;
   opt.portable = portable;
@@ -84,6 +90,15 @@ void run(const std::string& device, bool portable, bool json, int reps, bool sta
     if (!json) std::printf("pipeline creation: cold cache %.1f ms, warm cache %.1f ms\n", cold, warm);
   }
   vkfuse::Context ctx(opt);
+  if (attention) {
+    if (!json)
+      std::printf("device: %s%s\nmethod: device time between timestamp queries around each dispatch, summed per "
+                  "sequence; median of %d runs after a warm-up\n",
+                  ctx.device().name.c_str(), portable ? " [portable]" : "", reps);
+    out["attention"] = bench_attention(ctx, reps, !json);
+    if (json) std::printf("%s\n", out.dump(2).c_str());
+    return;
+  }
   std::vector<Result> results;
   for (int64_t n : {512, 1024, 2048}) {
     Tensor a = ctx.tensor({n, n}, random_vec(n * n, 1)), b = ctx.tensor({n, n}, random_vec(n * n, 2));
@@ -137,7 +152,7 @@ void run(const std::string& device, bool portable, bool json, int reps, bool sta
 void add_bench_command(CLI::App& app) {
   struct Args {
     std::string device;
-    bool portable = false, json = false, startup = false;
+    bool portable = false, json = false, startup = false, attention = false;
     int reps = 10;
   };
   auto a = std::make_shared<Args>();
@@ -146,6 +161,7 @@ void add_bench_command(CLI::App& app) {
   cmd->add_flag("--portable", a->portable, "Phone-class limits and tuning");
   cmd->add_flag("--json", a->json, "Machine-readable output");
   cmd->add_flag("--startup", a->startup, "Also time pipeline creation with a cold and a warm cache file");
+  cmd->add_flag("--attention", a->attention, "Fused against unfused attention, and the whole module, instead");
   cmd->add_option("--reps", a->reps, "Timed runs per kernel (median reported)")->check(CLI::Range(1, 10000));
-  cmd->callback([a] { run(a->device, a->portable, a->json, a->reps, a->startup); });
+  cmd->callback([a] { run(a->device, a->portable, a->json, a->reps, a->startup, a->attention); });
 }

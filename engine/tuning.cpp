@@ -34,6 +34,7 @@ Tuning choose_tuning(const DeviceInfo& device, const Capabilities& caps) {
     t.softmax = {64, 1, caps.rgba32f_storage_texels};
     t.layer_norm = {64, 1};
     t.elementwise_wg = 128;
+    t.attention = {64, caps.rgba32f_storage_texels};
   } else if (caps.portable || inv < 256) {
     t.matmul = {16, 8, 4, 4, 16};  // 128 invocations, 32x64 tile, 6 KiB shared
     uint32_t wg = std::min<uint32_t>(pow2_floor(inv), 128);
@@ -77,6 +78,10 @@ void check_tuning(const Tuning& t, const Capabilities& c) {
   if (t.elementwise_wg == 0 || t.elementwise_wg > c.max_workgroup_invocations ||
       t.elementwise_wg > c.max_workgroup_size[0])
     fail("elementwise workgroup of " + std::to_string(t.elementwise_wg) + " exceeds the device's limits");
+  if (t.attention.wg == 0 || t.attention.wg > c.max_workgroup_invocations || t.attention.wg > c.max_workgroup_size[0])
+    fail("attention workgroup of " + std::to_string(t.attention.wg) + " exceeds the device's limits");
+  if (t.attention.texels && !c.rgba32f_storage_texels)
+    fail("attention texels on a device without RGBA32F storage texel buffers");
   if (t.use_subgroups && !c.subgroup_arithmetic)
     fail("subgroup reductions asked for on a device (or mode) without subgroup arithmetic");
 }
@@ -87,6 +92,7 @@ std::string to_string(const Tuning& t) {
           " tn " + s(t.matmul.tn) + " bk " + s(t.matmul.bk) + (t.matmul.texels ? " texels" : "") + "; softmax wg " + s(t.softmax.wg) +
          " tpr " + s(t.softmax.tpr) + (t.softmax.texels ? " texels" : "") + "; layer_norm wg " + s(t.layer_norm.wg) + " tpr " +
          s(t.layer_norm.tpr) + "; elementwise wg " + s(t.elementwise_wg) +
+         "; attention wg " + s(t.attention.wg) + (t.attention.texels ? " texels" : "") +
          (t.use_subgroups ? "; subgroups on" : "; subgroups off");
 }
 

@@ -15,9 +15,7 @@ layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint D = 64;      // head dimension
 layout(constant_id = 2) const uint SCORE = 0;   // SCORE_DOT, SCORE_NEG_EUCLIDEAN, SCORE_NEG_MANHATTAN
 
-layout(std430, binding = 0) readonly buffer BufQ { float q[]; };
-layout(std430, binding = 1) readonly buffer BufK { float k[]; };
-layout(std430, binding = 2) readonly buffer BufV { float v[]; };
+#include "attention_inputs.glsl"
 layout(std430, binding = 3) writeonly buffer BufO { float o[]; };
 layout(std430, binding = 4) readonly buffer BufKP { float key_pad[]; };   // additive [B, S]
 layout(std430, binding = 5) readonly buffer BufAM { float attn_mask[]; }; // additive [L, S]
@@ -32,7 +30,7 @@ void main() {
   uint l = r % p.L, h = (r / p.L) % p.H, b = r / (p.L * p.H);
   uint qi = p.off_q + b * p.sq_b + h * p.sq_h + l * p.sq_l;
   float qv[D];
-  [[unroll]] for (uint d = 0u; d < D; ++d) qv[d] = q[qi + d];
+  LOAD_ROW(qv, q, qi)
 
   float m = NEG_INF, s = 0.0;
   float acc[D];
@@ -43,14 +41,15 @@ void main() {
     if (x == NEG_INF) continue;
     uint ki = kb + j * p.sk_s;
     float kv[D];
-    [[unroll]] for (uint d = 0u; d < D; ++d) kv[d] = k[ki + d];
+    LOAD_ROW(kv, k, ki)
     x += score(qv, kv);
     float m_new = max(m, x);
     float c = exp(m - m_new);  // 0 on the first live key (m = -inf)
     float e = exp(x - m_new);
     s = s * c + e;
-    uint vi = vb + j * p.sv_s;
-    [[unroll]] for (uint d = 0u; d < D; ++d) acc[d] = fma(e, v[vi + d], acc[d] * c);
+    float vv[D];
+    LOAD_ROW(vv, v, vb + j * p.sv_s)
+    [[unroll]] for (uint d = 0u; d < D; ++d) acc[d] = fma(e, vv[d], acc[d] * c);
     m = m_new;
   }
   float inv = s > 0.0 ? 1.0 / s : 0.0;

@@ -12,9 +12,7 @@ layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint D = 64;
 layout(constant_id = 2) const uint SCORE = 0;
 
-layout(std430, binding = 0) readonly buffer BufQ { float q[]; };
-layout(std430, binding = 1) readonly buffer BufK { float k[]; };
-layout(std430, binding = 2) readonly buffer BufV { float v[]; };  // unused; keeps one layout
+#include "attention_inputs.glsl"
 layout(std430, binding = 3) writeonly buffer BufW { float w[]; };  // [B, L, S], strides so_b, so_l
 layout(std430, binding = 4) readonly buffer BufKP { float key_pad[]; };
 layout(std430, binding = 5) readonly buffer BufAM { float attn_mask[]; };
@@ -35,10 +33,8 @@ void main() {
       float qv[D], kv[D];
       uint qi = p.off_q + b * p.sq_b + h * p.sq_h + l * p.sq_l;
       uint ki = p.off_k + b * p.sk_b + h * p.sk_h + j * p.sk_s;
-      [[unroll]] for (uint d = 0u; d < D; ++d) {
-        qv[d] = q[qi + d];
-        kv[d] = k[ki + d];
-      }
+      LOAD_ROW(qv, q, qi)
+      LOAD_ROW(kv, k, ki)
       sum += exp(score(qv, kv) + x - t);
     }
   }

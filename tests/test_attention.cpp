@@ -106,6 +106,7 @@ std::vector<Case> cases() {
       {1, 2, 5, 31, 16, true, true, Score::NegEuclidean},
       {2, 3, 4, 23, 12, false, true, Score::NegManhattan},
       {1, 1, 3, 5, 8, true, false, Score::NegEuclidean, true},
+      {2, 3, 4, 9, 5, true, true},           // D = 5: rows off texel boundaries, storage-buffer path
   };
 }
 

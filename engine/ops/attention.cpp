@@ -73,6 +73,19 @@ Params common(Sequence& s, const Tensor& q, const Tensor& k, const AttentionOpti
   return p;
 }
 
+// The texel variant reads whole texels: D and every offset and stride of q, k and v must be
+// multiples of 4, and the texel buffers must reach their storages. Marks bindings 0-2.
+bool use_texels(detail::ContextImpl& ctx, const Params& p, int64_t d, std::initializer_list<const Tensor*> ts,
+                detail::Dispatch& disp) {
+  if (!ctx.tuning.attention.texels || d % 4) return false;
+  for (uint32_t v : {p.off_q, p.sq_b, p.sq_h, p.sq_l, p.off_k, p.sk_b, p.sk_h, p.sk_s, p.off_v, p.sv_b, p.sv_h, p.sv_s})
+    if (v % 4) return false;
+  for (const Tensor* t : ts)
+    if (t->storage()->device.size / 16 > ctx.caps.max_texel_buffer_elements) return false;
+  for (int i = 0; i < 3; ++i) disp.bindings[i].texels = true;
+  return true;
+}
+
 }  // namespace
 
 void attention(Sequence& s, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
@@ -97,9 +110,11 @@ void attention(Sequence& s, const Tensor& q, const Tensor& k, const Tensor& v, c
     d.bindings[6] = detail::writes(*o.lse);
   }
   detail::ContextImpl& ctx = detail::context_of(s);
-  const uint32_t wg = ctx.tuning.elementwise_wg;
-  d.pipeline = &ctx.pipelines->get("attention", {wg, detail::u32(q.dim(3)), static_cast<uint32_t>(o.score)}, 7,
-                                   sizeof(Params));
+  const uint32_t wg = ctx.tuning.attention.wg;
+  const bool texels = use_texels(ctx, p, q.dim(3), {&q, &k, &v}, d);
+  d.pipeline = &ctx.pipelines->get(texels ? "attention_texel" : "attention",
+                                   {wg, detail::u32(q.dim(3)), static_cast<uint32_t>(o.score)}, 7, sizeof(Params),
+                                   texels ? 7u : 0u);
   d.push = detail::push_bytes(p);
   detail::split_groups(ctx, detail::ceil_div(uint64_t(p.b) * p.h * p.l, wg), d.groups);
   d.label = "attention " + std::to_string(p.b * p.h) + "x" + std::to_string(p.l) + "x" + std::to_string(p.s) +
@@ -127,9 +142,15 @@ void attention_weights(Sequence& s, const Tensor& q, const Tensor& k, const Tens
   d.bindings[3] = detail::writes(weights);
   d.bindings[6] = detail::reads(*o.lse);
   detail::ContextImpl& ctx = detail::context_of(s);
-  const uint32_t wg = ctx.tuning.elementwise_wg;
-  d.pipeline = &ctx.pipelines->get("attention_weights", {wg, detail::u32(q.dim(3)), static_cast<uint32_t>(o.score)},
-                                   7, sizeof(Params));
+  const uint32_t wg = ctx.tuning.attention.wg;
+  p.off_v = p.off_q;  // binding 2 is unused here and bound to q
+  p.sv_b = p.sq_b;
+  p.sv_h = p.sq_h;
+  p.sv_s = p.sq_l;
+  const bool texels = use_texels(ctx, p, q.dim(3), {&q, &k}, d);
+  d.pipeline = &ctx.pipelines->get(texels ? "attention_weights_texel" : "attention_weights",
+                                   {wg, detail::u32(q.dim(3)), static_cast<uint32_t>(o.score)}, 7, sizeof(Params),
+                                   texels ? 7u : 0u);
   d.push = detail::push_bytes(p);
   detail::split_groups(ctx, detail::ceil_div(uint64_t(p.b) * p.l * p.s, wg), d.groups);
   d.label = "attention_weights " + std::to_string(p.b) + "x" + std::to_string(p.l) + "x" + std::to_string(p.s);

@@ -25,6 +25,10 @@ struct Tuning {
     bool texels = false;           // with tpr 1: read x as a storage texel buffer of vec4
   } softmax, layer_norm;
   uint32_t elementwise_wg = 128;
+  struct Attention {
+    uint32_t wg = 64;     // invocations per workgroup, one query row each
+    bool texels = false;  // q, k, v as RGBA32F texels where 4-aligned (CPU devices)
+  } attention;
   bool use_subgroups = false;      // subgroup reductions where the device has them
 };
 
