@@ -7,6 +7,8 @@
 // so the per-row loops over D unroll and an invocation takes one loop back-edge per key
 // (lavapipe's loop limiter counts back-edges; the host bounds S accordingly).
 // fp32 throughout. A row whose keys are all masked gives zeros, not NaN.
+// WIDE (head_dim above 256): each dispatch owns D output columns from p.d0 and recomputes the
+// full-width scores from memory (wide_score), so no invocation holds more than D of them.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
@@ -29,8 +31,10 @@ void main() {
   if (r >= p.B * p.H * p.L) return;
   uint l = r % p.L, h = (r / p.L) % p.H, b = r / (p.L * p.H);
   uint qi = p.off_q + b * p.sq_b + h * p.sq_h + l * p.sq_l;
+#ifndef WIDE
   float qv[D];
   LOAD_ROW(qv, q, qi)
+#endif
 
   float m = NEG_INF, s = 0.0;
   float acc[D];
@@ -40,20 +44,24 @@ void main() {
     float x = mask_add(b, l, j);
     if (x == NEG_INF) continue;
     uint ki = kb + j * p.sk_s;
+#ifdef WIDE
+    x += wide_score(qi, ki);
+#else
     float kv[D];
     LOAD_ROW(kv, k, ki)
     x += score(qv, kv);
+#endif
     float m_new = max(m, x);
     float c = exp(m - m_new);  // 0 on the first live key (m = -inf)
     float e = exp(x - m_new);
     s = s * c + e;
     float vv[D];
-    LOAD_ROW(vv, v, vb + j * p.sv_s)
+    LOAD_ROW(vv, v, vb + j * p.sv_s + p.d0)
     [[unroll]] for (uint d = 0u; d < D; ++d) acc[d] = fma(e, vv[d], acc[d] * c);
     m = m_new;
   }
   float inv = s > 0.0 ? 1.0 / s : 0.0;
-  uint oi = p.off_o + b * p.so_b + h * p.so_h + l * p.so_l;
+  uint oi = p.off_o + b * p.so_b + h * p.so_h + l * p.so_l + p.d0;
   [[unroll]] for (uint d = 0u; d < D; ++d) o[oi + d] = acc[d] * inv;
   if ((p.flags & FLAG_LSE) != 0u) lse[p.off_lse + r] = s > 0.0 ? m + log(s) : NEG_INF;
 }

@@ -30,12 +30,16 @@ void main() {
     for (uint h = 0u; h < p.H; ++h) {
       float t = lse[p.off_lse + (b * p.H + h) * p.L + l];
       if (t == NEG_INF) continue;
-      float qv[D], kv[D];
       uint qi = p.off_q + b * p.sq_b + h * p.sq_h + l * p.sq_l;
       uint ki = p.off_k + b * p.sk_b + h * p.sk_h + j * p.sk_s;
+#ifdef WIDE
+      sum += exp(wide_score(qi, ki) + x - t);
+#else
+      float qv[D], kv[D];
       LOAD_ROW(qv, q, qi)
       LOAD_ROW(kv, k, ki)
       sum += exp(score(qv, kv) + x - t);
+#endif
     }
   }
   w[p.off_o + b * p.so_b + l * p.so_l + j] = sum / float(p.H);

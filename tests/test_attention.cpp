@@ -107,6 +107,8 @@ std::vector<Case> cases() {
       {2, 3, 4, 23, 12, false, true, Score::NegManhattan},
       {1, 1, 3, 5, 8, true, false, Score::NegEuclidean, true},
       {2, 3, 4, 9, 5, true, true},           // D = 5: rows off texel boundaries, storage-buffer path
+      {1, 2, 3, 11, 300, true, true},        // D = 300: the wide path, 3 column chunks
+      {2, 1, 2, 7, 257, false, false, Score::NegManhattan, true},
   };
 }
 
@@ -121,10 +123,16 @@ class AttentionErrors : public vkt::GpuTest {};
 TEST_F(AttentionErrors, RejectsBadShapes) {
   auto& ctx = vkt::context(Mode::Normal);
   Tensor q = ctx.tensor({1, 2, 3, 8}), k = ctx.tensor({1, 2, 5, 8}), o = ctx.tensor({1, 2, 3, 8});
-  Tensor k_bad = ctx.tensor({1, 2, 5, 4}), big = ctx.tensor({1, 1, 1, 300}), mask = ctx.tensor({3, 4});
+  Tensor k_bad = ctx.tensor({1, 2, 5, 4}), mask = ctx.tensor({3, 4});
   vkfuse::Sequence s(ctx);
   EXPECT_THROW(vkfuse::ops::attention(s, q, k_bad, k_bad, o), vkfuse::Error);  // D differs
-  EXPECT_THROW(vkfuse::ops::attention(s, big, big, big, ctx.tensor({1, 1, 1, 300})), vkfuse::Error);
+  Tensor wide_q = ctx.tensor({1, 1, 1, 1024}), wide_kv = ctx.tensor({1, 1, 5000, 1024});
+  try {  // 5,000 keys x 129 loop steps each exceed one invocation's loop budget
+    vkfuse::ops::attention(s, wide_q, wide_kv, wide_kv, ctx.tensor({1, 1, 1, 1024}));
+    FAIL() << "no error";
+  } catch (const vkfuse::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("loop"), std::string::npos) << e.what();
+  }
   vkfuse::ops::AttentionOptions ao;
   ao.attn_mask = &mask;  // [3, 4] but S = 5
   try {

@@ -20,9 +20,12 @@ struct Params {
   uint32_t off_o, so_b, so_h, so_l;
   uint32_t off_kp, off_am, off_lse, flags;
   float scale;
+  uint32_t d_total, d0;
 };
 constexpr uint32_t kKeyPad = 1, kAttnMask = 2, kLse = 4;
-constexpr int64_t kMaxHeadDim = 256;
+// Up to this head_dim one invocation keeps q, k, v rows and its output in registers; beyond,
+// the WIDE variant: dispatches of kWideChunk output columns that recompute full-width scores.
+constexpr int64_t kMaxFusedHeadDim = 256, kWideChunk = 128;
 
 // A [B, H, rows, D] view: its offset and its strides for b, h and the row.
 void view4(const Tensor& t, const std::string& op, const char* name, uint32_t& off, uint32_t& sb,
@@ -46,16 +49,19 @@ Params common(Sequence& s, const Tensor& q, const Tensor& k, const AttentionOpti
   const int64_t b = q.dim(0), h = q.dim(1), l = q.dim(2), dd = q.dim(3), sk = k.dim(2);
   detail::require(k.dim(0) == b && k.dim(1) == h && k.dim(3) == dd, op,
                   "k " + k.describe() + " does not match q " + q.describe());
-  detail::require(dd >= 1 && dd <= kMaxHeadDim, op,
-                  "head dimension " + std::to_string(dd) + " is outside 1.." + std::to_string(kMaxHeadDim));
-  detail::require(static_cast<uint64_t>(sk) + 8 <= detail::kLoopBudget, op,
-                  std::to_string(sk) + " keys are more than one invocation may loop over (" +
-                      std::to_string(detail::kLoopBudget - 8) + ")");
+  detail::require(dd >= 1, op, "head dimension must be at least 1");
+  // Back-edges per invocation: one per key, plus one per 8 columns of each score when wide.
+  const uint64_t per_key = dd <= kMaxFusedHeadDim ? 1 : (static_cast<uint64_t>(dd) + 7) / 8 + 1;
+  detail::require(static_cast<uint64_t>(sk) * per_key + 8 <= detail::kLoopBudget, op,
+                  std::to_string(sk) + " keys of head dimension " + std::to_string(dd) +
+                      " are more than one invocation may loop over (" + std::to_string(detail::kLoopBudget) +
+                      " loop steps)");
   p.b = detail::u32(b);
   p.h = detail::u32(h);
   p.l = detail::u32(l);
   p.s = detail::u32(sk);
   p.scale = o.scale != 0.f ? o.scale : 1.f / std::sqrt(static_cast<float>(dd));
+  p.d_total = detail::u32(dd);
   d.bindings = {detail::reads(q), detail::reads(k), detail::reads(q), detail::reads(q),
                 detail::reads(q), detail::reads(q), detail::reads(q)};
   auto mask = [&](const Tensor* m, int64_t rows, const char* name, uint32_t flag, uint32_t& off, size_t slot) {
@@ -111,15 +117,33 @@ void attention(Sequence& s, const Tensor& q, const Tensor& k, const Tensor& v, c
   }
   detail::ContextImpl& ctx = detail::context_of(s);
   const uint32_t wg = ctx.tuning.attention.wg;
-  const bool texels = use_texels(ctx, p, q.dim(3), {&q, &k, &v}, d);
-  d.pipeline = &ctx.pipelines->get(texels ? "attention_texel" : "attention",
-                                   {wg, detail::u32(q.dim(3)), static_cast<uint32_t>(o.score)}, 7, sizeof(Params),
-                                   texels ? 7u : 0u);
-  d.push = detail::push_bytes(p);
-  detail::split_groups(ctx, detail::ceil_div(uint64_t(p.b) * p.h * p.l, wg), d.groups);
-  d.label = "attention " + std::to_string(p.b * p.h) + "x" + std::to_string(p.l) + "x" + std::to_string(p.s) +
-            " d" + std::to_string(q.dim(3));
-  detail::add_dispatch(s, std::move(d));
+  const int64_t dd = q.dim(3);
+  const std::string label = "attention " + std::to_string(p.b * p.h) + "x" + std::to_string(p.l) + "x" +
+                            std::to_string(p.s) + " d" + std::to_string(dd);
+  if (dd <= kMaxFusedHeadDim) {
+    const bool texels = use_texels(ctx, p, dd, {&q, &k, &v}, d);
+    d.pipeline = &ctx.pipelines->get(texels ? "attention_texel" : "attention",
+                                     {wg, detail::u32(dd), static_cast<uint32_t>(o.score)}, 7, sizeof(Params),
+                                     texels ? 7u : 0u);
+    d.push = detail::push_bytes(p);
+    detail::split_groups(ctx, detail::ceil_div(uint64_t(p.b) * p.h * p.l, wg), d.groups);
+    d.label = label;
+    detail::add_dispatch(s, std::move(d));
+    return;
+  }
+  for (int64_t d0 = 0; d0 < dd; d0 += kWideChunk) {
+    Params c = p;
+    c.d0 = detail::u32(d0);
+    if (d0 > 0) c.flags &= ~kLse;  // every chunk finds the same row statistics
+    detail::Dispatch part = d;
+    part.pipeline = &ctx.pipelines->get(
+        "attention_wide", {wg, detail::u32(std::min(kWideChunk, dd - d0)), static_cast<uint32_t>(o.score)}, 7,
+        sizeof(Params));
+    part.push = detail::push_bytes(c);
+    detail::split_groups(ctx, detail::ceil_div(uint64_t(p.b) * p.h * p.l, wg), part.groups);
+    part.label = label + " cols " + std::to_string(d0);
+    detail::add_dispatch(s, std::move(part));
+  }
 }
 
 void attention_weights(Sequence& s, const Tensor& q, const Tensor& k, const Tensor& weights,
@@ -147,10 +171,12 @@ void attention_weights(Sequence& s, const Tensor& q, const Tensor& k, const Tens
   p.sv_b = p.sq_b;
   p.sv_h = p.sq_h;
   p.sv_s = p.sq_l;
-  const bool texels = use_texels(ctx, p, q.dim(3), {&q, &k}, d);
-  d.pipeline = &ctx.pipelines->get(texels ? "attention_weights_texel" : "attention_weights",
-                                   {wg, detail::u32(q.dim(3)), static_cast<uint32_t>(o.score)}, 7, sizeof(Params),
-                                   texels ? 7u : 0u);
+  const bool wide = q.dim(3) > kMaxFusedHeadDim;
+  const bool texels = !wide && use_texels(ctx, p, q.dim(3), {&q, &k}, d);
+  // The wide kernel reads scores from memory; its D constant only sizes unused arrays.
+  d.pipeline = &ctx.pipelines->get(wide ? "attention_weights_wide" : texels ? "attention_weights_texel" : "attention_weights",
+                                   {wg, wide ? 4u : detail::u32(q.dim(3)), static_cast<uint32_t>(o.score)}, 7,
+                                   sizeof(Params), texels ? 7u : 0u);
   d.push = detail::push_bytes(p);
   detail::split_groups(ctx, detail::ceil_div(uint64_t(p.b) * p.l * p.s, wg), d.groups);
   d.label = "attention_weights " + std::to_string(p.b) + "x" + std::to_string(p.l) + "x" + std::to_string(p.s);

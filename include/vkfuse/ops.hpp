@@ -56,7 +56,8 @@ struct AttentionOptions {
 // Fused attention: out = softmax(score(q, k) + masks) · v per batch and head, the L x S
 // scores never stored. q [B,H,L,D], k [B,H,S,D], v [B,H,S,D], out [B,H,L,D], any strides
 // with a contiguous D, so heads are split and merged by views of [B, L, H·D] tensors.
-// D <= 256. A row whose keys are all masked gives zeros.
+// Any D: up to 256 in one dispatch, beyond in dispatches of 128 output columns that
+// recompute the full-width scores. A row whose keys are all masked gives zeros.
 void attention(Sequence& s, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
                const AttentionOptions& o = {});
 // The probabilities of that attention averaged over heads, [B, L, S], from the lse that

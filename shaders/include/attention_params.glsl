@@ -12,6 +12,7 @@ layout(push_constant) uniform Params {
   uint off_o, so_b, so_h, so_l;
   uint off_kp, off_am, off_lse, flags;
   float scale;
+  uint d_total, d0;  // head_dim, and the first of the D columns this dispatch owns (WIDE)
 } p;
 
 // Additive masks: key padding [B, S] and attention mask [L, S], -inf where not allowed.

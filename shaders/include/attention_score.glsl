@@ -5,6 +5,25 @@
 #define SCORE_NEG_EUCLIDEAN 1u
 #define SCORE_NEG_MANHATTAN 2u
 
+#ifdef WIDE
+// head_dim above what one invocation keeps in registers: the score over all d_total columns,
+// read straight from q and k, 8 columns a loop step (a back-edge per 8: lavapipe's budget).
+float wide_score(uint qi, uint ki) {
+  float a = 0.0;
+  for (uint d = 0u; d < p.d_total; d += 8u) {
+    [[unroll]] for (uint u = 0u; u < 8u; ++u) {
+      if (d + u < p.d_total) {
+        float qd = q_buf[qi + d + u], kd = k_buf[ki + d + u];
+        if (SCORE == SCORE_DOT) a = fma(qd, kd, a);
+        else if (SCORE == SCORE_NEG_EUCLIDEAN) a = fma(qd - kd, qd - kd, a);
+        else a += abs(qd - kd);
+      }
+    }
+  }
+  return SCORE == SCORE_DOT ? p.scale * a : SCORE == SCORE_NEG_EUCLIDEAN ? -p.scale * sqrt(a) : -p.scale * a;
+}
+#endif
+
 float score(float qv[D], float kv[D]) {
   float a = 0.0;
   if (SCORE == SCORE_DOT) {
