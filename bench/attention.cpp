@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "bench_util.hpp"
 #include "commands.hpp"
 #include "vkfuse/multihead_attention.hpp"
 #include "vkfuse/vkfuse.hpp"
@@ -15,14 +16,6 @@
 namespace {
 
 using vkfuse::Tensor;
-
-std::vector<float> rnd(size_t n, uint32_t seed) {
-  std::mt19937 g(seed);
-  std::uniform_real_distribution<float> d(-1.f, 1.f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(g);
-  return v;
-}
 
 double median_ms(vkfuse::Sequence& s, int reps) {
   s.run();
@@ -50,8 +43,8 @@ nlohmann::json bench_attention(vkfuse::Context& ctx, int reps, bool print) {
   for (Shape sh : {Shape{"cross L=32 S=197 E=256 H=8", 32, 197, 256, 8}, Shape{"self L=S=197 E=384 H=6", 197, 197, 384, 6},
                    Shape{"decode L=1 S=1024 E=512 H=8", 1, 1024, 512, 8}}) {
     const int64_t d = sh.e / sh.h;
-    Tensor q = ctx.tensor({1, sh.l, sh.e}, rnd(sh.l * sh.e, 1)), k = ctx.tensor({1, sh.s, sh.e}, rnd(sh.s * sh.e, 2));
-    Tensor v = ctx.tensor({1, sh.s, sh.e}, rnd(sh.s * sh.e, 3)), o = ctx.tensor({1, sh.l, sh.e});
+    Tensor q = ctx.tensor({1, sh.l, sh.e}, bench::random_vec(sh.l * sh.e, 1)), k = ctx.tensor({1, sh.s, sh.e}, bench::random_vec(sh.s * sh.e, 2));
+    Tensor v = ctx.tensor({1, sh.s, sh.e}, bench::random_vec(sh.s * sh.e, 3)), o = ctx.tensor({1, sh.l, sh.e});
     auto heads = [&](const Tensor& t, int64_t rows) { return t.view({1, sh.h, rows, d}, {rows * sh.e, d, sh.e, 1}, 0); };
     vkfuse::SequenceOptions so;
     so.timestamps = true;
@@ -78,7 +71,7 @@ nlohmann::json bench_attention(vkfuse::Context& ctx, int reps, bool print) {
     vkfuse::WeightMap w;
     uint32_t seed = 10;
     for (const auto& [name, shape] : c.tensors()) {
-      w[name] = rnd(vkfuse::shape_numel(shape), seed++);
+      w[name] = bench::random_vec(vkfuse::shape_numel(shape), seed++);
       for (auto& x : w[name]) x *= 0.05f;
     }
     vkfuse::MultiheadAttention mha(ctx, c, w);

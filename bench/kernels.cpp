@@ -12,6 +12,7 @@
 #include <random>
 #include <unistd.h>
 
+#include "bench_util.hpp"
 #include "commands.hpp"
 #include "vkfuse/vkfuse.hpp"
 
@@ -23,14 +24,6 @@ struct Result {
   std::string name;
   double median_ms, min_ms, max_ms, gflops, gbps;
 };
-
-std::vector<float> random_vec(size_t n, uint32_t seed) {
-  std::mt19937 g(seed);
-  std::uniform_real_distribution<float> d(-1.f, 1.f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(g);
-  return v;
-}
 
 template <class Record>
 Result time_case(vkfuse::Context& ctx, const std::string& name, int reps, double flops, double bytes,
@@ -101,7 +94,7 @@ void run(const std::string& device, bool portable, bool json, int reps, bool sta
   }
   std::vector<Result> results;
   for (int64_t n : {512, 1024, 2048}) {
-    Tensor a = ctx.tensor({n, n}, random_vec(n * n, 1)), b = ctx.tensor({n, n}, random_vec(n * n, 2));
+    Tensor a = ctx.tensor({n, n}, bench::random_vec(n * n, 1)), b = ctx.tensor({n, n}, bench::random_vec(n * n, 2));
     Tensor c = ctx.tensor({n, n});
     double flops = 2.0 * n * n * n, bytes = 3.0 * n * n * 4;
     results.push_back(time_case(ctx, "matmul " + std::to_string(n) + "^3", reps, flops, bytes,
@@ -109,14 +102,14 @@ void run(const std::string& device, bool portable, bool json, int reps, bool sta
   }
   {
     int64_t rows = 8 * 197, n = 197;
-    Tensor x = ctx.tensor({rows, n}, random_vec(rows * n, 3)), y = ctx.tensor({rows, n});
+    Tensor x = ctx.tensor({rows, n}, bench::random_vec(rows * n, 3)), y = ctx.tensor({rows, n});
     results.push_back(time_case(ctx, "softmax [8*197, 197]", reps, 4.0 * rows * n, 2.0 * rows * n * 4,
                                 [&](vkfuse::Sequence& s) { vkfuse::ops::softmax(s, x, y, {0.125f}); }));
   }
   {
     int64_t rows = 197, n = 768;
-    Tensor x = ctx.tensor({rows, n}, random_vec(rows * n, 4)), y = ctx.tensor({rows, n});
-    Tensor w = ctx.tensor({n}, random_vec(n, 5)), b = ctx.tensor({n}, random_vec(n, 6));
+    Tensor x = ctx.tensor({rows, n}, bench::random_vec(rows * n, 4)), y = ctx.tensor({rows, n});
+    Tensor w = ctx.tensor({n}, bench::random_vec(n, 5)), b = ctx.tensor({n}, bench::random_vec(n, 6));
     vkfuse::ops::LayerNormOptions lo;
     lo.weight = &w;
     lo.bias = &b;
