@@ -40,7 +40,7 @@ ContextImpl::ContextImpl(const Options& o) : options(o) {
   uint32_t idx = pick_device(infos, options.device);
   physical = pds[idx];
   info = infos[idx];
-  if (info.api_version < std::string("1.1") && info.api_version.rfind("1.0", 0) == 0)
+  if (info.api_version.rfind("1.0.", 0) == 0)
     throw Error("device '" + info.name + "' supports only Vulkan " + info.api_version +
                 "; vkfuse needs 1.1");
   caps = options.portable ? portable_caps(info.caps) : info.caps;
@@ -62,8 +62,7 @@ ContextImpl::ContextImpl(const Options& o) : options(o) {
   if (family < 0) throw Error("device '" + info.name + "' has no compute queue");
   queue_family = static_cast<uint32_t>(family);
   timestamp_valid_bits = qf[queue_family].timestampValidBits;
-  caps.timestamps = caps.timestamps || timestamp_valid_bits > 0;
-  if (timestamp_valid_bits == 0) caps.timestamps = false;
+  caps.timestamps = timestamp_valid_bits > 0;  // of the queue vkfuse submits to
 
   uint32_t n = 0;
   VK_CHECK(f.vkEnumerateDeviceExtensionProperties(physical, nullptr, &n, nullptr));
