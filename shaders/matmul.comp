@@ -20,6 +20,7 @@ layout(std430, binding = 1) readonly buffer BufB { float b[]; };
 #endif
 layout(std430, binding = 2) buffer BufC { float c[]; };  // read by later slices of a K split
 layout(std430, binding = 3) readonly buffer BufBias { float bias[]; };
+layout(std430, binding = 4) readonly buffer BufRes { float res[]; };  // residual, C's strides
 
 layout(push_constant) uniform Params {
   uint M, N, K;
@@ -28,8 +29,10 @@ layout(push_constant) uniform Params {
   uint batch_inner;                // z = outer·batch_inner + inner
   uint sa_outer, sa_inner, sb_outer, sb_inner, sc_outer, sc_inner;
   uint flags;                      // bit 0: B transposed; bit 1: bias; bits 2-3: activation;
-                                   // bit 4: add to C (a later slice of a K split)
+                                   // bit 4: add to C (a later slice of a K split);
+                                   // bit 5: add the residual after the activation
   float alpha;
+  uint off_res;                    // residual element = C's element - off_c + off_res
 } p;
 
 const uint WX = gl_WorkGroupSize.x;
@@ -40,12 +43,15 @@ const uint NT = WX * WY;
 const uint MAX_T = 8u;             // register block bound; TM, TN <= MAX_T (checked on host)
 
 // alpha·acc, plus C when this dispatch is a later slice of a K split, plus bias, then the
-// activation (bias and activation come only with the last slice).
+// activation, then the residual (x + f(x) of a transformer block, saving an add dispatch);
+// bias, activation and residual come only with the last slice.
 float epilogue(float acc, uint ci, uint gn) {
   float v = p.alpha * acc;
   if ((p.flags & 16u) != 0u) v += c[ci];
   if ((p.flags & 2u) != 0u) v += bias[p.off_bias + gn];
-  return activate(v, (p.flags >> 2u) & 3u);
+  v = activate(v, (p.flags >> 2u) & 3u);
+  if ((p.flags & 32u) != 0u) v += res[ci - p.off_c + p.off_res];
+  return v;
 }
 
 #ifdef TEXEL_LOADS

@@ -20,6 +20,7 @@ struct Case {
   int64_t batch = 1;
   bool b_broadcast = false;
   float alpha = 1.f;
+  bool residual = false;
 };
 
 std::string case_name(const Case& c) {
@@ -30,6 +31,7 @@ std::string case_name(const Case& c) {
   if (c.act == Activation::Gelu) s += "_gelu";
   if (c.batch > 1) s += "_batch" + std::to_string(c.batch) + (c.b_broadcast ? "bcast" : "");
   if (c.alpha != 1.f) s += "_alpha";
+  if (c.residual) s += "_residual";
   return s;
 }
 
@@ -43,6 +45,8 @@ void check(vkfuse::Context& ctx, const Case& c) {
   auto a = vkt::random_vec(c.batch * c.m * c.k, 11);
   auto b = vkt::random_vec(bb * c.k * c.n, 12);
   auto bias = vkt::random_vec(c.n, 13);
+  auto res = vkt::random_vec(c.batch * c.m * c.n, 14);
+  Tensor tres = ctx.tensor({c.batch, c.m, c.n}, res);
   Tensor ta = ctx.tensor({c.batch, c.m, c.k}, a);
   Tensor tb = c.trans_b ? ctx.tensor({bb, c.n, c.k}, b) : ctx.tensor({bb, c.k, c.n}, b);
   Tensor tbias = ctx.tensor({c.n}, bias);
@@ -52,12 +56,13 @@ void check(vkfuse::Context& ctx, const Case& c) {
   o.act = c.act;
   o.alpha = c.alpha;
   if (c.bias) o.bias = &tbias;
+  if (c.residual) o.residual = &tres;
   vkt::run_once(ctx, [&](vkfuse::Sequence& s) {
     vkfuse::ops::matmul(s, ta, c.b_broadcast ? tb.reshape({tb.dim(1), tb.dim(2)}) : tb, tc, o);
   });
   std::vector<float> want(c.batch * c.m * c.n), bound(want.size());
   vkfuse::ref::matmul(a.data(), b.data(), want.data(), c.batch, c.m, c.n, c.k, o,
-                      c.bias ? bias.data() : nullptr, c.b_broadcast);
+                      c.bias ? bias.data() : nullptr, c.b_broadcast, c.residual ? res.data() : nullptr);
   vkfuse::ops::MatmulOptions plain;
   plain.trans_b = c.trans_b;
   plain.alpha = std::fabs(c.alpha);
@@ -68,6 +73,7 @@ void check(vkfuse::Context& ctx, const Case& c) {
   for (size_t i = 0; i < tol.size(); ++i) {
     tol[i] = float(c.k + 2) * 2 * vkt::kEps / 2 * bound[i] + 1e-30f;
     if (c.act == Activation::Gelu) tol[i] = 1.2f * tol[i] + 4 * vkt::kEps * std::fabs(want[i]) + 1e-7f;
+    if (c.residual) tol[i] += vkt::kEps * (std::fabs(want[i]) + 1.f);  // one more rounding
   }
   EXPECT_TRUE(vkt::near_all(tc.read(), want, tol)) << case_name(c) << " tuning " << vkfuse::to_string(ctx.tuning());
 }
@@ -99,6 +105,8 @@ std::vector<Case> cases() {
       // Rows on 4-float boundaries: the texel kernel where the device uses it.
       {29, 37, 212, true, true, Activation::Gelu, 2},
       {31, 44, 36, false, true, Activation::Relu, 3, true},
+      {45, 40, 24, true, true, Activation::Gelu, 1, false, 1.f, true},   // x + f(x)
+      {17, 13, 29, false, true, Activation::None, 2, false, 1.f, true},
   };
   return v;
 }
@@ -150,9 +158,11 @@ TEST_P(Matmul, KLoopLongerThan65535Iterations) {
   vkfuse::ops::MatmulOptions o;
   o.bias = &tbias;
   o.act = vkfuse::ops::Activation::Relu;
+  Tensor res = ctx.tensor({2, 4}, std::vector<float>{1, 2, 3, 4, 5, 6, 7, 8});
+  o.residual = &res;  // added once, after the last slice
   vkt::run_once(ctx, [&](vkfuse::Sequence& s) { vkfuse::ops::matmul(s, ta2, tb2, tc2, o); });
   const float kf = float(k2);
-  EXPECT_EQ(tc2.read(), (std::vector<float>{kf + 0.5f, 0.f, kf, kf + 1, kf + 0.5f, 0.f, kf, kf + 1}));
+  EXPECT_EQ(tc2.read(), (std::vector<float>{kf + 1.5f, 2.f, kf + 3, kf + 5, kf + 5.5f, 6.f, kf + 7, kf + 9}));
 }
 
 // Views: the heads of a [L, H·D] projection multiplied per head by strides, without copies.

@@ -13,6 +13,7 @@ struct Params {
   uint32_t m, n, k, lda, ldb, ldc, off_a, off_b, off_c, off_bias, batch_inner;
   uint32_t sa_outer, sa_inner, sb_outer, sb_inner, sc_outer, sc_inner, flags;
   float alpha;
+  uint32_t off_res;
 };
 
 struct Batch {
@@ -105,8 +106,19 @@ void matmul(Sequence& s, const Tensor& a, const Tensor& b, const Tensor& c, cons
   const bool texels = t.texels && quad(p.off_a) && quad(p.lda) && quad(p.sa_outer) && quad(p.sa_inner) &&
                       quad(p.off_b) && quad(p.ldb) && quad(p.sb_outer) && quad(p.sb_inner) && texels_fit(a) &&
                       texels_fit(b);
+  uint32_t res_flag = 0;
+  detail::Binding res_binding = detail::reads(a);
+  if (o.residual) {
+    detail::check_f32(*o.residual, op, "residual");
+    require(o.residual->shape() == c.shape() && o.residual->strides() == c.strides(), op,
+            "residual " + o.residual->describe() + " must have C's shape and strides " + c.describe());
+    require(o.residual->storage() != c.storage(), op, "the residual must not share memory with C");
+    res_flag = 32u;
+    p.off_res = detail::u32(o.residual->offset());
+    res_binding = detail::reads(*o.residual);
+  }
   const detail::Pipeline& pipe = ctx.pipelines->get(texels ? "matmul_texel" : "matmul",
-                                                    {t.wg_x, t.wg_y, t.tm, t.tn, t.bk}, 4, sizeof(Params),
+                                                    {t.wg_x, t.wg_y, t.tm, t.tn, t.bk}, 5, sizeof(Params),
                                                     texels ? 3u : 0u);
   // A deep K is split into slices that each stay within an invocation's loop budget; later
   // slices add to C, and bias and activation apply once, after the last. Slices are whole
@@ -125,10 +137,11 @@ void matmul(Sequence& s, const Tensor& a, const Tensor& b, const Tensor& c, cons
     q.off_a = p.off_a + detail::u32(k0);
     q.off_b = p.off_b + detail::u32(k0) * b_step;
     q.flags = (o.trans_b ? 1u : 0u) | (k0 > 0 ? 16u : 0u) |
-              (last ? bias_flag | (static_cast<uint32_t>(o.act) << 2) : 0u);
+              (last ? bias_flag | res_flag | (static_cast<uint32_t>(o.act) << 2) : 0u);
     detail::Dispatch d;
     d.bindings = {texels ? detail::reads_texels(a) : detail::reads(a),
-                  texels ? detail::reads_texels(b) : detail::reads(b), detail::writes(c), bias_binding};
+                  texels ? detail::reads_texels(b) : detail::reads(b), detail::writes(c), bias_binding,
+                  res_binding};
     d.pipeline = &pipe;
     d.push = detail::push_bytes(q);
     d.groups[0] = detail::u32(detail::ceil_div(n, t.wg_x * t.tn));
@@ -148,7 +161,7 @@ float relu(float x) { return x > 0.f ? x : 0.f; }
 float gelu(float x) { return static_cast<float>(0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)))); }
 
 void matmul(const float* a, const float* b, float* c, int64_t batch, int64_t m, int64_t n,
-            int64_t k, const ops::MatmulOptions& o, const float* bias, bool b_broadcast) {
+            int64_t k, const ops::MatmulOptions& o, const float* bias, bool b_broadcast, const float* residual) {
   for (int64_t z = 0; z < batch; ++z) {
     const float* az = a + z * m * k;
     const float* bz = b + (b_broadcast ? 0 : z * k * n);
@@ -160,10 +173,10 @@ void matmul(const float* a, const float* b, float* c, int64_t batch, int64_t m, 
           acc += static_cast<double>(az[i * k + kk]) * (o.trans_b ? bz[j * k + kk] : bz[kk * n + j]);
         double v = o.alpha * acc + (bias ? bias[j] : 0.0);
         float f = static_cast<float>(v);
-        cz[i * n + j] = o.act == ops::Activation::Relu ? relu(f)
-                        : o.act == ops::Activation::Gelu
-                            ? static_cast<float>(0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))))
-                            : f;
+        float r = o.act == ops::Activation::Relu ? relu(f)
+                  : o.act == ops::Activation::Gelu ? static_cast<float>(0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))))
+                                                   : f;
+        cz[i * n + j] = residual ? r + residual[z * m * n + i * n + j] : r;
       }
   }
 }

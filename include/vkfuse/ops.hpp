@@ -11,7 +11,8 @@ struct MatmulOptions {
   bool trans_b = false;          // C = A·Bᵀ, B given as [..., N, K]
   const Tensor* bias = nullptr;  // [N], added to every row
   Activation act = Activation::None;
-  float alpha = 1.f;             // C = act(alpha·A·B + bias)
+  float alpha = 1.f;             // C = act(alpha·A·B + bias) (+ residual)
+  const Tensor* residual = nullptr;  // added after the activation; C's shape and strides
 };
 // a [..., M, K], b [..., K, N] (or [..., N, K] with trans_b), c [..., M, N]; at most two
 // batch dimensions, b's may be missing or of size 1 (broadcast). Rows may be strided, the

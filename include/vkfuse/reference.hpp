@@ -10,10 +10,11 @@ namespace vkfuse::ref {
 float relu(float x);
 float gelu(float x);  // 0.5·x·(1 + erf(x/√2))
 
-// c[b] = act(alpha·a[b]·op(b[b]) + bias); a [batch,M,K]; b [batch or 1,K,N] ([.., N,K] if
-// trans_b); c [batch,M,N].
+// c[b] = act(alpha·a[b]·op(b[b]) + bias) (+ residual[b]); a [batch,M,K]; b [batch or 1,K,N]
+// ([.., N,K] if trans_b); c and residual [batch,M,N].
 void matmul(const float* a, const float* b, float* c, int64_t batch, int64_t m, int64_t n,
-            int64_t k, const ops::MatmulOptions& o, const float* bias, bool b_broadcast);
+            int64_t k, const ops::MatmulOptions& o, const float* bias, bool b_broadcast,
+            const float* residual = nullptr);
 
 // Rows of length n; mask [mask_rows, n] or null. A row with no finite logit gives zeros.
 void softmax(const float* x, float* y, int64_t rows, int64_t n, float scale,
