@@ -60,7 +60,8 @@ MultiheadAttention::MultiheadAttention(Context& ctx, const MultiheadAttentionCon
 }
 
 void MultiheadAttention::record(Sequence& s, const Tensor& query, const Tensor& key, const Tensor& value,
-                                const Tensor& output, const AttentionMasks& masks, const Tensor* weights) {
+                                const Tensor& output, const AttentionMasks& masks, const Tensor* weights,
+                                const Tensor* residual) {
   const auto& c = config_;
   const int64_t e = c.embed_dim, h = c.num_heads, d = c.head_dim();
   auto need = [](bool ok, const std::string& m) {
@@ -83,10 +84,16 @@ void MultiheadAttention::record(Sequence& s, const Tensor& query, const Tensor& 
     if (!c.bias) return Tensor();
     return part < 3 ? w_.at("in_proj_bias").view({e}, {1}, part * e) : w_.at("out_proj.bias");
   };
-  auto project = [&](const Tensor& x, const Tensor& wt, const Tensor& bias, const Tensor& y) {
+  auto project = [&](const Tensor& x, const Tensor& wt, const Tensor& bias, const Tensor& y,
+                     const Tensor* res = nullptr) {
     ops::MatmulOptions o;
     o.trans_b = true;  // y = x · Wᵀ + b, W as PyTorch stores it: [out_features, in_features]
     o.bias = bias.defined() ? &bias : nullptr;
+    Tensor res2d;
+    if (res) {
+      res2d = res->reshape({res->dim(0) * res->dim(1), res->dim(2)});
+      o.residual = &res2d;
+    }
     ops::matmul(s, x.reshape({x.dim(0) * x.dim(1), x.dim(2)}), wt, y.reshape({y.dim(0) * y.dim(1), y.dim(2)}), o);
   };
   // [B, rows, ld] → heads [B, H, rows, D] starting at column `col`, without copies.
@@ -128,7 +135,9 @@ void MultiheadAttention::record(Sequence& s, const Tensor& query, const Tensor& 
   ao.lse = weights ? &lse : nullptr;
   ops::attention(s, qh, kh, vh, heads(attn, l, e, 0), ao);
   if (weights) ops::attention_weights(s, qh, kh, *weights, ao);
-  project(attn, w_.at("out_proj.weight"), bias_view(3), output);
+  if (residual) need(residual->shape() == output.shape() && residual->contiguous(),
+                    "residual " + residual->describe() + " should be contiguous like the output");
+  project(attn, w_.at("out_proj.weight"), bias_view(3), output, residual);
 }
 
 namespace ref {

@@ -10,3 +10,7 @@
 #include "vkfuse/sequence.hpp"
 #include "vkfuse/tensor.hpp"
 #include "vkfuse/tuning.hpp"
+#include "vkfuse/multihead_attention.hpp"
+#include "vkfuse/transformer.hpp"
+#include "vkfuse/model.hpp"
+#include "vkfuse/safetensors.hpp"

@@ -1,0 +1,201 @@
+// The transformer encoder: layers of self-attention and feed-forward blocks with residuals
+// and LayerNorm, post- or pre-norm; and its CPU reference.
+#include "vkfuse/transformer.hpp"
+
+#include "vkfuse/error.hpp"
+#include "vkfuse/reference.hpp"
+#include "vkfuse/sequence.hpp"
+
+namespace vkfuse {
+
+void TransformerConfig::validate() const {
+  auto fail = [](const std::string& m) { throw Error("transformer config: " + m); };
+  if (d_model <= 0 || nhead <= 0 || dim_feedforward <= 0) fail("d_model, nhead and dim_feedforward must be positive");
+  if (num_layers < 0) fail("num_layers must not be negative");
+  if (d_model % nhead) fail("d_model " + std::to_string(d_model) + " is not divisible by nhead " + std::to_string(nhead));
+  if (activation != ops::Activation::Relu && activation != ops::Activation::Gelu) fail("activation must be relu or gelu");
+  if (!(layer_norm_eps > 0.f)) fail("layer_norm_eps must be positive");
+}
+
+MultiheadAttentionConfig TransformerConfig::attention() const {
+  MultiheadAttentionConfig a;
+  a.embed_dim = d_model;
+  a.num_heads = nhead;
+  return a;
+}
+
+std::vector<std::pair<std::string, Shape>> TransformerConfig::encoder_tensors(const std::string& prefix) const {
+  const int64_t e = d_model, f = dim_feedforward;
+  std::vector<std::pair<std::string, Shape>> t;
+  for (int64_t i = 0; i < num_layers; ++i) {
+    const std::string p = prefix + "layers." + std::to_string(i) + ".";
+    for (const auto& [name, shape] : attention().tensors()) t.push_back({p + "self_attn." + name, shape});
+    t.push_back({p + "linear1.weight", {f, e}});
+    t.push_back({p + "linear1.bias", {f}});
+    t.push_back({p + "linear2.weight", {e, f}});
+    t.push_back({p + "linear2.bias", {e}});
+    for (const char* n : {"norm1", "norm2"}) {
+      t.push_back({p + n + ".weight", {e}});
+      t.push_back({p + n + ".bias", {e}});
+    }
+  }
+  if (final_norm) {
+    t.push_back({prefix + "norm.weight", {e}});
+    t.push_back({prefix + "norm.bias", {e}});
+  }
+  return t;
+}
+
+WeightMap sub_weights(const WeightMap& w, const std::string& prefix) {
+  WeightMap out;
+  for (auto it = w.lower_bound(prefix); it != w.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it)
+    out[it->first.substr(prefix.size())] = it->second;
+  return out;
+}
+
+namespace {
+const std::vector<float>& need(const WeightMap& w, const std::string& name) {
+  auto it = w.find(name);
+  if (it == w.end()) throw Error("transformer: tensor '" + name + "' is missing");
+  return it->second;
+}
+}  // namespace
+
+struct TransformerEncoder::Layer {
+  MultiheadAttention attn;
+  Tensor w1, b1, w2, b2, n1w, n1b, n2w, n2b;
+  Layer(Context& ctx, const TransformerConfig& c, const WeightMap& w, const std::string& p)
+      : attn(ctx, c.attention(), sub_weights(w, p + "self_attn.")) {
+    const int64_t e = c.d_model, f = c.dim_feedforward;
+    w1 = ctx.tensor({f, e}, need(w, p + "linear1.weight"));
+    b1 = ctx.tensor({f}, need(w, p + "linear1.bias"));
+    w2 = ctx.tensor({e, f}, need(w, p + "linear2.weight"));
+    b2 = ctx.tensor({e}, need(w, p + "linear2.bias"));
+    n1w = ctx.tensor({e}, need(w, p + "norm1.weight"));
+    n1b = ctx.tensor({e}, need(w, p + "norm1.bias"));
+    n2w = ctx.tensor({e}, need(w, p + "norm2.weight"));
+    n2b = ctx.tensor({e}, need(w, p + "norm2.bias"));
+  }
+};
+
+TransformerEncoder::TransformerEncoder(Context& ctx, const TransformerConfig& config, const WeightMap& weights,
+                                       const std::string& prefix)
+    : ctx_(ctx), config_(config) {
+  config_.validate();
+  for (int64_t i = 0; i < config_.num_layers; ++i)
+    layers_.push_back(std::make_unique<Layer>(ctx_, config_, weights, prefix + "layers." + std::to_string(i) + "."));
+  if (config_.final_norm) {
+    norm_w_ = ctx_.tensor({config_.d_model}, need(weights, prefix + "norm.weight"));
+    norm_b_ = ctx_.tensor({config_.d_model}, need(weights, prefix + "norm.bias"));
+  }
+}
+
+TransformerEncoder::~TransformerEncoder() = default;
+
+void TransformerEncoder::record(Sequence& s, const Tensor& src, const Tensor& out, const AttentionMasks& masks) {
+  const auto& c = config_;
+  if (src.rank() != 3 || src.dim(2) != c.d_model || !src.contiguous() || out.shape() != src.shape())
+    throw Error("transformer encoder: src " + src.describe() + " and out " + out.describe() +
+                " should both be contiguous [B, L, " + std::to_string(c.d_model) + "]");
+  const int64_t b = src.dim(0), l = src.dim(1), e = c.d_model;
+  // Work buffers, reused by every layer (the sequence puts barriers where a layer overwrites
+  // what the one before read): two for the running x, one for x1, one for the block's
+  // inner result, one [B, L, F] for the feed-forward hidden layer.
+  Tensor ping = ctx_.tensor({b, l, e}), pong = ctx_.tensor({b, l, e}), x1 = ctx_.tensor({b, l, e});
+  Tensor tmp = ctx_.tensor({b, l, e}), hidden = ctx_.tensor({b, l, c.dim_feedforward});
+  auto rows = [](const Tensor& t) { return t.reshape({t.dim(0) * t.dim(1), t.dim(2)}); };
+  auto linear = [&](const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, ops::Activation act,
+                    const Tensor* res) {
+    ops::MatmulOptions o;
+    o.trans_b = true;
+    o.bias = &bias;
+    o.act = act;
+    Tensor r;
+    if (res) {
+      r = rows(*res);
+      o.residual = &r;
+    }
+    ops::matmul(s, rows(x), w, rows(y), o);
+  };
+  auto norm = [&](const Tensor& x, const Tensor& y, const Tensor& w, const Tensor& bias, const Tensor* res) {
+    ops::LayerNormOptions o;
+    o.eps = c.layer_norm_eps;
+    o.weight = &w;
+    o.bias = &bias;
+    o.residual = res;
+    ops::layer_norm(s, x, y, o);
+  };
+  const Tensor* x = &src;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    Layer& L = *layers_[i];
+    const bool last = i + 1 == layers_.size();
+    const Tensor& y = last && !c.final_norm ? out : (i % 2 ? pong : ping);
+    if (c.norm_first) {
+      // x1 = x + SA(LN1(x)); y = x1 + FF(LN2(x1))
+      norm(*x, tmp, L.n1w, L.n1b, nullptr);
+      L.attn.record(s, tmp, tmp, tmp, x1, masks, nullptr, x);
+      norm(x1, tmp, L.n2w, L.n2b, nullptr);
+      linear(tmp, L.w1, L.b1, hidden, c.activation, nullptr);
+      linear(hidden, L.w2, L.b2, y, ops::Activation::None, &x1);
+    } else {
+      // x1 = LN1(x + SA(x)); y = LN2(x1 + FF(x1))
+      L.attn.record(s, *x, *x, *x, tmp, masks);
+      norm(tmp, x1, L.n1w, L.n1b, x);
+      linear(x1, L.w1, L.b1, hidden, c.activation, nullptr);
+      linear(hidden, L.w2, L.b2, tmp, ops::Activation::None, nullptr);
+      norm(tmp, y, L.n2w, L.n2b, &x1);
+    }
+    x = &y;
+  }
+  if (c.final_norm)
+    norm(*x, out, norm_w_, norm_b_, nullptr);
+  else if (layers_.empty())
+    ops::copy(s, src, out);
+}
+
+namespace ref {
+
+void transformer_encoder(const TransformerConfig& c, const WeightMap& w, const std::string& prefix, const float* src,
+                         int64_t b, int64_t l, const float* key_pad, const float* attn_mask, float* out) {
+  const int64_t e = c.d_model, f = c.dim_feedforward, n = b * l;
+  std::vector<float> x(src, src + n * e), x1(n * e), tmp(n * e), hidden(n * f), y(n * e);
+  ops::MatmulOptions t;
+  t.trans_b = true;
+  auto linear = [&](const float* in, int64_t k, const std::string& name, int64_t outf, float* o, ops::Activation act,
+                    const float* res) {
+    ops::MatmulOptions m = t;
+    m.act = act;
+    matmul(in, need(w, name + ".weight").data(), o, 1, n, outf, k, m, need(w, name + ".bias").data(), false, res);
+  };
+  auto norm = [&](const float* in, const float* res, float* o, const std::string& name) {
+    layer_norm(in, res, o, n, e, c.layer_norm_eps, need(w, name + ".weight").data(), need(w, name + ".bias").data());
+  };
+  for (int64_t i = 0; i < c.num_layers; ++i) {
+    const std::string p = prefix + "layers." + std::to_string(i) + ".";
+    const WeightMap aw = sub_weights(w, p + "self_attn.");
+    if (c.norm_first) {
+      norm(x.data(), nullptr, tmp.data(), p + "norm1");
+      multihead_attention(c.attention(), aw, tmp.data(), tmp.data(), tmp.data(), b, l, l, key_pad, attn_mask,
+                          x1.data(), nullptr);
+      for (int64_t j = 0; j < n * e; ++j) x1[j] += x[j];
+      norm(x1.data(), nullptr, tmp.data(), p + "norm2");
+      linear(tmp.data(), e, p + "linear1", f, hidden.data(), c.activation, nullptr);
+      linear(hidden.data(), f, p + "linear2", e, y.data(), ops::Activation::None, x1.data());
+    } else {
+      multihead_attention(c.attention(), aw, x.data(), x.data(), x.data(), b, l, l, key_pad, attn_mask, tmp.data(),
+                          nullptr);
+      norm(tmp.data(), x.data(), x1.data(), p + "norm1");
+      linear(x1.data(), e, p + "linear1", f, hidden.data(), c.activation, nullptr);
+      linear(hidden.data(), f, p + "linear2", e, tmp.data(), ops::Activation::None, nullptr);
+      norm(tmp.data(), x1.data(), y.data(), p + "norm2");
+    }
+    x.swap(y);
+  }
+  if (c.final_norm)
+    norm(x.data(), nullptr, out, prefix + "norm");
+  else
+    std::copy(x.begin(), x.end(), out);
+}
+
+}  // namespace ref
+}  // namespace vkfuse
