@@ -40,7 +40,6 @@ import json
 import math
 import os
 import shutil
-import struct
 import sys
 import warnings
 
@@ -51,98 +50,9 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 OUT_DIR = os.path.join(ROOT, "tests", "data", "attention")
 COMMAND = "/usr/bin/python3 tools/gen_attention_cases.py"
 
-# --------------------------------------------------------------------------------------------
-# A small safetensors writer and reader (no dependency on the safetensors package).
-
-DTYPES = {  # torch dtype -> (safetensors name, element size)
-    torch.float32: ("F32", 4),
-    torch.bool: ("BOOL", 1),
-    torch.uint8: ("U8", 1),
-}
-FROM_NAME = {name: dt for dt, (name, _) in DTYPES.items()}
-
-
-def tensor_bytes(t):
-    t = t.detach().contiguous().cpu()
-    if t.dtype == torch.float32:
-        vals = t.reshape(-1).tolist()
-        return struct.pack("<%df" % len(vals), *vals)
-    if t.dtype in (torch.bool, torch.uint8):
-        return bytes(int(v) for v in t.reshape(-1).tolist())
-    raise TypeError("unsupported dtype %s" % t.dtype)
-
-
-def write_safetensors(path, tensors, metadata=None):
-    """tensors: list of (name, tensor). Wider dtypes first so every tensor is aligned."""
-    names = [n for n, _ in tensors]
-    assert len(set(names)) == len(names), "duplicate tensor name"
-    order = sorted(tensors, key=lambda nt: -DTYPES[nt[1].dtype][1])  # stable sort
-    header = {}
-    blobs = []
-    offset = 0
-    for name, t in order:
-        dname, size = DTYPES[t.dtype]
-        data = tensor_bytes(t)
-        assert len(data) == t.numel() * size
-        assert offset % size == 0
-        header[name] = {"dtype": dname, "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    if metadata is not None:
-        assert all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items())
-        header["__metadata__"] = metadata
-    hdr = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    hdr += b" " * ((-len(hdr)) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(hdr)))
-        f.write(hdr)
-        for b in blobs:
-            f.write(b)
-
-
-def read_safetensors(path):
-    """Returns ({name: tensor}, metadata). Strict: checks every offset and size."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    assert len(raw) >= 8
-    (n,) = struct.unpack("<Q", raw[:8])
-    assert 8 + n <= len(raw) and n % 8 == 0
-    header = json.loads(raw[8:8 + n].decode("utf-8"))
-    data = raw[8 + n:]
-    metadata = header.pop("__metadata__", None)
-    out = {}
-    spans = []
-    for name, info in header.items():
-        dt = FROM_NAME[info["dtype"]]
-        shape = info["shape"]
-        b, e = info["data_offsets"]
-        count = 1
-        for d in shape:
-            count *= d
-        assert 0 <= b <= e <= len(data) and e - b == count * DTYPES[dt][1], name
-        spans.append((b, e))
-        chunk = data[b:e]
-        if dt == torch.float32:
-            vals = struct.unpack("<%df" % count, chunk)
-            t = torch.tensor(vals, dtype=torch.float32)
-        else:
-            t = torch.tensor(list(chunk), dtype=torch.uint8)
-            if dt == torch.bool:
-                assert all(v in (0, 1) for v in chunk)
-                t = t.to(torch.bool)
-        out[name] = t.reshape(shape)
-    spans.sort()
-    for (b0, e0), (b1, e1) in zip(spans, spans[1:]):
-        assert e0 <= b1, "overlapping tensors in %s" % path
-    assert (spans[-1][1] if spans else 0) == len(data), "trailing bytes in %s" % path
-    return out, metadata
-
-
-def same(a, b):
-    """Exact equality (bitwise for floats, NaN-free here)."""
-    return a.dtype == b.dtype and a.shape == b.shape and torch.equal(a, b)
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from safetensors_io import (FROM_NAME_INV, read_safetensors, same,  # noqa: E402
+                            shape_str, write_safetensors)
 
 # --------------------------------------------------------------------------------------------
 # The hand-written forward: spec section 2 + section 4.
@@ -487,10 +397,6 @@ def run_case(c, seed):
     return notes
 
 
-def shape_str(t):
-    return "[" + ",".join(str(x) for x in t.shape) + "]"
-
-
 def write_readme(summary):
     lines = [
         "# multihead_attention test cases",
@@ -601,8 +507,6 @@ def main():
                 digest.update(fh.read())
     print("sha256 of all case files: %s" % digest.hexdigest())
 
-
-FROM_NAME_INV = {dt: name for dt, (name, _) in DTYPES.items()}
 
 if __name__ == "__main__":
     sys.exit(main())
