@@ -1,0 +1,860 @@
+#!/usr/bin/python3
+"""Generate the network test cases under tests/data/{transformer_encoder,transformer_decoder,
+vision_text_fusion}/ (spec ../shared/spec/model-format.md, section 2).
+
+Run from the repository root with Debian's PyTorch 1.13 (apt-get install python3-torch):
+
+    /usr/bin/python3 tools/gen_network_cases.py
+
+Each case is a directory tests/data/<arch>/<case>/ with three safetensors files:
+
+  model.safetensors     the module's state_dict() under PyTorch's names (F32), with
+                        __metadata__ {"vkfuse.config": <JSON config, every spec key explicit>}
+  input.safetensors     the forward's inputs (names as in the spec)
+  expected.safetensors  the outputs (F32) and compare_mask U8 (1 = the row is compared; 0 = a
+                        padded row, whose values are arbitrary): [B,L] for the rows of output
+                        (encoder/decoder), [B,T] for the rows of cross_attn_weights (fusion)
+
+Where the expected values come from: the PyTorch modules of the spec (batch_first=True,
+dropout=0, eval mode), called with grad enabled so that PyTorch 1.13 takes its ordinary
+(non-"fast path") route; the fast path (torch.no_grad) is run too and compared. A float64
+hand-written forward from the state_dict (manual_* below) is checked against every case, the
+cross-attention weights are checked by recomputing the last layer's output from them, and a
+fresh module loading the written model.safetensors must reproduce expected.safetensors
+exactly. The test suite reads the files only; it does not need torch.
+
+Everything is seeded (one seed per case), so re-running reproduces the files byte for byte
+(on the same PyTorch build).
+"""
+
+import hashlib
+import json
+import math
+import os
+import re
+import shutil
+import sys
+import warnings
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+DATA_DIR = os.path.join(ROOT, "tests", "data")
+ARCHS = ("transformer_encoder", "transformer_decoder", "vision_text_fusion")
+README = os.path.join(DATA_DIR, "networks-README.md")
+COMMAND = "/usr/bin/python3 tools/gen_network_cases.py"
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from safetensors_io import (FROM_NAME_INV, read_safetensors, same,  # noqa: E402
+                            shape_str, write_safetensors)
+
+MAX_FILE = 72 * 1024  # the largest, the bidirectional fusion model, is ~67 KB
+MAX_TOTAL = 1536 * 1024
+
+# --------------------------------------------------------------------------------------------
+# Modules, exactly as spec section 2 builds them.
+
+
+def encoder_layer(cfg):
+    return nn.TransformerEncoderLayer(
+        cfg["d_model"], cfg["nhead"], cfg["dim_feedforward"], dropout=0.0,
+        activation=cfg["activation"], layer_norm_eps=cfg["layer_norm_eps"], batch_first=True,
+        norm_first=cfg["norm_first"])
+
+
+def decoder_layer(cfg):
+    return nn.TransformerDecoderLayer(
+        cfg["d_model"], cfg["nhead"], cfg["dim_feedforward"], dropout=0.0,
+        activation=cfg["activation"], layer_norm_eps=cfg["layer_norm_eps"], batch_first=True,
+        norm_first=cfg["norm_first"])
+
+
+def final_norm(cfg):
+    # The spec writes norm=LayerNorm(d_model): PyTorch's default eps 1e-5, whatever
+    # layer_norm_eps is. The cases only use final_norm with layer_norm_eps == 1e-5 so that
+    # they do not depend on that reading.
+    if not cfg["final_norm"]:
+        return None
+    assert cfg["layer_norm_eps"] == 1e-5
+    return nn.LayerNorm(cfg["d_model"])
+
+
+def make_transformer_encoder(cfg):
+    return nn.TransformerEncoder(encoder_layer(cfg), cfg["num_layers"], norm=final_norm(cfg))
+
+
+def make_transformer_decoder(cfg):
+    return nn.TransformerDecoder(decoder_layer(cfg), cfg["num_layers"], norm=final_norm(cfg))
+
+
+class VisionEncoder(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        E, C, P = cfg["d_model"], cfg["in_channels"], cfg["patch_size"]
+        assert cfg["image_size"] % P == 0
+        nv = (cfg["image_size"] // P) ** 2 + (1 if cfg["use_cls_token"] else 0)
+        self.patch_embed = nn.Conv2d(C, E, P, stride=P)
+        if cfg["use_cls_token"]:
+            self.cls_token = nn.Parameter(torch.zeros(1, 1, E))
+        self.pos_embed = nn.Parameter(torch.zeros(1, nv, E))
+        self.encoder = nn.TransformerEncoder(encoder_layer(cfg), cfg["vision_layers"])
+        self.norm = nn.LayerNorm(E, eps=cfg["layer_norm_eps"])
+
+
+class TextEncoder(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        E = cfg["d_model"]
+        self.token_embed = nn.Embedding(cfg["vocab_size"], E)
+        self.pos_embed = nn.Parameter(torch.zeros(1, cfg["max_text_len"], E))
+        self.encoder = nn.TransformerEncoder(encoder_layer(cfg), cfg["text_layers"])
+        self.norm = nn.LayerNorm(E, eps=cfg["layer_norm_eps"])
+
+
+class FusionLayer(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.text_to_image = decoder_layer(cfg)
+        if cfg["fusion_mode"] == "bidirectional":
+            self.image_to_text = decoder_layer(cfg)
+        else:
+            assert cfg["fusion_mode"] == "text_to_image"
+
+
+class Fusion(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.layers = nn.ModuleList([FusionLayer(cfg) for _ in range(cfg["fusion_layers"])])
+
+
+class VisionTextFusion(nn.Module):
+    """Spec section 2, arch vision_text_fusion, literally."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = dict(cfg)
+        E = cfg["d_model"]
+        assert cfg["pooling"] in ("cls", "mean")
+        assert cfg["pooling"] != "cls" or cfg["use_cls_token"]
+        self.vision = VisionEncoder(cfg)
+        self.text = TextEncoder(cfg)
+        self.fusion = Fusion(cfg)
+        self.joint = nn.TransformerEncoder(encoder_layer(cfg), cfg["joint_layers"])
+        self.head = nn.Linear(2 * E, cfg["num_outputs"])
+
+    def forward(self, image, input_ids, attention_mask=None):
+        cfg = self.cfg
+        B, T = input_ids.shape
+        E = cfg["d_model"]
+        vis, txt = self.vision, self.text
+        v = vis.patch_embed(image).flatten(2).transpose(1, 2)  # [B, Np, E], row-major patches
+        if cfg["use_cls_token"]:
+            v = torch.cat([vis.cls_token.expand(B, 1, E), v], 1)
+        v = vis.norm(vis.encoder(v + vis.pos_embed))
+        nv = v.shape[1]
+        if attention_mask is not None:
+            pad = attention_mask == 0  # True where padding
+        else:
+            pad = input_ids == cfg["pad_token_id"]
+        assert not pad.all(-1).any(), "a batch row without real tokens"
+        ids = input_ids.long()
+        assert ((ids >= 0) & (ids < cfg["vocab_size"])).all() and T <= cfg["max_text_len"]
+        t = txt.token_embed(ids) + txt.pos_embed[:, :T]
+        t = txt.norm(txt.encoder(t, src_key_padding_mask=pad))
+        for layer in self.fusion.layers:  # both directions read the old t, v
+            t2 = layer.text_to_image(t, v, tgt_key_padding_mask=pad)
+            if cfg["fusion_mode"] == "bidirectional":
+                v2 = layer.image_to_text(v, t, memory_key_padding_mask=pad)
+            else:
+                v2 = v
+            t, v = t2, v2
+        x = self.joint(torch.cat([t, v], 1),
+                       src_key_padding_mask=torch.cat(
+                           [pad, torch.zeros(B, nv, dtype=torch.bool)], 1))
+        t, v = x[:, :T], x[:, T:]
+        if cfg["pooling"] == "cls":
+            pt, pv = t[:, 0], v[:, 0]
+        else:
+            real = (~pad).to(t.dtype).unsqueeze(-1)
+            pt = (t * real).sum(1) / real.sum(1)
+            pv = v.mean(1)
+        logits = self.head(torch.cat([pt, pv], -1))
+        act = cfg["output_activation"]
+        if act == "sigmoid":
+            probs = torch.sigmoid(logits)
+        elif act == "softmax":
+            probs = torch.softmax(logits, -1)
+        else:
+            assert act == "none"
+            probs = logits
+        return logits, probs
+
+
+def redraw(module, g):
+    """Redraw every parameter: PyTorch's defaults (LayerNorm 1/0, zero attention biases,
+    identical deep-copied layers, zero cls/pos embeddings) would hide bugs."""
+    with torch.no_grad():
+        for mname, m in module.named_modules():
+            for pname, p in m.named_parameters(recurse=False):
+                if isinstance(m, nn.LayerNorm):
+                    p.copy_((1.0 if pname == "weight" else 0.0)
+                            + 0.3 * torch.randn(p.shape, generator=g))
+                elif isinstance(m, nn.Embedding):
+                    p.copy_(torch.randn(p.shape, generator=g))
+                elif pname in ("cls_token", "pos_embed"):
+                    p.copy_(0.5 * torch.randn(p.shape, generator=g))
+                elif p.dim() == 1:  # every bias (linear, in_proj, conv)
+                    p.copy_(0.3 * torch.randn(p.shape, generator=g))
+                else:  # weights: N(0, 1/fan_in)
+                    fan_in = p[0].numel()
+                    p.copy_(torch.randn(p.shape, generator=g) / math.sqrt(fan_in))
+
+
+# --------------------------------------------------------------------------------------------
+# Hand-written float64 forward from the state_dict (a check on the modules above and a
+# measure of how far float32 is from float64).
+
+
+def m_ln(sd, pre, x, eps):
+    mu = x.mean(-1, keepdim=True)
+    var = ((x - mu) ** 2).mean(-1, keepdim=True)
+    return (x - mu) / torch.sqrt(var + eps) * sd[pre + "weight"] + sd[pre + "bias"]
+
+
+def m_lin(sd, pre, x):
+    return x @ sd[pre + "weight"].t() + sd[pre + "bias"]
+
+
+def m_mha(sd, pre, H, q_in, kv_in, attn_mask=None, kpm=None):
+    """Returns (output, per-head probabilities [B,H,L,S])."""
+    B, L, E = q_in.shape
+    S = kv_in.shape[1]
+    D = E // H
+    wq, wk, wv = sd[pre + "in_proj_weight"].chunk(3)
+    bq, bk, bv = sd[pre + "in_proj_bias"].chunk(3)
+    q = (q_in @ wq.t() + bq).reshape(B, L, H, D).transpose(1, 2)
+    k = (kv_in @ wk.t() + bk).reshape(B, S, H, D).transpose(1, 2)
+    v = (kv_in @ wv.t() + bv).reshape(B, S, H, D).transpose(1, 2)
+    s = q @ k.transpose(-2, -1) / math.sqrt(D)
+    if attn_mask is not None:
+        if attn_mask.dtype in (torch.bool, torch.uint8):
+            s = s.masked_fill(attn_mask.bool().reshape(1, 1, L, S), float("-inf"))
+        else:
+            s = s + attn_mask.to(s.dtype).reshape(1, 1, L, S)
+    if kpm is not None:
+        s = s.masked_fill(kpm.bool().reshape(B, 1, 1, S), float("-inf"))
+    p = torch.softmax(s, -1)
+    o = (p @ v).transpose(1, 2).reshape(B, L, E)
+    return m_lin(sd, pre + "out_proj.", o), p
+
+
+def m_act(cfg, x):
+    return torch.relu(x) if cfg["activation"] == "relu" else F.gelu(x)
+
+
+def m_ff(sd, pre, cfg, x):
+    return m_lin(sd, pre + "linear2.", m_act(cfg, m_lin(sd, pre + "linear1.", x)))
+
+
+def m_enc_layer(sd, pre, cfg, x, mask=None, kpm=None):
+    eps, H = cfg["layer_norm_eps"], cfg["nhead"]
+    if cfg["norm_first"]:
+        h = m_ln(sd, pre + "norm1.", x, eps)
+        x = x + m_mha(sd, pre + "self_attn.", H, h, h, mask, kpm)[0]
+        return x + m_ff(sd, pre, cfg, m_ln(sd, pre + "norm2.", x, eps))
+    x = m_ln(sd, pre + "norm1.", x + m_mha(sd, pre + "self_attn.", H, x, x, mask, kpm)[0], eps)
+    return m_ln(sd, pre + "norm2.", x + m_ff(sd, pre, cfg, x), eps)
+
+
+def m_dec_layer(sd, pre, cfg, x, mem, tgt_mask=None, memory_mask=None, tkpm=None, mkpm=None,
+                cross_p=None):
+    """Returns (output, cross-attention probabilities [B,H,L,S]). With cross_p given, the
+    cross-attention uses those probabilities instead of computing them (to check them)."""
+    eps, H = cfg["layer_norm_eps"], cfg["nhead"]
+
+    def cross(q_in):
+        out, p = m_mha(sd, pre + "multihead_attn.", H, q_in, mem, memory_mask, mkpm)
+        if cross_p is None:
+            return out, p
+        B, S, E = mem.shape
+        D = E // H
+        _, _, wv = sd[pre + "multihead_attn.in_proj_weight"].chunk(3)
+        _, _, bv = sd[pre + "multihead_attn.in_proj_bias"].chunk(3)
+        v = (mem @ wv.t() + bv).reshape(B, S, H, D).transpose(1, 2)
+        o = (cross_p.to(v.dtype) @ v).transpose(1, 2).reshape(B, -1, E)
+        return m_lin(sd, pre + "multihead_attn.out_proj.", o), cross_p
+
+    if cfg["norm_first"]:
+        h = m_ln(sd, pre + "norm1.", x, eps)
+        x = x + m_mha(sd, pre + "self_attn.", H, h, h, tgt_mask, tkpm)[0]
+        c, p = cross(m_ln(sd, pre + "norm2.", x, eps))
+        x = x + c
+        return x + m_ff(sd, pre, cfg, m_ln(sd, pre + "norm3.", x, eps)), p
+    x = m_ln(sd, pre + "norm1.", x + m_mha(sd, pre + "self_attn.", H, x, x, tgt_mask, tkpm)[0],
+             eps)
+    c, p = cross(x)
+    x = m_ln(sd, pre + "norm2.", x + c, eps)
+    return m_ln(sd, pre + "norm3.", x + m_ff(sd, pre, cfg, x), eps), p
+
+
+def to64(d):
+    return {k: (v.double() if v.is_floating_point() else v) for k, v in d.items()}
+
+
+def manual_encoder(sd, cfg, inp):
+    sd = to64(sd)
+    x = inp["src"].double()
+    for i in range(cfg["num_layers"]):
+        x = m_enc_layer(sd, "layers.%d." % i, cfg, x, inp.get("mask"),
+                        inp.get("src_key_padding_mask"))
+    if cfg["final_norm"]:
+        x = m_ln(sd, "norm.", x, 1e-5)
+    return {"output": x}
+
+
+def manual_decoder(sd, cfg, inp):
+    sd = to64(sd)
+    x, mem = inp["tgt"].double(), inp["memory"].double()
+    for i in range(cfg["num_layers"]):
+        x, p = m_dec_layer(sd, "layers.%d." % i, cfg, x, mem, inp.get("tgt_mask"),
+                           inp.get("memory_mask"), inp.get("tgt_key_padding_mask"),
+                           inp.get("memory_key_padding_mask"))
+    if cfg["final_norm"]:
+        x = m_ln(sd, "norm.", x, 1e-5)
+    return {"output": x, "cross_attn_weights": p.mean(1)}
+
+
+def manual_fusion(sd, cfg, inp):
+    sd = to64(sd)
+    E, P = cfg["d_model"], cfg["patch_size"]
+    img = inp["image"].double()
+    B, C, Hh, W = img.shape
+    # Conv2d with stride = kernel = P as a matmul over row-major patches.
+    patches = img.reshape(B, C, Hh // P, P, W // P, P).permute(0, 2, 4, 1, 3, 5)
+    patches = patches.reshape(B, -1, C * P * P)
+    v = patches @ sd["vision.patch_embed.weight"].reshape(E, -1).t() + sd["vision.patch_embed.bias"]
+    if cfg["use_cls_token"]:
+        v = torch.cat([sd["vision.cls_token"].expand(B, 1, E), v], 1)
+    v = v + sd["vision.pos_embed"]
+    for i in range(cfg["vision_layers"]):
+        v = m_enc_layer(sd, "vision.encoder.layers.%d." % i, cfg, v)
+    eps = cfg["layer_norm_eps"]
+    v = m_ln(sd, "vision.norm.", v, eps)
+    ids = inp["input_ids"].long()
+    T = ids.shape[1]
+    pad = (inp["attention_mask"] == 0) if "attention_mask" in inp else ids == cfg["pad_token_id"]
+    t = sd["text.token_embed.weight"][ids] + sd["text.pos_embed"][:, :T]
+    for i in range(cfg["text_layers"]):
+        t = m_enc_layer(sd, "text.encoder.layers.%d." % i, cfg, t, kpm=pad)
+    t = m_ln(sd, "text.norm.", t, eps)
+    for i in range(cfg["fusion_layers"]):
+        pre = "fusion.layers.%d." % i
+        t2, p = m_dec_layer(sd, pre + "text_to_image.", cfg, t, v, tkpm=pad)
+        if cfg["fusion_mode"] == "bidirectional":
+            v2, _ = m_dec_layer(sd, pre + "image_to_text.", cfg, v, t, mkpm=pad)
+        else:
+            v2 = v
+        t, v = t2, v2
+    nv = v.shape[1]
+    x = torch.cat([t, v], 1)
+    jpad = torch.cat([pad, torch.zeros(B, nv, dtype=torch.bool)], 1)
+    for i in range(cfg["joint_layers"]):
+        x = m_enc_layer(sd, "joint.layers.%d." % i, cfg, x, kpm=jpad)
+    t, v = x[:, :T], x[:, T:]
+    if cfg["pooling"] == "cls":
+        pt, pv = t[:, 0], v[:, 0]
+    else:
+        real = (~pad).double().unsqueeze(-1)
+        pt, pv = (t * real).sum(1) / real.sum(1), v.mean(1)
+    logits = m_lin(sd, "head.", torch.cat([pt, pv], -1))
+    act = cfg["output_activation"]
+    probs = (torch.sigmoid(logits) if act == "sigmoid" else
+             torch.softmax(logits, -1) if act == "softmax" else logits)
+    return {"logits": logits, "probs": probs, "cross_attn_weights": p.mean(1)}
+
+
+# --------------------------------------------------------------------------------------------
+# Running the modules, with the last cross-attention captured by hooks.
+
+
+class CrossCapture:
+    """Hooks on a TransformerDecoderLayer: its input and output, and the inputs its
+    multihead_attn (the cross-attention) sees (1.13 hooks get positional args only: the layer
+    is called as layer(x, memory, **masks), multihead_attn as (x, mem, mem, **masks))."""
+
+    def __init__(self, layer):
+        self.layer = layer
+        self.handles = [
+            layer.register_forward_pre_hook(self._layer_pre),
+            layer.register_forward_hook(self._layer_out),
+            layer.multihead_attn.register_forward_hook(self._ca_out)]
+
+    def _layer_pre(self, mod, args):
+        self.layer_in = args[0].detach().clone()
+
+    def _layer_out(self, mod, args, out):
+        self.layer_out = out.detach().clone()
+
+    def _ca_out(self, mod, args, out):
+        self.ca_query = args[0].detach().clone()
+        self.ca_mem = args[1].detach().clone()
+        assert args[2] is args[1]
+        self.ca_out = out[0].detach().clone()
+
+    def remove(self):
+        for h in self.handles:
+            h.remove()
+
+    def weights(self, cfg, memory_mask=None, mkpm=None, tgt_mask=None, tkpm=None):
+        """cross_attn_weights [B,L,S] (averaged over heads), verified by recomputing the
+        layer's output from the per-head weights."""
+        mha = self.layer.multihead_attn
+        with torch.no_grad():
+            out_h, w_heads = mha(self.ca_query, self.ca_mem, self.ca_mem, attn_mask=memory_mask,
+                                 key_padding_mask=mkpm, need_weights=True,
+                                 average_attn_weights=False)
+            out_a, w_avg = mha(self.ca_query, self.ca_mem, self.ca_mem, attn_mask=memory_mask,
+                               key_padding_mask=mkpm, need_weights=True)
+        assert torch.allclose(out_h, self.ca_out, atol=1e-6, rtol=0)
+        assert torch.equal(out_h, out_a)
+        assert torch.allclose(w_avg, w_heads.mean(1), atol=1e-7, rtol=0)
+        # Recompute the whole layer (float64) with the cross-attention taken from w_heads.
+        sd = to64({k: v.detach() for k, v in self.layer.state_dict().items()})
+        x = self.layer_in.double()
+        mem = self.ca_mem.double()
+        rec, _ = m_dec_layer(sd, "", cfg, x, mem, tgt_mask, memory_mask, tkpm, mkpm,
+                             cross_p=w_heads.double())
+        d = (rec - self.layer_out.double()).abs().max().item()
+        assert d < 1e-4, d
+        # ...and the query it saw is what norm_first says it is.
+        free, p_free = m_dec_layer(sd, "", cfg, x, mem, tgt_mask, memory_mask, tkpm, mkpm)
+        assert (p_free.mean(1) - w_avg.double()).abs().max().item() < 1e-5
+        return w_avg.detach(), d
+
+
+def run_transformer_encoder(model, cfg, inp, capture=True):
+    out = model(inp["src"], mask=inp.get("mask"),
+                src_key_padding_mask=inp.get("src_key_padding_mask"))
+    return {"output": out.detach()}, []
+
+
+def run_transformer_decoder(model, cfg, inp, capture=True):
+    cap = CrossCapture(model.layers[-1])
+    try:
+        out = model(inp["tgt"], inp["memory"], tgt_mask=inp.get("tgt_mask"),
+                    memory_mask=inp.get("memory_mask"),
+                    tgt_key_padding_mask=inp.get("tgt_key_padding_mask"),
+                    memory_key_padding_mask=inp.get("memory_key_padding_mask"))
+    finally:
+        cap.remove()
+    w, d = cap.weights(cfg, inp.get("memory_mask"), inp.get("memory_key_padding_mask"),
+                       inp.get("tgt_mask"), inp.get("tgt_key_padding_mask"))
+    return ({"output": out.detach(), "cross_attn_weights": w},
+            ["cross_attn_weights verified: last layer recomputed from them, max diff %.1e" % d])
+
+
+def run_vision_text_fusion(model, cfg, inp, capture=True):
+    cap = CrossCapture(model.fusion.layers[-1].text_to_image)
+    am = inp.get("attention_mask")
+    try:
+        logits, probs = model(inp["image"], inp["input_ids"], am)
+    finally:
+        cap.remove()
+    pad = (am == 0) if am is not None else inp["input_ids"] == cfg["pad_token_id"]
+    w, d = cap.weights(cfg, tkpm=pad)
+    return ({"logits": logits.detach(), "probs": probs.detach(), "cross_attn_weights": w},
+            ["cross_attn_weights verified: last text_to_image layer recomputed, max diff %.1e"
+             % d])
+
+
+BUILD = {"transformer_encoder": make_transformer_encoder,
+         "transformer_decoder": make_transformer_decoder,
+         "vision_text_fusion": VisionTextFusion}
+RUN = {"transformer_encoder": run_transformer_encoder,
+       "transformer_decoder": run_transformer_decoder,
+       "vision_text_fusion": run_vision_text_fusion}
+MANUAL = {"transformer_encoder": manual_encoder,
+          "transformer_decoder": manual_decoder,
+          "vision_text_fusion": manual_fusion}
+
+
+# --------------------------------------------------------------------------------------------
+# Cases.
+
+ENC_KEYS = ["arch", "d_model", "nhead", "dim_feedforward", "num_layers", "activation",
+            "layer_norm_eps", "norm_first", "final_norm"]
+FUSION_KEYS = ["arch", "d_model", "nhead", "dim_feedforward", "activation", "layer_norm_eps",
+               "norm_first", "in_channels", "image_size", "patch_size", "use_cls_token",
+               "vision_layers", "vocab_size", "max_text_len", "text_layers", "pad_token_id",
+               "fusion_layers", "fusion_mode", "joint_layers", "pooling", "num_outputs",
+               "output_activation"]
+
+CASES = []
+
+
+def case(arch, name, about, cfg, inputs):
+    assert re.fullmatch(r"[A-Za-z0-9_]+", name), "a gtest-safe case name"
+    """inputs: function (generator, cfg) -> list of (name, tensor), in file order."""
+    keys = FUSION_KEYS if arch == "vision_text_fusion" else ENC_KEYS
+    cfg = dict(arch=arch, **cfg)
+    assert sorted(cfg) == sorted(keys), (name, sorted(set(cfg) ^ set(keys)))
+    cfg = {k: cfg[k] for k in keys}  # spec order
+    CASES.append(dict(arch=arch, name=name, about=about, cfg=cfg, inputs=inputs))
+
+
+def enc(d_model, nhead, ff, layers, act, norm_first=False, final=False, eps=1e-5):
+    return dict(d_model=d_model, nhead=nhead, dim_feedforward=ff, num_layers=layers,
+                activation=act, layer_norm_eps=eps, norm_first=norm_first, final_norm=final)
+
+
+def causal_f32(L):
+    return torch.full((L, L), float("-inf")).triu(1)
+
+
+def tail_padding(B, L, pads):
+    """BOOL [B,L], True on the last pads[b] positions of row b."""
+    m = torch.zeros(B, L, dtype=torch.bool)
+    for b, n in enumerate(pads):
+        if n:
+            m[b, L - n:] = True
+    return m
+
+
+case("transformer_encoder", "post_norm_relu",
+     "2 post-norm layers, relu, no masks",
+     enc(16, 2, 32, 2, "relu"),
+     lambda g, c: [("src", torch.randn(2, 5, 16, generator=g))])
+case("transformer_encoder", "pre_norm_gelu_padding",
+     "1 norm_first layer, gelu, final norm, 5 heads of 8; BOOL src_key_padding_mask pads the "
+     "last 3 positions of batch row 1",
+     enc(40, 5, 24, 1, "gelu", norm_first=True, final=True),
+     lambda g, c: [("src", torch.randn(2, 7, 40, generator=g)),
+                   ("src_key_padding_mask", tail_padding(2, 7, [0, 3]))])
+case("transformer_encoder", "causal_eps1e_6",
+     "3 post-norm layers, gelu, 6 heads of 4, F32 causal mask (-inf above the diagonal), "
+     "layer_norm_eps 1e-6",
+     enc(24, 6, 48, 3, "gelu", eps=1e-6),
+     lambda g, c: [("src", torch.randn(1, 6, 24, generator=g)), ("mask", causal_f32(6))])
+
+case("transformer_decoder", "post_norm_relu",
+     "2 post-norm layers, relu, no masks",
+     enc(16, 2, 32, 2, "relu"),
+     lambda g, c: [("tgt", torch.randn(2, 4, 16, generator=g)),
+                   ("memory", torch.randn(2, 6, 16, generator=g))])
+case("transformer_decoder", "pre_norm_gelu_masks",
+     "1 norm_first layer, gelu, final norm; BOOL tgt_key_padding_mask (row 1: last 2 padded), "
+     "BOOL memory_key_padding_mask (row 0: last 1, row 1: first 2 padded), F32 causal "
+     "tgt_mask, BOOL memory_mask (no row fully masked, also with the padding)",
+     enc(24, 3, 40, 1, "gelu", norm_first=True, final=True),
+     lambda g, c: [
+         ("tgt", torch.randn(2, 5, 24, generator=g)),
+         ("memory", torch.randn(2, 7, 24, generator=g)),
+         ("tgt_mask", causal_f32(5)),
+         ("memory_mask", torch.tensor([[0, 1, 0, 0, 0, 1, 0],
+                                       [1, 1, 0, 1, 0, 0, 0],
+                                       [0, 0, 0, 0, 0, 0, 0],
+                                       [0, 0, 1, 1, 1, 1, 0],
+                                       [1, 0, 1, 0, 1, 0, 1]], dtype=torch.bool)),
+         ("tgt_key_padding_mask", tail_padding(2, 5, [0, 2])),
+         ("memory_key_padding_mask", torch.tensor([[0, 0, 0, 0, 0, 0, 1],
+                                                   [1, 1, 0, 0, 0, 0, 0]], dtype=torch.bool))])
+
+
+def fusion_cfg(**kw):
+    return kw
+
+
+case("vision_text_fusion", "cls_bidirectional_sigmoid",
+     "C=3 8x8 image, 4x4 patches (Np=4) + cls token (Nv=5), post-norm gelu, 1 bidirectional "
+     "fusion layer, cls pooling, 1 sigmoid output; I64 input_ids with a U8 attention_mask "
+     "padding the last 2 tokens of row 1 (the padded ids are not pad_token_id, and row 0 has "
+     "pad_token_id 0 at a real position: attention_mask decides)",
+     fusion_cfg(d_model=16, nhead=2, dim_feedforward=32, activation="gelu", layer_norm_eps=1e-5,
+                norm_first=False, in_channels=3, image_size=8, patch_size=4, use_cls_token=True,
+                vision_layers=1, vocab_size=20, max_text_len=6, text_layers=1, pad_token_id=0,
+                fusion_layers=1, fusion_mode="bidirectional", joint_layers=1, pooling="cls",
+                num_outputs=1, output_activation="sigmoid"),
+     lambda g, c: [("image", torch.randn(2, 3, 8, 8, generator=g)),
+                   ("input_ids", torch.tensor([[5, 0, 17, 3, 9], [4, 12, 7, 11, 19]],
+                                              dtype=torch.int64)),
+                   ("attention_mask", torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]],
+                                                   dtype=torch.uint8))])
+case("vision_text_fusion", "mean_text_to_image_softmax",
+     "C=1 6x6 image, 3x3 patches (Nv=4, no cls), pre-norm relu, 3 heads of 4, 2 vision + 2 "
+     "text layers, 2 text_to_image fusion layers, mean pooling, 3 softmax outputs; I32 "
+     "input_ids, T=4 < max_text_len 6, no attention_mask: pad_token_id 1 ends the row (id 0 "
+     "is a real token here)",
+     fusion_cfg(d_model=12, nhead=3, dim_feedforward=24, activation="relu", layer_norm_eps=1e-5,
+                norm_first=True, in_channels=1, image_size=6, patch_size=3, use_cls_token=False,
+                vision_layers=2, vocab_size=16, max_text_len=6, text_layers=2, pad_token_id=1,
+                fusion_layers=2, fusion_mode="text_to_image", joint_layers=1, pooling="mean",
+                num_outputs=3, output_activation="softmax"),
+     lambda g, c: [("image", torch.randn(1, 1, 6, 6, generator=g)),
+                   ("input_ids", torch.tensor([[7, 0, 13, 1]], dtype=torch.int32))])
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def compare_mask(arch, cfg, inp):
+    if arch == "transformer_encoder":
+        kpm = inp.get("src_key_padding_mask")
+        B, L = inp["src"].shape[:2]
+    elif arch == "transformer_decoder":
+        kpm = inp.get("tgt_key_padding_mask")
+        B, L = inp["tgt"].shape[:2]
+    else:
+        # Rows of cross_attn_weights [B,T,Nv] for padded text tokens: their queries are the
+        # text encoder's padded rows, which 1.13's fast path zeroes (see the README).
+        am = inp.get("attention_mask")
+        kpm = (am == 0) if am is not None else inp["input_ids"] == cfg["pad_token_id"]
+        return (~kpm).to(torch.uint8)
+    if kpm is None:
+        return torch.ones(B, L, dtype=torch.uint8)
+    return (~kpm.bool()).to(torch.uint8)
+
+
+def run_case(c, seed):
+    arch, name, cfg = c["arch"], c["name"], c["cfg"]
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed + 1000)
+    model = BUILD[arch](cfg)
+    redraw(model, g)
+    model.eval()
+    inputs = c["inputs"](g, cfg)
+    inp = dict(inputs)
+    notes = []
+
+    # Reference: grad enabled (parameters require grad), so not the 1.13 fast path.
+    assert torch.is_grad_enabled()
+    outs, n = RUN[arch](model, cfg, inp)
+    notes += n
+    for k, v in outs.items():
+        assert torch.isfinite(v).all(), (name, k)
+    cm = compare_mask(arch, cfg, inp)
+    rows = cm.bool() if cm is not None else None
+
+    # The fast path (no_grad) gives the same numbers on the compared rows?
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "nested tensors are in prototype stage"
+        fast, _ = RUN[arch](model, cfg, inp)
+    for k in outs:
+        a, b = outs[k], fast[k]
+        if rows is not None and a.dim() == 3 and a.shape[:2] == rows.shape:
+            pa, pb = a[~rows], b[~rows]
+            a, b = a[rows], b[rows]
+            if pa.numel():
+                notes.append("no_grad padded rows: %s" % (
+                    "zeros" if (pb == 0).all() else
+                    "equal" if torch.equal(pa, pb) else
+                    "differ by %.1e" % (pa - pb).abs().max().item()))
+        notes.append("no_grad vs grad %s max diff %.1e" % (k, (a - b).abs().max().item()))
+
+    # The float64 hand-written forward agrees.
+    sd = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    man = MANUAL[arch](sd, cfg, inp)
+    assert sorted(man) == sorted(outs)
+    for k in outs:
+        a, b = outs[k].double(), man[k]
+        if rows is not None and a.dim() == 3 and a.shape[:2] == rows.shape:
+            a, b = a[rows], b[rows]
+        d = (a - b).abs().max().item()
+        assert d < 2e-5, (name, k, d)
+        notes.append("float64 manual vs torch %s max diff %.1e" % (k, d))
+
+    # Write.
+    expected = list(outs.items())
+    if cm is not None:
+        expected.append(("compare_mask", cm))
+    d = os.path.join(DATA_DIR, arch, name)
+    os.makedirs(d)
+    meta = {"vkfuse.config": json.dumps(cfg, separators=(",", ":"))}
+    model_t = [(k, sd[k].contiguous()) for k in model.state_dict()]  # PyTorch's order
+    for k, t in model_t:
+        assert t.dtype == torch.float32, k
+    files = [("model.safetensors", model_t, meta), ("input.safetensors", inputs, None),
+             ("expected.safetensors", expected, None)]
+    for fname, ts, md in files:
+        path = os.path.join(d, fname)
+        write_safetensors(path, ts, md)
+        back, back_md = read_safetensors(path)
+        assert sorted(back) == sorted(n for n, _ in ts), path
+        for n, t in ts:
+            assert same(back[n], t), (path, n)
+        assert back_md == md, path
+        assert os.path.getsize(path) <= MAX_FILE, (path, os.path.getsize(path))
+
+    # A fresh module loading the written files reproduces expected.safetensors exactly.
+    mb, mmd = read_safetensors(os.path.join(d, "model.safetensors"))
+    ib, _ = read_safetensors(os.path.join(d, "input.safetensors"))
+    eb, _ = read_safetensors(os.path.join(d, "expected.safetensors"))
+    rcfg = json.loads(mmd["vkfuse.config"])
+    assert rcfg == cfg and list(rcfg) == list(cfg)
+    torch.manual_seed(12345)  # a different init, overwritten by load_state_dict
+    m2 = BUILD[arch](rcfg)
+    m2.load_state_dict(mb, strict=True)
+    m2.eval()
+    o2, _ = RUN[arch](m2, rcfg, ib)
+    assert sorted(list(o2) + (["compare_mask"] if cm is not None else [])) == sorted(eb)
+    for k, v in o2.items():
+        assert same(v, eb[k]), (name, k)
+    return notes
+
+
+def write_readme(rows, total):
+    L = [
+        "# Network test cases: transformer_encoder, transformer_decoder, vision_text_fusion",
+        "",
+        "Generated by `tools/gen_network_cases.py` with Debian's PyTorch %s. Regenerate from the"
+        % torch.__version__,
+        "repository root with exactly:",
+        "",
+        "```sh",
+        COMMAND,
+        "```",
+        "",
+        "It rewrites `tests/data/{transformer_encoder,transformer_decoder,vision_text_fusion}/`",
+        "and this file byte for byte (fixed seed per case, one thread). **The test suite only",
+        "reads these files; it does not need torch (or Python).** The safetensors reader/writer",
+        "is `tools/safetensors_io.py` (shared with `tools/gen_attention_cases.py`).",
+        "",
+        "## Layout",
+        "",
+        "`tests/data/<arch>/<case>/` holds three safetensors files (spec",
+        "`shared/spec/model-format.md`, sections 1 and 2):",
+        "",
+        "- `model.safetensors`: the module's `state_dict()` under PyTorch's own names, all F32,",
+        "  with `__metadata__` `{\"vkfuse.config\": \"<JSON>\"}`; the JSON holds `arch` and",
+        "  **every** config key of the spec explicitly (defaults included), in the spec's order.",
+        "- `input.safetensors`: the inputs under the spec's names.",
+        "- `expected.safetensors`: the outputs (F32), and `compare_mask` U8: 1 = compare this",
+        "  row, 0 = a padded row (spec: \"rows at padded positions are not compared\"; the values",
+        "  written there are what PyTorch's ordinary path computes, which are arbitrary).",
+        "  transformer_encoder / transformer_decoder: `compare_mask` [B,L] applies to the rows of",
+        "  `output` (and of `cross_attn_weights`). vision_text_fusion: `compare_mask` [B,T] applies",
+        "  to the rows of `cross_attn_weights` [B,T,Nv] only (`logits`/`probs` are per batch and",
+        "  always compared): a padded text token's row is its query, i.e. the text encoder's",
+        "  padded row, which 1.13's fast path zeroes (seen: 0.17 apart in",
+        "  `cls_bidirectional_sigmoid`). transformer_decoder and vision_text_fusion hold",
+        "  `cross_attn_weights` (what `--need-weights` writes).",
+        "",
+        "## How the expected values were made and checked",
+        "",
+        "- Modules exactly as spec section 2: `nn.TransformerEncoder(nn.TransformerEncoderLayer(",
+        "  d_model, nhead, dim_feedforward, dropout=0, activation, layer_norm_eps,",
+        "  batch_first=True, norm_first), num_layers, norm=LayerNorm(d_model) if final_norm)`, the",
+        "  decoder likewise, and `VisionTextFusion` in the script (submodules `vision.*`, `text.*`,",
+        "  `fusion.layers.{i}.text_to_image/image_to_text`, `joint` = an `nn.TransformerEncoder`",
+        "  so its names are `joint.layers.{i}.*`, `head`), whose forward follows the spec's",
+        "  pseudo-code line by line. Eval mode.",
+        "- Every parameter is redrawn (seeded): LayerNorm weight 1+0.3·N(0,1) and bias",
+        "  0.3·N(0,1), every bias (linear, in_proj, conv) 0.3·N(0,1), weights N(0,1/fan_in),",
+        "  embeddings N(0,1), cls_token/pos_embed 0.5·N(0,1). PyTorch's defaults (LayerNorm 1/0,",
+        "  zero attention biases, zero cls/pos, and *identical* layers, since",
+        "  TransformerEncoder deep-copies one layer) would hide bugs.",
+        "- Expected = the module called **with grad enabled** (ordinary path, not 1.13's fused",
+        "  fast path). The no_grad run is compared too (see quirks).",
+        "- A float64 hand-written forward from the state_dict (in the script) agrees with every",
+        "  output on the compared rows (max abs diff < 2e-5; the per-case table of diffs is",
+        "  printed by the script), which also bounds what float32 rounding does here.",
+        "- `cross_attn_weights` [B,L,S]: hooks capture the query/memory that the last layer's",
+        "  `multihead_attn` really sees (with norm_first that is `norm2(x)`, not `x`), which is",
+        "  re-run with `need_weights=True` (`average_attn_weights=True` for the file, False for",
+        "  the check). The check recomputes the last layer's whole output from the per-head",
+        "  weights (float64) and matches the layer's real output (< 1e-4, in practice ~1e-7).",
+        "  For vision_text_fusion it is the `text_to_image` layer of the last fusion layer,",
+        "  [B,T,Nv]; rows of padded text tokens are written as the ordinary path computes them",
+        "  and marked 0 in `compare_mask`.",
+        "- A fresh module (different seed) loading the written `model.safetensors` and run on",
+        "  the read-back `input.safetensors` reproduces `expected.safetensors` bit for bit; every",
+        "  file is read back and compared with what was written.",
+        "",
+        "## PyTorch 1.13 quirks seen",
+        "",
+        "- **Fast path.** With grad disabled, `nn.TransformerEncoder(Layer)` in eval mode may take",
+        "  a fused native path (`torch._transformer_encoder_layer_fwd`), skipped when: norm_first",
+        "  (for the encoder-level nested-tensor conversion), an odd `nhead`, a `src_mask`/`mask`,",
+        "  or grad enabled with parameters requiring grad. With a `src_key_padding_mask` (and",
+        "  even nhead, post-norm, no mask) the encoder converts the batch to a nested tensor and",
+        "  pads back with **zeros**, so padded rows come out as 0 instead of the ordinary path's",
+        "  values (checked: 0 vs values ~2). The decoder layer has no fast path in 1.13, but its",
+        "  self-attention `nn.MultiheadAttention` (query is key is value) takes the native MHA",
+        "  fast path under no_grad. These files use the ordinary path; the fast path agrees to",
+        "  < 1e-6 on compared rows where it was taken (see the notes column).",
+        "- **Padded rows** are computed normally by the ordinary path (a padded query still",
+        "  attends to the real keys), so they are finite but meaningless; `compare_mask` marks",
+        "  them. No case masks every key of a row (PyTorch would give NaN, the spec zeros; that",
+        "  is covered by `tests/data/attention/fully_masked_*`).",
+        "- **Mask dtypes.** 1.13's `nn.TransformerEncoder` and `nn.MultiheadAttention` reject a",
+        "  uint8 key-padding mask (\"only bool and floating types of key_padding_mask are",
+        "  supported\"); BOOL key-padding masks are used here. A float `mask`/`tgt_mask` is added",
+        "  to the scores (the causal masks are 0 / -inf); a BOOL `memory_mask` is",
+        "  nonzero = not allowed. Key-padding masks merge into the attention mask (OR with BOOL,",
+        "  -inf into F32). The fusion model's `attention_mask` is U8 here (nonzero = real token)",
+        "  and is turned into the BOOL `pad` before it reaches any PyTorch module.",
+        "- `nn.TransformerEncoder(..., norm=LayerNorm(d_model))` as the spec writes it uses",
+        "  eps 1e-5 whatever `layer_norm_eps` is (nn.Transformer itself passes layer_norm_eps).",
+        "  The cases only use `final_norm` with layer_norm_eps 1e-5, so they do not decide",
+        "  which the engine should use. `vision.norm`/`text.norm` use layer_norm_eps (1e-5 in",
+        "  both fusion cases too).",
+        "- 1.13 forward hooks see positional arguments only; the masks given by keyword to",
+        "  `multihead_attn` are not visible to a hook, so the script passes them itself.",
+        "",
+        "## Cases",
+        "",
+        "| arch / case | covers | config | inputs | expected | bytes | notes |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        L.append("| " + " | ".join(str(x).replace("|", "/") for x in r) + " |")
+    L += ["", "Total: %d bytes." % total, ""]
+    with open(README, "w") as f:
+        f.write("\n".join(L))
+
+
+def describe(ts):
+    return ", ".join("`%s` %s %s" % (n, FROM_NAME_INV[t.dtype], shape_str(t))
+                     for n, t in ts.items())
+
+
+def main():
+    assert torch.__version__.startswith("1.13"), torch.__version__
+    torch.set_num_threads(1)  # deterministic reductions
+    for a in ARCHS:
+        p = os.path.join(DATA_DIR, a)
+        if os.path.isdir(p):
+            shutil.rmtree(p)
+        os.makedirs(p)
+    keys = [(c["arch"], c["name"]) for c in CASES]
+    assert len(set(keys)) == len(keys)
+    rows, total = [], 0
+    digest = hashlib.sha256()
+    for i, c in enumerate(CASES):
+        notes = run_case(c, seed=4321 + 31 * i)
+        d = os.path.join(DATA_DIR, c["arch"], c["name"])
+        size = 0
+        for f in ("model", "input", "expected"):
+            with open(os.path.join(d, f + ".safetensors"), "rb") as fh:
+                raw = fh.read()
+            digest.update(raw)
+            size += len(raw)
+        total += size
+        ib, _ = read_safetensors(os.path.join(d, "input.safetensors"))
+        eb, _ = read_safetensors(os.path.join(d, "expected.safetensors"))
+        nparam = sum(p.numel() for p in read_safetensors(
+            os.path.join(d, "model.safetensors"))[0].values())
+        cfg = {k: v for k, v in c["cfg"].items() if k != "arch"}
+        rows.append(["`%s/%s`" % (c["arch"], c["name"]), c["about"],
+                     "`%s` (%d parameters)" % (json.dumps(cfg, separators=(",", ":")), nparam),
+                     describe(ib), describe(eb), size, "; ".join(notes)])
+        print("%-50s %6d bytes  %s" % (c["arch"] + "/" + c["name"], size, "; ".join(notes)))
+    write_readme(rows, total)
+    print("total %d bytes in %d cases" % (total, len(CASES)))
+    assert total < MAX_TOTAL
+    print("sha256 of all case files: %s" % digest.hexdigest())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
