@@ -2,6 +2,7 @@
 // each arch on named inputs (GPU or CPU reference).
 #include "vkfuse/model.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "vkfuse/error.hpp"
@@ -88,13 +89,78 @@ Input float_input(const SafetensorsFile& in, const std::string& name, int rank) 
   return x;
 }
 
+// An optional mask input as an additive F32 mask (empty when absent): BOOL/U8, nonzero =
+// masked, or (where `additive` allows) F32 added to the scores.
+std::vector<float> mask_input(const SafetensorsFile& in, const std::string& name, const Shape& want, bool additive) {
+  if (!in.contains(name)) return {};
+  const auto& t = in.tensor(name);
+  const bool flags = t.dtype == DType::Bool || t.dtype == DType::U8;
+  if (!flags && !(additive && t.dtype == DType::F32))
+    throw Error(in.path() + ": input '" + name + "' is " + dtype_name(t.dtype) + "; it must be BOOL or U8" +
+                (additive ? " (masked where nonzero) or F32 (added to the scores)" : " (masked where nonzero)"));
+  if (t.shape != want)
+    throw Error(in.path() + ": input '" + name + "' has shape " + shape_string(t.shape) + ", expected " +
+                shape_string(want));
+  return flags ? additive_mask(in.to_mask(name)) : in.to_f32(name);
+}
+
+// Each input name is one the arch knows.
+void only_inputs(const SafetensorsFile& in, const std::vector<std::string>& known, const std::string& arch) {
+  for (const auto& name : in.names())
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      throw Error(in.path() + ": input '" + name + "' is not an input of arch " + arch + " (" + list + ")");
+    }
+}
+
+HostTensors run_encoder(const Model& m, const SafetensorsFile& in, Context* gpu) {
+  const auto& c = m.transformer_config();
+  only_inputs(in, {"src", "src_key_padding_mask", "mask"}, "transformer_encoder");
+  if (!in.contains("src")) throw Error(in.path() + ": input 'src' is missing");
+  const int rank = static_cast<int>(in.tensor("src").shape.size());
+  if (rank != 2 && rank != 3)
+    throw Error(in.path() + ": input 'src' has shape " + shape_string(in.tensor("src").shape) +
+                "; expected [B, L, d_model] or [L, d_model]");
+  Input x = float_input(in, "src", rank);
+  if (x.features != c.d_model)
+    throw Error(in.path() + ": input 'src' has " + std::to_string(x.features) + " features, the model's d_model is " +
+                std::to_string(c.d_model));
+  const int64_t b = x.b, l = x.rows;
+  std::vector<float> key_pad = mask_input(in, "src_key_padding_mask", rank == 3 ? Shape{b, l} : Shape{l}, false);
+  std::vector<float> mask = mask_input(in, "mask", {l, l}, true);
+  HostTensors out;
+  HostTensor& o = out["output"];
+  o.shape = in.tensor("src").shape;
+  o.data.resize(x.data.size());
+  if (!gpu) {
+    ref::transformer_encoder(c, m.weights(), "", x.data.data(), b, l, key_pad.empty() ? nullptr : key_pad.data(),
+                             mask.empty() ? nullptr : mask.data(), o.data.data());
+    return out;
+  }
+  Context& ctx = *gpu;
+  TransformerEncoder enc(ctx, c, m.weights());
+  Tensor src = ctx.tensor({b, l, c.d_model}, x.data), dst = ctx.tensor({b, l, c.d_model}), tkp, tm;
+  AttentionMasks masks;
+  if (!key_pad.empty()) {
+    tkp = ctx.tensor({b, l}, key_pad);
+    masks.key_padding = &tkp;
+  }
+  if (!mask.empty()) {
+    tm = ctx.tensor({l, l}, mask);
+    masks.attn_mask = &tm;
+  }
+  Sequence seq(ctx);
+  enc.record(seq, src, dst, masks);
+  seq.run();
+  o.data = dst.read();
+  return out;
+}
+
 HostTensors run_attention(const Model& m, const SafetensorsFile& in, bool need_weights, Context* gpu) {
   const auto& c = m.attention_config();
   const std::string& p = in.path();
-  for (const auto& name : in.names())
-    if (name != "query" && name != "key" && name != "value" && name != "key_padding_mask" && name != "attn_mask")
-      throw Error(p + ": input '" + name + "' is not an input of arch multihead_attention (query, key, value, "
-                  "key_padding_mask, attn_mask)");
+  only_inputs(in, {"query", "key", "value", "key_padding_mask", "attn_mask"}, "multihead_attention");
   if (!in.contains("query")) throw Error(p + ": input 'query' is missing");
   const int rank = static_cast<int>(in.tensor("query").shape.size());
   if (rank != 2 && rank != 3)
@@ -113,23 +179,8 @@ HostTensors run_attention(const Model& m, const SafetensorsFile& in, bool need_w
   if (v.rows != s)
     fail("key length mismatch: 'key' has " + std::to_string(s) + " rows, 'value' " + std::to_string(v.rows));
 
-  std::vector<float> key_pad, attn_mask;
-  if (in.contains("key_padding_mask")) {
-    const auto& t = in.tensor("key_padding_mask");
-    Shape want = rank == 3 ? Shape{b, s} : Shape{s};
-    if (t.dtype != DType::Bool && t.dtype != DType::U8)
-      fail("input 'key_padding_mask' is " + std::string(dtype_name(t.dtype)) + "; it must be BOOL or U8");
-    if (t.shape != want)
-      fail("input 'key_padding_mask' has shape " + shape_string(t.shape) + ", expected " + shape_string(want));
-    key_pad = additive_mask(in.to_mask("key_padding_mask"));
-  }
-  if (in.contains("attn_mask")) {
-    const auto& t = in.tensor("attn_mask");
-    if (t.shape != Shape{l, s})
-      fail("input 'attn_mask' has shape " + shape_string(t.shape) + ", expected " + shape_string({l, s}));
-    attn_mask = t.dtype == DType::Bool || t.dtype == DType::U8 ? additive_mask(in.to_mask("attn_mask"))
-                                                               : in.to_f32("attn_mask");
-  }
+  std::vector<float> key_pad = mask_input(in, "key_padding_mask", rank == 3 ? Shape{b, s} : Shape{s}, false);
+  std::vector<float> attn_mask = mask_input(in, "attn_mask", {l, s}, true);
 
   HostTensors out;
   auto shape3 = [&](int64_t rows, int64_t cols) { return rank == 3 ? Shape{b, rows, cols} : Shape{rows, cols}; };
@@ -187,8 +238,32 @@ Model Model::load(const std::string& path) {
   Fields f{j, where};
   if (!j.contains("arch")) throw Error(where + ": 'arch' is missing");
   m.arch_ = f.string("arch", "");
+  if (m.arch_ == "transformer_encoder") {
+    TransformerConfig& t = m.tf_;
+    t.d_model = f.integer("d_model", 0, true);
+    t.nhead = f.integer("nhead", 0, true);
+    t.dim_feedforward = f.integer("dim_feedforward", 0, true);
+    t.num_layers = f.integer("num_layers", 0, true);
+    const std::string act = f.string("activation", "relu");
+    if (act != "relu" && act != "gelu") throw Error(where + ": 'activation' must be \"relu\" or \"gelu\", got \"" + act + "\"");
+    t.activation = act == "gelu" ? ops::Activation::Gelu : ops::Activation::Relu;
+    if (j.contains("layer_norm_eps") && !j["layer_norm_eps"].is_number())
+      throw Error(where + ": 'layer_norm_eps' must be a number, got " + j["layer_norm_eps"].dump());
+    t.layer_norm_eps = j.value("layer_norm_eps", 1e-5f);
+    t.norm_first = f.boolean("norm_first", false);
+    t.final_norm = f.boolean("final_norm", false);
+    try {
+      t.validate();
+    } catch (const Error& e) {
+      throw Error(path + ": " + e.what());
+    }
+    check_tensors(file, t.encoder_tensors(), m.arch_);
+    for (const auto& [name, shape] : t.encoder_tensors()) m.weights_[name] = file.to_f32(name);
+    return m;
+  }
   if (m.arch_ != "multihead_attention")
-    throw Error(where + ": arch '" + m.arch_ + "' is not supported yet (supported: multihead_attention)");
+    throw Error(where + ": arch '" + m.arch_ +
+                "' is not supported yet (supported: multihead_attention, transformer_encoder)");
   MultiheadAttentionConfig& c = m.mha_;
   c.embed_dim = f.integer("embed_dim", 0, true);
   c.num_heads = f.integer("num_heads", 0, true);
@@ -207,6 +282,7 @@ Model Model::load(const std::string& path) {
 }
 
 HostTensors Model::run(const SafetensorsFile& inputs, bool need_weights, Context* gpu) const {
+  if (arch_ == "transformer_encoder") return run_encoder(*this, inputs, gpu);
   return run_attention(*this, inputs, need_weights, gpu);
 }
 

@@ -54,6 +54,10 @@ WeightMap sub_weights(const WeightMap& w, const std::string& prefix) {
 }
 
 namespace {
+// model-format.md builds the final norm as LayerNorm(d_model), whose eps is PyTorch's default
+// whatever layer_norm_eps says.
+constexpr float kFinalNormEps = 1e-5f;
+
 const std::vector<float>& need(const WeightMap& w, const std::string& name) {
   auto it = w.find(name);
   if (it == w.end()) throw Error("transformer: tensor '" + name + "' is missing");
@@ -147,8 +151,13 @@ void TransformerEncoder::record(Sequence& s, const Tensor& src, const Tensor& ou
     }
     x = &y;
   }
-  if (c.final_norm)
-    norm(*x, out, norm_w_, norm_b_, nullptr);
+  if (c.final_norm) {
+    ops::LayerNormOptions o;  // the spec's LayerNorm(d_model): PyTorch's default eps
+    o.eps = kFinalNormEps;
+    o.weight = &norm_w_;
+    o.bias = &norm_b_;
+    ops::layer_norm(s, *x, out, o);
+  }
   else if (layers_.empty())
     ops::copy(s, src, out);
 }
@@ -192,7 +201,8 @@ void transformer_encoder(const TransformerConfig& c, const WeightMap& w, const s
     x.swap(y);
   }
   if (c.final_norm)
-    norm(x.data(), nullptr, out, prefix + "norm");
+    layer_norm(x.data(), nullptr, out, n, e, kFinalNormEps, need(w, prefix + "norm.weight").data(),
+               need(w, prefix + "norm.bias").data());
   else
     std::copy(x.begin(), x.end(), out);
 }

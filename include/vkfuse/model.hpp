@@ -8,6 +8,7 @@
 #include "vkfuse/context.hpp"
 #include "vkfuse/multihead_attention.hpp"
 #include "vkfuse/safetensors.hpp"
+#include "vkfuse/transformer.hpp"
 
 namespace vkfuse {
 
@@ -28,6 +29,7 @@ class Model {
   const std::string& arch() const { return arch_; }
   const std::string& config_json() const { return config_json_; }  // as stored in the file
   const MultiheadAttentionConfig& attention_config() const { return mha_; }
+  const TransformerConfig& transformer_config() const { return tf_; }
   const WeightMap& weights() const { return weights_; }
 
   // The forward pass on named inputs (model-format.md §2 lists them per arch), on the GPU
@@ -38,6 +40,7 @@ class Model {
  private:
   std::string path_, arch_, config_json_;
   MultiheadAttentionConfig mha_;
+  TransformerConfig tf_;
   WeightMap weights_;
 };
 
