@@ -111,6 +111,17 @@ void MultiheadAttention::record(Sequence& s, const Tensor& query, const Tensor& 
     qh = heads(qkv, l, 3 * e, 0);
     kh = heads(qkv, l, 3 * e, e);
     vh = heads(qkv, l, 3 * e, 2 * e);
+  } else if (c.packed() && key.storage() == value.storage() && key.offset() == value.offset() &&
+             key.shape() == value.shape()) {
+    // Cross-attention over one memory: K and V in one [B·S, E] x [E, 2E] product.
+    Tensor qp = ctx_.tensor({b, l, e}), kv = ctx_.tensor({b, sk, 2 * e});
+    const Tensor& w = w_.at("in_proj_weight");
+    project(query, w.view({e, e}, {e, 1}, 0), bias_view(0), qp);
+    project(key, w.view({2 * e, e}, {e, 1}, e * e), c.bias ? w_.at("in_proj_bias").view({2 * e}, {1}, e) : Tensor(),
+            kv);
+    qh = heads(qp, l, e, 0);
+    kh = heads(kv, sk, 2 * e, 0);
+    vh = heads(kv, sk, 2 * e, e);
   } else {
     Tensor qp = ctx_.tensor({b, l, e}), kp = ctx_.tensor({b, sk, e}), vp = ctx_.tensor({b, sk, e});
     if (c.packed()) {

@@ -16,6 +16,7 @@ struct Case {
   int64_t e, h, kdim, vdim, b, l, s;
   bool bias = true, self = false, masks = false;
   vkfuse::ops::Score score = vkfuse::ops::Score::Dot;
+  bool kv_same = false;  // one memory tensor as key and value (cross-attention in a decoder)
 };
 
 vkfuse::WeightMap random_weights(const vkfuse::MultiheadAttentionConfig& c, uint32_t seed) {
@@ -37,7 +38,7 @@ void check(vkfuse::Context& ctx, const Case& k) {
   const int64_t s = k.self ? k.l : k.s;
   auto hq = vkt::random_vec(k.b * k.l * k.e, 91);
   auto hk = k.self ? hq : vkt::random_vec(k.b * s * c.k_dim(), 92);
-  auto hv = k.self ? hq : vkt::random_vec(k.b * s * c.v_dim(), 93);
+  auto hv = k.self ? hq : k.kv_same ? hk : vkt::random_vec(k.b * s * c.v_dim(), 93);
   std::vector<uint8_t> pad(k.b * s, 0), causal(k.l * s, 0);
   for (int64_t i = 0; i < k.b * s; ++i) pad[i] = (i % 5 == 3);
   for (int64_t i = 0; i < k.l; ++i)
@@ -46,7 +47,7 @@ void check(vkfuse::Context& ctx, const Case& k) {
 
   Tensor q = ctx.tensor({k.b, k.l, k.e}, hq);
   Tensor key = k.self ? q : ctx.tensor({k.b, s, c.k_dim()}, hk);
-  Tensor value = k.self ? q : ctx.tensor({k.b, s, c.v_dim()}, hv);
+  Tensor value = k.self ? q : k.kv_same ? key : ctx.tensor({k.b, s, c.v_dim()}, hv);
   Tensor out = ctx.tensor({k.b, k.l, k.e}), wts = ctx.tensor({k.b, k.l, s});
   Tensor tkp = ctx.tensor({k.b, s}, kp), tam = ctx.tensor({k.l, s}, am);
   vkfuse::AttentionMasks m;
@@ -69,6 +70,10 @@ class MultiheadAttentionTest : public vkt::GpuTestP<Mode> {};
 TEST_P(MultiheadAttentionTest, SelfAttentionOneProjection) { check(vkt::context(GetParam()), {16, 2, 0, 0, 2, 7, 7, true, true, true}); }
 TEST_P(MultiheadAttentionTest, CrossAttentionKdimVdim) { check(vkt::context(GetParam()), {24, 3, 10, 6, 2, 5, 13, true, false, true}); }
 TEST_P(MultiheadAttentionTest, TextToImage) { check(vkt::context(GetParam()), {48, 4, 0, 0, 1, 9, 50}); }
+TEST_P(MultiheadAttentionTest, CrossOverOneMemory) {
+  check(vkt::context(GetParam()), {24, 3, 0, 0, 2, 5, 11, true, false, true, vkfuse::ops::Score::Dot, true});
+  check(vkt::context(GetParam()), {16, 2, 0, 0, 1, 3, 7, false, false, false, vkfuse::ops::Score::Dot, true});
+}
 TEST_P(MultiheadAttentionTest, NoBias) { check(vkt::context(GetParam()), {20, 5, 0, 0, 2, 3, 4, false}); }
 TEST_P(MultiheadAttentionTest, NegEuclidean) {
   check(vkt::context(GetParam()), {16, 2, 0, 0, 2, 4, 6, true, false, true, vkfuse::ops::Score::NegEuclidean});

@@ -41,7 +41,8 @@ class MultiheadAttention {
 
   // Records output = attention(query [B,L,E], key [B,S,kdim], value [B,S,vdim]) -> [B,L,E],
   // and the attention probabilities averaged over heads into weights [B,L,S] when given.
-  // Passing the same tensor as query, key and value projects all three in one matmul.
+  // Passing the same tensor as query, key and value projects all three in one matmul; the same
+  // tensor as key and value projects those two in one.
   // A residual (output's shape) is added to the output projection in the same dispatch.
   void record(Sequence& s, const Tensor& query, const Tensor& key, const Tensor& value, const Tensor& output,
               const AttentionMasks& masks = {}, const Tensor* weights = nullptr, const Tensor* residual = nullptr);
