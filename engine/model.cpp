@@ -89,6 +89,26 @@ Input float_input(const SafetensorsFile& in, const std::string& name, int rank) 
   return x;
 }
 
+// The keys of transformer_encoder and transformer_decoder (model-format.md §2).
+TransformerConfig parse_transformer(const json& j, const std::string& where) {
+  Fields f{j, where};
+  TransformerConfig t;
+  t.d_model = f.integer("d_model", 0, true);
+  t.nhead = f.integer("nhead", 0, true);
+  t.dim_feedforward = f.integer("dim_feedforward", 0, true);
+  t.num_layers = f.integer("num_layers", 0, true);
+  const std::string act = f.string("activation", "relu");
+  if (act != "relu" && act != "gelu")
+    throw Error(where + ": 'activation' must be \"relu\" or \"gelu\", got \"" + act + "\"");
+  t.activation = act == "gelu" ? ops::Activation::Gelu : ops::Activation::Relu;
+  if (j.contains("layer_norm_eps") && !j["layer_norm_eps"].is_number())
+    throw Error(where + ": 'layer_norm_eps' must be a number, got " + j["layer_norm_eps"].dump());
+  t.layer_norm_eps = j.value("layer_norm_eps", 1e-5f);
+  t.norm_first = f.boolean("norm_first", false);
+  t.final_norm = f.boolean("final_norm", false);
+  return t;
+}
+
 // An optional mask input as an additive F32 mask (empty when absent): BOOL/U8, nonzero =
 // masked, or (where `additive` allows) F32 added to the scores.
 std::vector<float> mask_input(const SafetensorsFile& in, const std::string& name, const Shape& want, bool additive) {
@@ -154,6 +174,66 @@ HostTensors run_encoder(const Model& m, const SafetensorsFile& in, Context* gpu)
   enc.record(seq, src, dst, masks);
   seq.run();
   o.data = dst.read();
+  return out;
+}
+
+HostTensors run_decoder(const Model& m, const SafetensorsFile& in, bool need_weights, Context* gpu) {
+  const auto& c = m.transformer_config();
+  only_inputs(in, {"tgt", "memory", "tgt_key_padding_mask", "memory_key_padding_mask", "tgt_mask", "memory_mask"},
+              "transformer_decoder");
+  if (!in.contains("tgt")) throw Error(in.path() + ": input 'tgt' is missing");
+  const int rank = static_cast<int>(in.tensor("tgt").shape.size());
+  if (rank != 2 && rank != 3)
+    throw Error(in.path() + ": input 'tgt' has shape " + shape_string(in.tensor("tgt").shape) +
+                "; expected [B, L, d_model] or [L, d_model]");
+  Input t = float_input(in, "tgt", rank), mem = float_input(in, "memory", rank);
+  for (const auto* x : {&t, &mem})
+    if (x->features != c.d_model)
+      throw Error(in.path() + ": input '" + (x == &t ? "tgt" : "memory") + "' has " + std::to_string(x->features) +
+                  " features, the model's d_model is " + std::to_string(c.d_model));
+  if (mem.b != t.b) throw Error(in.path() + ": inputs 'tgt' and 'memory' differ in batch size");
+  const int64_t b = t.b, l = t.rows, s = mem.rows;
+  auto pad_shape = [&](int64_t n) { return rank == 3 ? Shape{b, n} : Shape{n}; };
+  auto tkp = mask_input(in, "tgt_key_padding_mask", pad_shape(l), false);
+  auto mkp = mask_input(in, "memory_key_padding_mask", pad_shape(s), false);
+  auto tm = mask_input(in, "tgt_mask", {l, l}, true), mm = mask_input(in, "memory_mask", {l, s}, true);
+  auto ptr = [](const std::vector<float>& v) { return v.empty() ? nullptr : v.data(); };
+  HostTensors out;
+  HostTensor& o = out["output"];
+  o.shape = in.tensor("tgt").shape;
+  o.data.resize(t.data.size());
+  HostTensor* w = nullptr;
+  if (need_weights) {
+    w = &out["cross_attn_weights"];
+    w->shape = rank == 3 ? Shape{b, l, s} : Shape{l, s};
+    w->data.resize(static_cast<size_t>(b * l * s));
+  }
+  if (!gpu) {
+    ref::transformer_decoder(c, m.weights(), "", t.data.data(), mem.data.data(), b, l, s, ptr(tkp), ptr(tm), ptr(mkp),
+                             ptr(mm), o.data.data(), w ? w->data.data() : nullptr);
+    return out;
+  }
+  Context& ctx = *gpu;
+  TransformerDecoder dec(ctx, c, m.weights());
+  Tensor tt = ctx.tensor({b, l, c.d_model}, t.data), tmem = ctx.tensor({b, s, c.d_model}, mem.data);
+  Tensor dst = ctx.tensor({b, l, c.d_model}), tw = ctx.tensor({b, l, s});
+  std::vector<Tensor> keep;  // masks live until the run is done
+  auto upload = [&](const std::vector<float>& v, Shape shape) -> const Tensor* {
+    if (v.empty()) return nullptr;
+    keep.push_back(ctx.tensor(shape, v));
+    return &keep.back();
+  };
+  keep.reserve(4);
+  DecoderMasks masks;
+  masks.self.key_padding = upload(tkp, {b, l});
+  masks.self.attn_mask = upload(tm, {l, l});
+  masks.cross.key_padding = upload(mkp, {b, s});
+  masks.cross.attn_mask = upload(mm, {l, s});
+  Sequence seq(ctx);
+  dec.record(seq, tt, tmem, dst, masks, w ? &tw : nullptr);
+  seq.run();
+  o.data = dst.read();
+  if (w) w->data = tw.read();
   return out;
 }
 
@@ -238,32 +318,21 @@ Model Model::load(const std::string& path) {
   Fields f{j, where};
   if (!j.contains("arch")) throw Error(where + ": 'arch' is missing");
   m.arch_ = f.string("arch", "");
-  if (m.arch_ == "transformer_encoder") {
-    TransformerConfig& t = m.tf_;
-    t.d_model = f.integer("d_model", 0, true);
-    t.nhead = f.integer("nhead", 0, true);
-    t.dim_feedforward = f.integer("dim_feedforward", 0, true);
-    t.num_layers = f.integer("num_layers", 0, true);
-    const std::string act = f.string("activation", "relu");
-    if (act != "relu" && act != "gelu") throw Error(where + ": 'activation' must be \"relu\" or \"gelu\", got \"" + act + "\"");
-    t.activation = act == "gelu" ? ops::Activation::Gelu : ops::Activation::Relu;
-    if (j.contains("layer_norm_eps") && !j["layer_norm_eps"].is_number())
-      throw Error(where + ": 'layer_norm_eps' must be a number, got " + j["layer_norm_eps"].dump());
-    t.layer_norm_eps = j.value("layer_norm_eps", 1e-5f);
-    t.norm_first = f.boolean("norm_first", false);
-    t.final_norm = f.boolean("final_norm", false);
+  if (m.arch_ == "transformer_encoder" || m.arch_ == "transformer_decoder") {
+    m.tf_ = parse_transformer(j, where);
     try {
-      t.validate();
+      m.tf_.validate();
     } catch (const Error& e) {
       throw Error(path + ": " + e.what());
     }
-    check_tensors(file, t.encoder_tensors(), m.arch_);
-    for (const auto& [name, shape] : t.encoder_tensors()) m.weights_[name] = file.to_f32(name);
+    const auto expected = m.arch_ == "transformer_encoder" ? m.tf_.encoder_tensors() : m.tf_.decoder_tensors();
+    check_tensors(file, expected, m.arch_);
+    for (const auto& [name, shape] : expected) m.weights_[name] = file.to_f32(name);
     return m;
   }
   if (m.arch_ != "multihead_attention")
     throw Error(where + ": arch '" + m.arch_ +
-                "' is not supported yet (supported: multihead_attention, transformer_encoder)");
+                "' is not supported yet (supported: multihead_attention, transformer_encoder, transformer_decoder)");
   MultiheadAttentionConfig& c = m.mha_;
   c.embed_dim = f.integer("embed_dim", 0, true);
   c.num_heads = f.integer("num_heads", 0, true);
@@ -283,6 +352,7 @@ Model Model::load(const std::string& path) {
 
 HostTensors Model::run(const SafetensorsFile& inputs, bool need_weights, Context* gpu) const {
   if (arch_ == "transformer_encoder") return run_encoder(*this, inputs, gpu);
+  if (arch_ == "transformer_decoder") return run_decoder(*this, inputs, need_weights, gpu);
   return run_attention(*this, inputs, need_weights, gpu);
 }
 

@@ -24,6 +24,35 @@ MultiheadAttentionConfig TransformerConfig::attention() const {
   return a;
 }
 
+std::vector<std::pair<std::string, Shape>> TransformerConfig::decoder_layer_tensors(const std::string& p) const {
+  const int64_t e = d_model, f = dim_feedforward;
+  std::vector<std::pair<std::string, Shape>> t;
+  for (const char* attn : {"self_attn.", "multihead_attn."})
+    for (const auto& [name, shape] : attention().tensors()) t.push_back({p + attn + name, shape});
+  t.push_back({p + "linear1.weight", {f, e}});
+  t.push_back({p + "linear1.bias", {f}});
+  t.push_back({p + "linear2.weight", {e, f}});
+  t.push_back({p + "linear2.bias", {e}});
+  for (const char* n : {"norm1", "norm2", "norm3"}) {
+    t.push_back({p + n + ".weight", {e}});
+    t.push_back({p + n + ".bias", {e}});
+  }
+  return t;
+}
+
+std::vector<std::pair<std::string, Shape>> TransformerConfig::decoder_tensors(const std::string& prefix) const {
+  std::vector<std::pair<std::string, Shape>> t;
+  for (int64_t i = 0; i < num_layers; ++i) {
+    auto layer = decoder_layer_tensors(prefix + "layers." + std::to_string(i) + ".");
+    t.insert(t.end(), layer.begin(), layer.end());
+  }
+  if (final_norm) {
+    t.push_back({prefix + "norm.weight", {d_model}});
+    t.push_back({prefix + "norm.bias", {d_model}});
+  }
+  return t;
+}
+
 std::vector<std::pair<std::string, Shape>> TransformerConfig::encoder_tensors(const std::string& prefix) const {
   const int64_t e = d_model, f = dim_feedforward;
   std::vector<std::pair<std::string, Shape>> t;
@@ -62,6 +91,36 @@ const std::vector<float>& need(const WeightMap& w, const std::string& name) {
   auto it = w.find(name);
   if (it == w.end()) throw Error("transformer: tensor '" + name + "' is missing");
   return it->second;
+}
+}  // namespace
+
+namespace {
+Tensor rows(const Tensor& t) { return t.reshape({t.dim(0) * t.dim(1), t.dim(2)}); }
+
+// y = act(x·Wᵀ + b) (+ residual): nn.Linear in one dispatch.
+void linear(Sequence& s, const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, ops::Activation act,
+            const Tensor* res) {
+  ops::MatmulOptions o;
+  o.trans_b = true;
+  o.bias = &bias;
+  o.act = act;
+  Tensor r;
+  if (res) {
+    r = rows(*res);
+    o.residual = &r;
+  }
+  ops::matmul(s, rows(x), w, rows(y), o);
+}
+
+// y = LayerNorm(x (+ residual)).
+void norm(Sequence& s, const Tensor& x, const Tensor& y, const Tensor& w, const Tensor& bias, float eps,
+          const Tensor* res) {
+  ops::LayerNormOptions o;
+  o.eps = eps;
+  o.weight = &w;
+  o.bias = &bias;
+  o.residual = res;
+  ops::layer_norm(s, x, y, o);
 }
 }  // namespace
 
@@ -107,27 +166,10 @@ void TransformerEncoder::record(Sequence& s, const Tensor& src, const Tensor& ou
   // inner result, one [B, L, F] for the feed-forward hidden layer.
   Tensor ping = ctx_.tensor({b, l, e}), pong = ctx_.tensor({b, l, e}), x1 = ctx_.tensor({b, l, e});
   Tensor tmp = ctx_.tensor({b, l, e}), hidden = ctx_.tensor({b, l, c.dim_feedforward});
-  auto rows = [](const Tensor& t) { return t.reshape({t.dim(0) * t.dim(1), t.dim(2)}); };
-  auto linear = [&](const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, ops::Activation act,
-                    const Tensor* res) {
-    ops::MatmulOptions o;
-    o.trans_b = true;
-    o.bias = &bias;
-    o.act = act;
-    Tensor r;
-    if (res) {
-      r = rows(*res);
-      o.residual = &r;
-    }
-    ops::matmul(s, rows(x), w, rows(y), o);
-  };
-  auto norm = [&](const Tensor& x, const Tensor& y, const Tensor& w, const Tensor& bias, const Tensor* res) {
-    ops::LayerNormOptions o;
-    o.eps = c.layer_norm_eps;
-    o.weight = &w;
-    o.bias = &bias;
-    o.residual = res;
-    ops::layer_norm(s, x, y, o);
+  auto lin = [&](const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, ops::Activation act,
+                 const Tensor* res) { linear(s, x, w, bias, y, act, res); };
+  auto nrm = [&](const Tensor& x, const Tensor& y, const Tensor& w, const Tensor& bias, const Tensor* res) {
+    norm(s, x, y, w, bias, c.layer_norm_eps, res);
   };
   const Tensor* x = &src;
   for (size_t i = 0; i < layers_.size(); ++i) {
@@ -136,18 +178,18 @@ void TransformerEncoder::record(Sequence& s, const Tensor& src, const Tensor& ou
     const Tensor& y = last && !c.final_norm ? out : (i % 2 ? pong : ping);
     if (c.norm_first) {
       // x1 = x + SA(LN1(x)); y = x1 + FF(LN2(x1))
-      norm(*x, tmp, L.n1w, L.n1b, nullptr);
+      nrm(*x, tmp, L.n1w, L.n1b, nullptr);
       L.attn.record(s, tmp, tmp, tmp, x1, masks, nullptr, x);
-      norm(x1, tmp, L.n2w, L.n2b, nullptr);
-      linear(tmp, L.w1, L.b1, hidden, c.activation, nullptr);
-      linear(hidden, L.w2, L.b2, y, ops::Activation::None, &x1);
+      nrm(x1, tmp, L.n2w, L.n2b, nullptr);
+      lin(tmp, L.w1, L.b1, hidden, c.activation, nullptr);
+      lin(hidden, L.w2, L.b2, y, ops::Activation::None, &x1);
     } else {
       // x1 = LN1(x + SA(x)); y = LN2(x1 + FF(x1))
       L.attn.record(s, *x, *x, *x, tmp, masks);
-      norm(tmp, x1, L.n1w, L.n1b, x);
-      linear(x1, L.w1, L.b1, hidden, c.activation, nullptr);
-      linear(hidden, L.w2, L.b2, tmp, ops::Activation::None, nullptr);
-      norm(tmp, y, L.n2w, L.n2b, &x1);
+      nrm(tmp, x1, L.n1w, L.n1b, x);
+      lin(x1, L.w1, L.b1, hidden, c.activation, nullptr);
+      lin(hidden, L.w2, L.b2, tmp, ops::Activation::None, nullptr);
+      nrm(tmp, y, L.n2w, L.n2b, &x1);
     }
     x = &y;
   }
@@ -162,7 +204,148 @@ void TransformerEncoder::record(Sequence& s, const Tensor& src, const Tensor& ou
     ops::copy(s, src, out);
 }
 
+TransformerDecoderLayer::TransformerDecoderLayer(Context& ctx, const TransformerConfig& config, const WeightMap& w,
+                                                 const std::string& p)
+    : ctx_(ctx),
+      config_(config),
+      self_(ctx, config.attention(), sub_weights(w, p + "self_attn.")),
+      cross_(ctx, config.attention(), sub_weights(w, p + "multihead_attn.")) {
+  const int64_t e = config.d_model, f = config.dim_feedforward;
+  w1_ = ctx.tensor({f, e}, need(w, p + "linear1.weight"));
+  b1_ = ctx.tensor({f}, need(w, p + "linear1.bias"));
+  w2_ = ctx.tensor({e, f}, need(w, p + "linear2.weight"));
+  b2_ = ctx.tensor({e}, need(w, p + "linear2.bias"));
+  n1w_ = ctx.tensor({e}, need(w, p + "norm1.weight"));
+  n1b_ = ctx.tensor({e}, need(w, p + "norm1.bias"));
+  n2w_ = ctx.tensor({e}, need(w, p + "norm2.weight"));
+  n2b_ = ctx.tensor({e}, need(w, p + "norm2.bias"));
+  n3w_ = ctx.tensor({e}, need(w, p + "norm3.weight"));
+  n3b_ = ctx.tensor({e}, need(w, p + "norm3.bias"));
+}
+
+void TransformerDecoderLayer::record(Sequence& s, const Tensor& tgt, const Tensor& memory, const Tensor& out,
+                                     const DecoderMasks& masks, const Tensor* cross_weights) {
+  const auto& c = config_;
+  if (tgt.rank() != 3 || tgt.dim(2) != c.d_model || memory.rank() != 3 || memory.dim(2) != c.d_model ||
+      memory.dim(0) != tgt.dim(0) || out.shape() != tgt.shape())
+    throw Error("transformer decoder layer: tgt " + tgt.describe() + ", memory " + memory.describe() + " and out " +
+                out.describe() + " should be [B, L, E], [B, S, E] and [B, L, E] with E = " + std::to_string(c.d_model));
+  const Shape shape = tgt.shape();
+  Tensor x1 = ctx_.tensor(shape), x2 = ctx_.tensor(shape), tmp = ctx_.tensor(shape);
+  Tensor hidden = ctx_.tensor({shape[0], shape[1], c.dim_feedforward});
+  const float eps = c.layer_norm_eps;
+  if (c.norm_first) {
+    // x1 = x + SA(LN1(x)); x2 = x1 + CA(LN2(x1), mem); y = x2 + FF(LN3(x2))
+    norm(s, tgt, tmp, n1w_, n1b_, eps, nullptr);
+    self_.record(s, tmp, tmp, tmp, x1, masks.self, nullptr, &tgt);
+    norm(s, x1, tmp, n2w_, n2b_, eps, nullptr);
+    cross_.record(s, tmp, memory, memory, x2, masks.cross, cross_weights, &x1);
+    norm(s, x2, tmp, n3w_, n3b_, eps, nullptr);
+    linear(s, tmp, w1_, b1_, hidden, c.activation, nullptr);
+    linear(s, hidden, w2_, b2_, out, ops::Activation::None, &x2);
+  } else {
+    // x1 = LN1(x + SA(x)); x2 = LN2(x1 + CA(x1, mem)); y = LN3(x2 + FF(x2))
+    self_.record(s, tgt, tgt, tgt, tmp, masks.self);
+    norm(s, tmp, x1, n1w_, n1b_, eps, &tgt);
+    cross_.record(s, x1, memory, memory, tmp, masks.cross, cross_weights);
+    norm(s, tmp, x2, n2w_, n2b_, eps, &x1);
+    linear(s, x2, w1_, b1_, hidden, c.activation, nullptr);
+    linear(s, hidden, w2_, b2_, tmp, ops::Activation::None, nullptr);
+    norm(s, tmp, out, n3w_, n3b_, eps, &x2);
+  }
+}
+
+TransformerDecoder::TransformerDecoder(Context& ctx, const TransformerConfig& config, const WeightMap& weights,
+                                       const std::string& prefix)
+    : ctx_(ctx), config_(config) {
+  config_.validate();
+  for (int64_t i = 0; i < config_.num_layers; ++i)
+    layers_.push_back(std::make_unique<TransformerDecoderLayer>(ctx_, config_, weights,
+                                                                prefix + "layers." + std::to_string(i) + "."));
+  if (config_.final_norm) {
+    norm_w_ = ctx_.tensor({config_.d_model}, need(weights, prefix + "norm.weight"));
+    norm_b_ = ctx_.tensor({config_.d_model}, need(weights, prefix + "norm.bias"));
+  }
+}
+
+TransformerDecoder::~TransformerDecoder() = default;
+
+void TransformerDecoder::record(Sequence& s, const Tensor& tgt, const Tensor& memory, const Tensor& out,
+                                const DecoderMasks& masks, const Tensor* cross_weights) {
+  Tensor ping = ctx_.tensor(tgt.shape()), pong = ctx_.tensor(tgt.shape());
+  const Tensor* x = &tgt;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const bool last = i + 1 == layers_.size();
+    const Tensor& y = last && !config_.final_norm ? out : (i % 2 ? pong : ping);
+    layers_[i]->record(s, *x, memory, y, masks, last ? cross_weights : nullptr);
+    x = &y;
+  }
+  if (config_.final_norm)
+    norm(s, *x, out, norm_w_, norm_b_, kFinalNormEps, nullptr);
+  else if (layers_.empty())
+    ops::copy(s, tgt, out);
+}
+
 namespace ref {
+
+void transformer_decoder_layer(const TransformerConfig& c, const WeightMap& w, const std::string& p, const float* tgt,
+                               const float* memory, int64_t b, int64_t l, int64_t s, const float* tgt_pad,
+                               const float* tgt_mask, const float* mem_pad, const float* mem_mask, float* out,
+                               float* cross_weights) {
+  const int64_t e = c.d_model, f = c.dim_feedforward, n = b * l;
+  std::vector<float> x1(n * e), x2(n * e), tmp(n * e), tmp2(n * e), hidden(n * f);
+  ops::MatmulOptions t;
+  t.trans_b = true;
+  auto linear_ref = [&](const float* in, int64_t k, const std::string& name, int64_t outf, float* o,
+                        ops::Activation act, const float* res) {
+    ops::MatmulOptions m = t;
+    m.act = act;
+    matmul(in, need(w, name + ".weight").data(), o, 1, n, outf, k, m, need(w, name + ".bias").data(), false, res);
+  };
+  auto norm_ref = [&](const float* in, const float* res, float* o, const std::string& name) {
+    layer_norm(in, res, o, n, e, c.layer_norm_eps, need(w, name + ".weight").data(), need(w, name + ".bias").data());
+  };
+  const WeightMap sw = sub_weights(w, p + "self_attn."), cw = sub_weights(w, p + "multihead_attn.");
+  const auto a = c.attention();
+  if (c.norm_first) {
+    norm_ref(tgt, nullptr, tmp.data(), p + "norm1");
+    multihead_attention(a, sw, tmp.data(), tmp.data(), tmp.data(), b, l, l, tgt_pad, tgt_mask, x1.data(), nullptr);
+    for (int64_t j = 0; j < n * e; ++j) x1[j] += tgt[j];
+    norm_ref(x1.data(), nullptr, tmp.data(), p + "norm2");
+    multihead_attention(a, cw, tmp.data(), memory, memory, b, l, s, mem_pad, mem_mask, x2.data(), cross_weights);
+    for (int64_t j = 0; j < n * e; ++j) x2[j] += x1[j];
+    norm_ref(x2.data(), nullptr, tmp.data(), p + "norm3");
+    linear_ref(tmp.data(), e, p + "linear1", f, hidden.data(), c.activation, nullptr);
+    linear_ref(hidden.data(), f, p + "linear2", e, out, ops::Activation::None, x2.data());
+  } else {
+    multihead_attention(a, sw, tgt, tgt, tgt, b, l, l, tgt_pad, tgt_mask, tmp.data(), nullptr);
+    norm_ref(tmp.data(), tgt, x1.data(), p + "norm1");
+    multihead_attention(a, cw, x1.data(), memory, memory, b, l, s, mem_pad, mem_mask, tmp.data(), cross_weights);
+    norm_ref(tmp.data(), x1.data(), x2.data(), p + "norm2");
+    linear_ref(x2.data(), e, p + "linear1", f, hidden.data(), c.activation, nullptr);
+    linear_ref(hidden.data(), f, p + "linear2", e, tmp.data(), ops::Activation::None, nullptr);
+    norm_ref(tmp.data(), x2.data(), out, p + "norm3");
+  }
+}
+
+void transformer_decoder(const TransformerConfig& c, const WeightMap& w, const std::string& prefix, const float* tgt,
+                         const float* memory, int64_t b, int64_t l, int64_t s, const float* tgt_pad,
+                         const float* tgt_mask, const float* mem_pad, const float* mem_mask, float* out,
+                         float* cross_weights) {
+  const int64_t n = b * l * c.d_model;
+  std::vector<float> x(tgt, tgt + n), y(n);
+  for (int64_t i = 0; i < c.num_layers; ++i) {
+    const bool last = i + 1 == c.num_layers;
+    transformer_decoder_layer(c, w, prefix + "layers." + std::to_string(i) + ".", x.data(), memory, b, l, s, tgt_pad,
+                              tgt_mask, mem_pad, mem_mask, y.data(), last ? cross_weights : nullptr);
+    x.swap(y);
+  }
+  if (c.final_norm)
+    layer_norm(x.data(), nullptr, out, b * l, c.d_model, kFinalNormEps, need(w, prefix + "norm.weight").data(),
+               need(w, prefix + "norm.bias").data());
+  else
+    std::copy(x.begin(), x.end(), out);
+}
 
 void transformer_encoder(const TransformerConfig& c, const WeightMap& w, const std::string& prefix, const float* src,
                          int64_t b, int64_t l, const float* key_pad, const float* attn_mask, float* out) {
