@@ -84,6 +84,57 @@ TEST_P(Elementwise, GridBeyondOneAxis) {
   EXPECT_EQ(tc.read(), want);
 }
 
+TEST_P(Elementwise, SigmoidGatherAndTrailingBroadcast) {
+  auto& ctx = vkt::context(GetParam());
+  const int64_t n = 1001;
+  auto x = vkt::random_vec(n, 57, -30.f, 30.f);
+  Tensor tx = ctx.tensor({n}, x), sg = ctx.tensor({n});
+  // Embedding rows 3, 0, 4, 4, 1 of a [5, 6] table.
+  auto table = vkt::random_vec(30, 58);
+  std::vector<int32_t> ids = {3, 0, 4, 4, 1};
+  Tensor tt = ctx.tensor({5, 6}, table), tid = ctx.tensor({5}, vkfuse::DType::I32), rows = ctx.tensor({5, 6});
+  tid.write(ids.data(), ids.size() * 4);
+  // [2, 3, 4] + [3, 4] (a positional table broadcast over the batch).
+  auto a = vkt::random_vec(24, 59), pos = vkt::random_vec(12, 60);
+  Tensor ta = ctx.tensor({2, 3, 4}, a), tp = ctx.tensor({1, 3, 4}, pos), tc = ctx.tensor({2, 3, 4});
+  vkt::run_once(ctx, [&](vkfuse::Sequence& s) {
+    vkfuse::ops::sigmoid(s, tx, sg);
+    vkfuse::ops::gather_rows(s, tt, tid, rows);
+    vkfuse::ops::add(s, ta, tp, tc);
+  });
+  std::vector<float> ws(n), wr(30), wc(24);
+  for (int64_t i = 0; i < n; ++i) ws[i] = float(1.0 / (1.0 + std::exp(-double(x[i]))));
+  for (int r = 0; r < 5; ++r)
+    for (int j = 0; j < 6; ++j) wr[r * 6 + j] = table[ids[r] * 6 + j];
+  vkfuse::ref::add(a.data(), pos.data(), wc.data(), 24, 12);
+  EXPECT_TRUE(vkt::near_all(sg.read(), ws, 1e-7f, 8 * vkt::kEps));  // exp within a few ulp, one division
+  EXPECT_EQ(rows.read(), wr);
+  EXPECT_EQ(tc.read(), wc);
+  vkfuse::Sequence s(ctx);
+  Tensor bad = ctx.tensor({3, 3});
+  EXPECT_THROW(vkfuse::ops::add(s, ta, bad, tc), vkfuse::Error);
+}
+
+// Rank 6: an image [B, C, H, W] cut into patches [B, gh, gw, C, P, P] (Conv2d with stride =
+// kernel as a matmul over patches).
+TEST_P(Elementwise, CopyRank6ImagePatches) {
+  auto& ctx = vkt::context(GetParam());
+  const int64_t b = 2, c = 3, p = 4, g = 2, hw = p * g;
+  auto img = vkt::random_vec(b * c * hw * hw, 61);
+  Tensor ti = ctx.tensor({b, c, hw, hw}, img), patches = ctx.tensor({b, g, g, c, p, p});
+  Tensor view = ti.view({b, g, g, c, p, p}, {c * hw * hw, p * hw, p, hw * hw, hw, 1}, 0);
+  vkt::run_once(ctx, [&](vkfuse::Sequence& s) { vkfuse::ops::copy(s, view, patches); });
+  std::vector<float> want;
+  for (int64_t ib = 0; ib < b; ++ib)
+    for (int64_t gy = 0; gy < g; ++gy)
+      for (int64_t gx = 0; gx < g; ++gx)
+        for (int64_t ic = 0; ic < c; ++ic)
+          for (int64_t py = 0; py < p; ++py)
+            for (int64_t px = 0; px < p; ++px)
+              want.push_back(img[((ib * c + ic) * hw + gy * p + py) * hw + gx * p + px]);
+  EXPECT_EQ(patches.read(), want);
+}
+
 INSTANTIATE_TEST_SUITE_P(Kernel, Elementwise, ::testing::Values(Mode::Normal, Mode::Portable, Mode::Staged),
                          [](const auto& pi) { return vkt::mode_name(pi.param); });
 

@@ -7,11 +7,12 @@ namespace vkfuse {
 namespace ops {
 
 namespace {
-enum Op : uint32_t { kAdd = 0, kRelu = 1, kGelu = 2, kCopy = 3 };
+enum Op : uint32_t { kAdd = 0, kRelu = 1, kGelu = 2, kCopy = 3, kGather = 4, kSigmoid = 5 };
+constexpr int kMaxCopyRank = 6;
 
 struct Params {
   uint32_t n, bn, off_a, off_b, off_c;
-  uint32_t size[4], sa[4], sc[4];
+  uint32_t size[kMaxCopyRank], sa[kMaxCopyRank], sc[kMaxCopyRank];
 };
 
 void record(Sequence& s, Op op, const Tensor& a, const Tensor& b, const Tensor& c, Params p,
@@ -24,6 +25,7 @@ void record(Sequence& s, Op op, const Tensor& a, const Tensor& b, const Tensor& 
   d.push = detail::push_bytes(p);
   detail::split_groups(ctx, detail::ceil_div(p.n, wg), d.groups);
   if (p.n == 0) d.groups[0] = 0;
+  if (op == kGather) d.bindings[1] = detail::reads(b);  // ids: I32 bits read through the float binding
   d.label = label;
   detail::add_dispatch(s, std::move(d));
 }
@@ -52,9 +54,13 @@ void add(Sequence& s, const Tensor& a, const Tensor& b, const Tensor& c) {
   check_same(a, c, "add");
   detail::check_f32(b, "add", "b");
   detail::require(b.contiguous(), "add", "b " + b.describe() + " must be contiguous");
-  bool row = a.rank() >= 1 && b.rank() == 1 && b.dim(0) == a.dim(-1);
-  detail::require(b.numel() == a.numel() || row, "add",
-                  "b " + b.describe() + " is neither a's shape " + a.describe() + " nor one row of it");
+  // b broadcasts over a's leading dimensions: its shape is a's trailing one (size-1 leading
+  // dimensions of b aside).
+  Shape bs = b.shape();
+  while (!bs.empty() && bs.front() == 1 && bs.size() > 1) bs.erase(bs.begin());
+  bool trailing = bs.size() <= a.shape().size() && std::equal(bs.rbegin(), bs.rend(), a.shape().rbegin());
+  detail::require(b.numel() == a.numel() || trailing, "add",
+                  "b " + b.describe() + " is neither a's shape " + a.describe() + " nor its trailing dimensions");
   Params p{};
   p.n = detail::u32(a.numel());
   p.bn = detail::u32(std::max<int64_t>(b.numel(), 1));
@@ -65,6 +71,26 @@ void add(Sequence& s, const Tensor& a, const Tensor& b, const Tensor& c) {
 }
 
 void relu(Sequence& s, const Tensor& x, const Tensor& y) { unary(s, kRelu, "relu", x, y); }
+void sigmoid(Sequence& s, const Tensor& x, const Tensor& y) { unary(s, kSigmoid, "sigmoid", x, y); }
+
+void gather_rows(Sequence& s, const Tensor& table, const Tensor& ids, const Tensor& out) {
+  const std::string op = "gather_rows";
+  detail::check_f32(table, op, "table");
+  detail::check_f32(out, op, "out");
+  detail::require(table.rank() == 2 && table.contiguous(), op, "table " + table.describe() + " should be contiguous [V, E]");
+  detail::require(ids.defined() && ids.dtype() == DType::I32 && ids.contiguous(), op,
+                  "ids " + ids.describe() + " should be contiguous I32");
+  detail::require(out.contiguous() && out.numel() == ids.numel() * table.dim(1), op,
+                  "out " + out.describe() + " should hold " + std::to_string(ids.numel()) + " rows of " +
+                      std::to_string(table.dim(1)));
+  Params p{};
+  p.n = detail::u32(out.numel());
+  p.bn = detail::u32(table.dim(1));
+  p.off_a = detail::u32(table.offset());
+  p.off_b = detail::u32(ids.offset());
+  p.off_c = detail::u32(out.offset());
+  record(s, kGather, table, ids, out, p, "gather_rows " + std::to_string(ids.numel()) + "x" + std::to_string(p.bn));
+}
 void gelu(Sequence& s, const Tensor& x, const Tensor& y) { unary(s, kGelu, "gelu", x, y); }
 
 void copy(Sequence& s, const Tensor& src, const Tensor& dst) {
@@ -72,14 +98,14 @@ void copy(Sequence& s, const Tensor& src, const Tensor& dst) {
   detail::check_f32(dst, "copy", "dst");
   detail::require(src.shape() == dst.shape(), "copy",
                   "src " + src.describe() + " and dst " + dst.describe() + " differ in shape");
-  detail::require(src.rank() <= 4, "copy", "rank above 4: " + src.describe());
+  detail::require(src.rank() <= kMaxCopyRank, "copy", "rank above 6: " + src.describe());
   detail::require(src.storage() != dst.storage(), "copy", "src and dst share memory");
   Params p{};
   p.n = detail::u32(src.numel());
   p.off_a = detail::u32(src.offset());
   p.off_c = detail::u32(dst.offset());
-  int pad = 4 - src.rank();
-  for (int i = 0; i < 4; ++i) {
+  int pad = kMaxCopyRank - src.rank();
+  for (int i = 0; i < kMaxCopyRank; ++i) {
     bool real = i >= pad;
     p.size[i] = real ? detail::u32(src.shape()[i - pad]) : 1;
     p.sa[i] = real ? detail::u32(src.strides()[i - pad]) : 0;

@@ -34,11 +34,15 @@ struct LayerNormOptions {
 };
 void layer_norm(Sequence& s, const Tensor& x, const Tensor& y, const LayerNormOptions& o = {});
 
-// c = a + b, b of a's shape or of shape [N] (a row broadcast over a's rows).
+// c = a + b, b of a's shape or of its trailing dimensions (broadcast over the leading ones).
 void add(Sequence& s, const Tensor& a, const Tensor& b, const Tensor& c);
 void relu(Sequence& s, const Tensor& x, const Tensor& y);
+void sigmoid(Sequence& s, const Tensor& x, const Tensor& y);
+// out[r] = table[ids[r]] row by row: the embedding lookup. ids I32, each in [0, V) (the
+// caller checks them: the shader does not).
+void gather_rows(Sequence& s, const Tensor& table, const Tensor& ids, const Tensor& out);
 void gelu(Sequence& s, const Tensor& x, const Tensor& y);
-// dst = src element by element, any strides, rank <= 4, same shape: with Tensor::permute
+// dst = src element by element, any strides, rank <= 6, same shape: with Tensor::permute
 // this splits [B,L,H·D] into heads [B,H,L,D] and merges them back.
 void copy(Sequence& s, const Tensor& src, const Tensor& dst);
 void split_heads(Sequence& s, const Tensor& x, const Tensor& heads, int64_t num_heads);
