@@ -89,14 +89,13 @@ Input float_input(const SafetensorsFile& in, const std::string& name, int rank) 
   return x;
 }
 
-// The keys of transformer_encoder and transformer_decoder (model-format.md §2).
-TransformerConfig parse_transformer(const json& j, const std::string& where) {
+// The per-layer keys every transformer arch shares (model-format.md §2).
+TransformerConfig parse_transformer_layer(const json& j, const std::string& where) {
   Fields f{j, where};
   TransformerConfig t;
   t.d_model = f.integer("d_model", 0, true);
   t.nhead = f.integer("nhead", 0, true);
   t.dim_feedforward = f.integer("dim_feedforward", 0, true);
-  t.num_layers = f.integer("num_layers", 0, true);
   const std::string act = f.string("activation", "relu");
   if (act != "relu" && act != "gelu")
     throw Error(where + ": 'activation' must be \"relu\" or \"gelu\", got \"" + act + "\"");
@@ -105,6 +104,14 @@ TransformerConfig parse_transformer(const json& j, const std::string& where) {
     throw Error(where + ": 'layer_norm_eps' must be a number, got " + j["layer_norm_eps"].dump());
   t.layer_norm_eps = j.value("layer_norm_eps", 1e-5f);
   t.norm_first = f.boolean("norm_first", false);
+  return t;
+}
+
+// transformer_encoder and transformer_decoder: the layer keys, num_layers and final_norm.
+TransformerConfig parse_transformer(const json& j, const std::string& where) {
+  Fields f{j, where};
+  TransformerConfig t = parse_transformer_layer(j, where);
+  t.num_layers = f.integer("num_layers", 0, true);
   t.final_norm = f.boolean("final_norm", false);
   return t;
 }
@@ -237,6 +244,51 @@ HostTensors run_decoder(const Model& m, const SafetensorsFile& in, bool need_wei
   return out;
 }
 
+HostTensors run_fusion(const Model& m, const SafetensorsFile& in, bool need_weights, Context* gpu) {
+  const auto& c = m.fusion_config();
+  const std::string& p = in.path();
+  only_inputs(in, {"image", "input_ids", "attention_mask"}, "vision_text_fusion");
+  for (const char* name : {"image", "input_ids"})
+    if (!in.contains(name)) throw Error(p + ": input '" + name + "' is missing");
+  const auto& img = in.tensor("image");
+  if (img.shape.size() != 4 || img.shape[1] != c.in_channels || img.shape[2] != c.image_size ||
+      img.shape[3] != c.image_size)
+    throw Error(p + ": input 'image' has shape " + shape_string(img.shape) + ", expected [B, " +
+                std::to_string(c.in_channels) + ", " + std::to_string(c.image_size) + ", " + std::to_string(c.image_size) + "]");
+  const int64_t b = img.shape[0];
+  const auto& ids = in.tensor("input_ids");
+  if (ids.shape.size() != 2 || ids.shape[0] != b)
+    throw Error(p + ": input 'input_ids' has shape " + shape_string(ids.shape) + ", expected [" + std::to_string(b) + ", T]");
+  const int64_t t = ids.shape[1];
+  if (t < 1 || t > c.max_text_len)
+    throw Error(p + ": input 'input_ids' has " + std::to_string(t) + " tokens; the model takes 1 to " +
+                std::to_string(c.max_text_len));
+  std::vector<uint8_t> am;
+  if (in.contains("attention_mask")) {
+    const auto& a = in.tensor("attention_mask");
+    if (a.shape != ids.shape)
+      throw Error(p + ": input 'attention_mask' has shape " + shape_string(a.shape) + ", expected " + shape_string(ids.shape));
+    if (a.dtype == DType::I64 || a.dtype == DType::I32) {
+      for (int64_t v : in.to_i64("attention_mask")) am.push_back(v != 0);
+    } else {
+      am = in.to_mask("attention_mask");
+    }
+  }
+  FusionBatch batch;
+  try {
+    batch = FusionBatch::make(c, in.to_f32("image"), b, in.to_i64("input_ids"), t, am.empty() ? nullptr : &am);
+  } catch (const Error& e) {
+    throw Error(p + ": " + e.what());
+  }
+  FusionOutputs r = gpu ? VisionTextFusion(*gpu, c, m.weights()).run(batch, need_weights)
+                        : ref::vision_text_fusion(c, m.weights(), batch, need_weights);
+  HostTensors out;
+  out["logits"] = {{b, c.num_outputs}, r.logits};
+  out["probs"] = {{b, c.num_outputs}, r.probs};
+  if (need_weights) out["cross_attn_weights"] = {{b, t, c.image_tokens()}, r.cross_weights};
+  return out;
+}
+
 HostTensors run_attention(const Model& m, const SafetensorsFile& in, bool need_weights, Context* gpu) {
   const auto& c = m.attention_config();
   const std::string& p = in.path();
@@ -330,9 +382,48 @@ Model Model::load(const std::string& path) {
     for (const auto& [name, shape] : expected) m.weights_[name] = file.to_f32(name);
     return m;
   }
+  if (m.arch_ == "vision_text_fusion") {
+    FusionConfig& fc = m.fusion_;
+    fc.layer = parse_transformer_layer(j, where);
+    fc.in_channels = f.integer("in_channels", 0, true);
+    fc.image_size = f.integer("image_size", 0, true);
+    fc.patch_size = f.integer("patch_size", 0, true);
+    fc.use_cls_token = f.boolean("use_cls_token", false);
+    fc.vision_layers = f.integer("vision_layers", 0, true);
+    fc.vocab_size = f.integer("vocab_size", 0, true);
+    fc.max_text_len = f.integer("max_text_len", 0, true);
+    fc.text_layers = f.integer("text_layers", 0, true);
+    fc.pad_token_id = f.integer("pad_token_id", 0);
+    fc.fusion_layers = f.integer("fusion_layers", 0, true);
+    fc.joint_layers = f.integer("joint_layers", 0, true);
+    fc.num_outputs = f.integer("num_outputs", 0, true);
+    auto choice = [&](const char* key, std::initializer_list<const char*> options) {
+      std::string v = f.string(key, "");
+      for (const char* o : options)
+        if (v == o) return v;
+      std::string list;
+      for (const char* o : options) list += std::string(list.empty() ? "" : " or ") + "\"" + o + "\"";
+      throw Error(where + ": '" + key + "' must be " + list + ", got \"" + v + "\"");
+    };
+    fc.bidirectional = choice("fusion_mode", {"bidirectional", "text_to_image"}) == "bidirectional";
+    fc.pool_cls = choice("pooling", {"cls", "mean"}) == "cls";
+    const std::string act = choice("output_activation", {"sigmoid", "softmax", "none"});
+    fc.output_activation = act == "sigmoid"   ? FusionConfig::Output::Sigmoid
+                           : act == "softmax" ? FusionConfig::Output::Softmax
+                                              : FusionConfig::Output::None;
+    try {
+      fc.validate();
+    } catch (const Error& e) {
+      throw Error(path + ": " + e.what());
+    }
+    check_tensors(file, fc.tensors(), m.arch_);
+    for (const auto& [name, shape] : fc.tensors()) m.weights_[name] = file.to_f32(name);
+    return m;
+  }
   if (m.arch_ != "multihead_attention")
     throw Error(where + ": arch '" + m.arch_ +
-                "' is not supported yet (supported: multihead_attention, transformer_encoder, transformer_decoder)");
+                "' is not supported (supported: multihead_attention, transformer_encoder, transformer_decoder, "
+                "vision_text_fusion)");
   MultiheadAttentionConfig& c = m.mha_;
   c.embed_dim = f.integer("embed_dim", 0, true);
   c.num_heads = f.integer("num_heads", 0, true);
@@ -353,6 +444,7 @@ Model Model::load(const std::string& path) {
 HostTensors Model::run(const SafetensorsFile& inputs, bool need_weights, Context* gpu) const {
   if (arch_ == "transformer_encoder") return run_encoder(*this, inputs, gpu);
   if (arch_ == "transformer_decoder") return run_decoder(*this, inputs, need_weights, gpu);
+  if (arch_ == "vision_text_fusion") return run_fusion(*this, inputs, need_weights, gpu);
   return run_attention(*this, inputs, need_weights, gpu);
 }
 

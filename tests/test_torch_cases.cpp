@@ -16,18 +16,22 @@ namespace {
 // (arch folder, case) pairs for every arch vkfuse runs.
 std::vector<std::string> case_dirs() {
   std::vector<std::string> v;
-  for (const char* arch : {"attention", "transformer_encoder", "transformer_decoder"})
+  for (const char* arch : {"attention", "transformer_encoder", "transformer_decoder", "vision_text_fusion"})
     for (const auto& e : fs::directory_iterator(fs::path(VKFUSE_TEST_DATA) / arch))
       if (e.is_directory()) v.push_back(std::string(arch) + "/" + e.path().filename().string());
   std::sort(v.begin(), v.end());
   return v;
 }
 
-// Every expected tensor but compare_mask; rows where compare_mask [B, L] is 0 (padding) are
-// not compared (the spec leaves them free).
+// Every expected tensor but compare_mask; in tensors that start with compare_mask's shape
+// ([B, L, ...]), rows where it is 0 (padding) are not compared (the spec leaves them free).
 void compare(const vkfuse::HostTensors& got, const vkfuse::SafetensorsFile& expected, float tol, const std::string& what) {
   std::vector<uint8_t> keep;
-  if (expected.contains("compare_mask")) keep = expected.to_mask("compare_mask");
+  vkfuse::Shape keep_shape;
+  if (expected.contains("compare_mask")) {
+    keep = expected.to_mask("compare_mask");
+    keep_shape = expected.tensor("compare_mask").shape;
+  }
   for (const auto& name : expected.names()) {
     if (name == "compare_mask") continue;
     ASSERT_TRUE(got.count(name)) << what << " has no " << name;
@@ -35,7 +39,10 @@ void compare(const vkfuse::HostTensors& got, const vkfuse::SafetensorsFile& expe
     EXPECT_EQ(t.shape, expected.tensor(name).shape) << what << " " << name;
     auto want = expected.to_f32(name);
     std::vector<float> g = t.data;
-    if (!keep.empty() && !want.empty()) {
+    const auto& shape = expected.tensor(name).shape;
+    const bool masked = !keep.empty() && shape.size() > keep_shape.size() &&
+                        std::equal(keep_shape.begin(), keep_shape.end(), shape.begin());
+    if (masked) {
       const size_t row = want.size() / keep.size();
       for (size_t i = 0; i < want.size(); ++i)
         if (!keep[i / row]) g[i] = want[i];

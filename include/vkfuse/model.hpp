@@ -8,6 +8,7 @@
 #include "vkfuse/context.hpp"
 #include "vkfuse/multihead_attention.hpp"
 #include "vkfuse/safetensors.hpp"
+#include "vkfuse/fusion.hpp"
 #include "vkfuse/transformer.hpp"
 
 namespace vkfuse {
@@ -30,6 +31,7 @@ class Model {
   const std::string& config_json() const { return config_json_; }  // as stored in the file
   const MultiheadAttentionConfig& attention_config() const { return mha_; }
   const TransformerConfig& transformer_config() const { return tf_; }
+  const FusionConfig& fusion_config() const { return fusion_; }
   const WeightMap& weights() const { return weights_; }
 
   // The forward pass on named inputs (model-format.md §2 lists them per arch), on the GPU
@@ -41,6 +43,7 @@ class Model {
   std::string path_, arch_, config_json_;
   MultiheadAttentionConfig mha_;
   TransformerConfig tf_;
+  FusionConfig fusion_;
   WeightMap weights_;
 };
 
