@@ -13,4 +13,6 @@
 #include "vkfuse/multihead_attention.hpp"
 #include "vkfuse/transformer.hpp"
 #include "vkfuse/model.hpp"
+#include "vkfuse/session.hpp"
+#include "vkfuse/fusion.hpp"
 #include "vkfuse/safetensors.hpp"
