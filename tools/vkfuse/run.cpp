@@ -5,12 +5,13 @@
 
 #include "commands.hpp"
 #include "vkfuse/model.hpp"
+#include "vkfuse/session.hpp"
 
 namespace {
 
 struct RunArgs {
   std::string model, input, output, device;
-  bool cpu = false, need_weights = false, validation = false;
+  bool cpu = false, need_weights = false, validation = false, profile = false;
 };
 
 void run(const RunArgs& a) {
@@ -24,7 +25,25 @@ void run(const RunArgs& a) {
     o.device = a.device;
     o.validation = a.validation;
     vkfuse::Context ctx(o);
-    out = model.run(inputs, a.need_weights, &ctx);
+    vkfuse::Session session(ctx, model, a.need_weights, a.profile);
+    auto t0 = std::chrono::steady_clock::now();
+    out = session.run(inputs);
+    if (a.profile) {
+      // A second run replays the recording: its timings are the steady state.
+      auto t1 = std::chrono::steady_clock::now();
+      out = session.run(inputs);
+      auto t2 = std::chrono::steady_clock::now();
+      double total = 0;
+      for (const auto& t : session.timings()) {
+        std::fprintf(stderr, "  %-44s %9.3f ms\n", t.label.c_str(), t.ms);
+        total += t.ms;
+      }
+      std::fprintf(stderr,
+                   "%s: %zu dispatches, device %.3f ms; wall %.3f ms first run (records), %.3f ms replay\n",
+                   ctx.device().name.c_str(), session.dispatch_count(), total,
+                   std::chrono::duration<double, std::milli>(t1 - t0).count(),
+                   std::chrono::duration<double, std::milli>(t2 - t1).count());
+    }
   }
   std::vector<std::pair<std::string, vkfuse::TensorBytes>> tensors;
   for (const auto& [name, t] : out) tensors.push_back({name, vkfuse::f32_bytes(t.shape, t.data)});
@@ -54,6 +73,7 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--device", a->device, "Device index or part of its name (default: VKFUSE_DEVICE or best)");
   cmd->add_flag("--cpu", a->cpu, "Run the CPU reference instead of the GPU");
   cmd->add_flag("--need-weights", a->need_weights, "Also write the attention weights averaged over heads");
+  cmd->add_flag("--profile", a->profile, "Print each dispatch's device time (timestamp queries) to stderr");
   cmd->add_flag("--validation", a->validation, "Run under the Khronos validation layer (also VKFUSE_VALIDATION=1)");
   cmd->callback([a] { run(*a); });
 
