@@ -160,6 +160,11 @@ uint64_t Allocator::peak_in_use() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return peak_;
 }
+void Allocator::reset_peak() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  peak_ = in_use_;
+}
+
 uint64_t Allocator::reserved() const {
   std::lock_guard<std::mutex> lock(mutex_);
   uint64_t s = 0;

@@ -37,6 +37,7 @@ class Allocator {
   uint64_t in_use() const;
   uint64_t reserved() const;
   uint64_t peak_in_use() const;
+  void reset_peak();
   bool has_kind(MemoryKind kind) const;
   static constexpr VkDeviceSize kBlockSize = 64ull << 20;
 

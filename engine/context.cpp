@@ -189,6 +189,8 @@ Tuning& Context::tuning() { return impl_->tuning; }
 const Tuning& Context::tuning() const { return impl_->tuning; }
 uint64_t Context::memory_in_use() const { return impl_->allocator->in_use(); }
 uint64_t Context::memory_reserved() const { return impl_->allocator->reserved(); }
+uint64_t Context::memory_peak() const { return impl_->allocator->peak_in_use(); }
+void Context::reset_memory_peak() { impl_->allocator->reset_peak(); }
 void Context::save_pipeline_cache() { impl_->pipelines->save(); }
 
 }  // namespace vkfuse

@@ -47,6 +47,8 @@ class Context {
   // Bytes held in device memory blocks, and the largest amount ever held.
   uint64_t memory_in_use() const;
   uint64_t memory_reserved() const;
+  uint64_t memory_peak() const;  // the most bytes in use at once since the last reset
+  void reset_memory_peak();      // the peak restarts from what is in use now
 
   // Writes the pipeline cache file now (also done when the last Context copy goes).
   void save_pipeline_cache();
