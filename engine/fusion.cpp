@@ -234,6 +234,13 @@ FusionOutputs VisionTextFusion::run(const FusionBatch& batch, bool need_weights)
   const auto& c = m.c;
   Context& ctx = m.ctx;
   const int64_t b = batch.b, t = batch.t, nv = c.image_tokens();
+  // gather_rows trusts its ids: one outside the table would read past it.
+  for (size_t i = 0; i < batch.ids.size(); ++i)
+    if (batch.ids[i] < 0 || batch.ids[i] >= c.vocab_size)
+      throw Error("vision_text_fusion: token id " + std::to_string(batch.ids[i]) + " at position " + std::to_string(i) +
+                  " is outside the vocabulary [0, " + std::to_string(c.vocab_size) + ")");
+  if (static_cast<int64_t>(batch.ids.size()) != b * t || static_cast<int64_t>(batch.real.size()) != b * t)
+    throw Error("vision_text_fusion: the batch's ids and padding do not hold B x T entries");
   Inputs in;
   in.image = ctx.tensor({b, c.in_channels, c.image_size, c.image_size}, batch.image);
   in.ids = ctx.tensor({b, t}, DType::I32);

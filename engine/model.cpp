@@ -69,6 +69,14 @@ void check_tensors(const SafetensorsFile& file, const std::vector<std::pair<std:
   }
 }
 
+// Every layer holds a dozen tensors or more: a config that counts more layers than the file
+// has tensors is wrong, and is refused before any name list is built for it.
+void check_layer_count(const SafetensorsFile& file, int64_t layers) {
+  if (layers > static_cast<int64_t>(file.names().size()))
+    throw Error(file.path() + ": config: " + std::to_string(layers) + " layers, but the file holds only " +
+                std::to_string(file.names().size()) + " tensors");
+}
+
 // The per-layer keys every transformer arch shares (model-format.md §2).
 TransformerConfig parse_transformer_layer(const json& j, const std::string& where) {
   Fields f{j, where};
@@ -119,6 +127,7 @@ Model Model::load(const std::string& path) {
     } catch (const Error& e) {
       throw Error(path + ": " + e.what());
     }
+    check_layer_count(file, m.tf_.num_layers);
     const auto expected = m.arch_ == "transformer_encoder" ? m.tf_.encoder_tensors() : m.tf_.decoder_tensors();
     check_tensors(file, expected, m.arch_);
     for (const auto& [name, shape] : expected) m.weights_[name] = file.to_f32(name);
@@ -158,6 +167,7 @@ Model Model::load(const std::string& path) {
     } catch (const Error& e) {
       throw Error(path + ": " + e.what());
     }
+    check_layer_count(file, fc.vision_layers + fc.text_layers + 2 * fc.fusion_layers + fc.joint_layers);
     check_tensors(file, fc.tensors(), m.arch_);
     for (const auto& [name, shape] : fc.tensors()) m.weights_[name] = file.to_f32(name);
     return m;

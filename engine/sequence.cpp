@@ -42,6 +42,21 @@ struct SequenceImpl {
     if (pool) c.vk->vkDestroyCommandPool(c.device, pool, nullptr);
   }
   void record();
+  // Undoes a record() that threw, so a later run starts from nothing.
+  void forget_recording() {
+    timestamps.reset();
+    for (VkBufferView v : views) c.vk->vkDestroyBufferView(c.device, v, nullptr);
+    views.clear();
+    if (descriptors) c.vk->vkDestroyDescriptorPool(c.device, descriptors, nullptr);
+    if (pool) c.vk->vkDestroyCommandPool(c.device, pool, nullptr);
+    if (fence) c.vk->vkDestroyFence(c.device, fence, nullptr);
+    descriptors = VK_NULL_HANDLE;
+    pool = VK_NULL_HANDLE;
+    fence = VK_NULL_HANDLE;
+    cbs.clear();
+    labels.clear();
+    barriers = 0;
+  }
 };
 
 namespace {
@@ -120,6 +135,26 @@ void SequenceImpl::record() {
       ++cb_dispatches.back();
     }
 
+  // On host-visible (direct) memory an upload or download moves nothing: the host writes
+  // before the submit and reads after the fence. That means the same as a staged copy only
+  // for uploads before any dispatch touches the tensor and downloads after the last one
+  // writes it; anything else would give different answers on different devices.
+  {
+    std::map<const Storage*, bool> used, downloaded;
+    for (const auto& s : steps) {
+      if (s.kind == Step::Upload && s.storage->direct && used[s.storage.get()])
+        throw Error("sequence: an upload after a dispatch used the same tensor; with host-visible device memory "
+                    "uploads happen before the run, so put them first");
+      if (s.kind == Step::Download && s.storage->direct) downloaded[s.storage.get()] = true;
+      if (s.kind == Step::Run)
+        for (const auto& b : s.dispatch.bindings) {
+          used[b.storage.get()] = true;
+          if (b.write && b.storage->direct && downloaded[b.storage.get()])
+            throw Error("sequence: '" + s.dispatch.label + "' writes a tensor downloaded earlier; with host-visible "
+                        "device memory downloads happen after the run, so put them last");
+        }
+    }
+  }
   HazardTracker hazards;
   VkCommandBuffer cb = VK_NULL_HANDLE;
   uint32_t in_cb = 0, query = 0;
@@ -280,7 +315,14 @@ void Sequence::download(const Tensor& t) { add_transfer(*impl_, t, detail::Step:
 
 void Sequence::run() {
   detail::SequenceImpl& q = *impl_;
-  if (!q.recorded) q.record();
+  if (!q.recorded) {
+    try {
+      q.record();
+    } catch (...) {
+      q.forget_recording();
+      throw;
+    }
+  }
   const auto& vk = *q.c.vk;
   VK_CHECK(vk.vkWaitForFences(q.c.device, 1, &q.fence, VK_TRUE, UINT64_MAX));
   VK_CHECK(vk.vkResetFences(q.c.device, 1, &q.fence));

@@ -126,6 +126,8 @@ Prepared prepare_decoder(const Model& m, const SafetensorsFile& in, bool need_we
   mask_input(p, in, "tgt_mask", "tgt_mask", {l, l}, true, {l, l});
   mask_input(p, in, "memory_mask", "mem_mask", {l, s}, true, {l, s});
   p.outputs["output"] = in.tensor("tgt").shape;
+  if (need_weights && c.num_layers == 0)
+    throw Error(m.path() + ": cross_attn_weights were asked for, but the decoder has no layers");
   if (need_weights) p.outputs["cross_attn_weights"] = rank == 3 ? Shape{b, l, s} : Shape{l, s};
   return p;
 }
@@ -177,6 +179,8 @@ Prepared prepare_fusion(const Model& m, const SafetensorsFile& in, bool need_wei
   p.inputs["pool_image"] = {{1, 1, nv}, batch.pool_image(c), {}};
   p.outputs["logits"] = {b, c.num_outputs};
   p.outputs["probs"] = {b, c.num_outputs};
+  if (need_weights && c.fusion_layers == 0)
+    throw Error(m.path() + ": cross_attn_weights were asked for, but the model has no fusion layers");
   if (need_weights) p.outputs["cross_attn_weights"] = {b, t, nv};
   return p;
 }
@@ -261,6 +265,10 @@ struct Session::Impl {
   }
 
   void record(const detail::Prepared& p) {
+    // Forget the old recording first: if this one fails, the next run records again rather
+    // than replaying something half made.
+    seq.reset();
+    signature.clear();
     in.clear();
     out.clear();
     SequenceOptions so;

@@ -32,7 +32,12 @@ const char* dtype_name(DType t) {
 }
 
 int64_t shape_numel(const Shape& s) {
-  return std::accumulate(s.begin(), s.end(), int64_t{1}, std::multiplies<int64_t>());
+  int64_t n = 1;
+  for (int64_t d : s) {
+    if (d < 0) throw Error("shape " + shape_string(s) + " has a negative size");
+    if (__builtin_mul_overflow(n, d, &n)) throw Error("shape " + shape_string(s) + " has too many elements");
+  }
+  return n;
 }
 
 std::string shape_string(const Shape& s) {
@@ -106,8 +111,10 @@ Tensor Tensor::view(Shape shape, Shape strides, int64_t offset) const {
   for (size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] < 0) throw Error("view: negative size in " + shape_string(shape));
     if (shape[i] == 0) lo = hi = offset;
-    int64_t span = (shape[i] - 1) * strides[i];
-    (span < 0 ? lo : hi) += span;
+    int64_t span = 0;
+    if (__builtin_mul_overflow(shape[i] - 1, strides[i], &span) ||
+        __builtin_add_overflow(span < 0 ? lo : hi, span, span < 0 ? &lo : &hi))
+      throw Error("view " + shape_string(shape) + " strides " + shape_string(strides) + " overflows");
   }
   int64_t cap = storage_ ? static_cast<int64_t>(storage_->bytes / dtype_size(dtype_)) : 0;
   if (lo < 0 || (shape_numel(shape) > 0 && hi >= cap))

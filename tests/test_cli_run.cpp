@@ -110,6 +110,24 @@ TEST_F(CliRun, InfoShowsConfigAndTensors) {
   EXPECT_NE(r.out.find("[48,16]"), std::string::npos) << r.out;
 }
 
+TEST_F(CliRun, AbsurdLayerCountIsRefused) {
+  const std::string enc = std::string(VKFUSE_TEST_DATA) + "/transformer_encoder/post_norm_relu/model.safetensors";
+  auto f = vkfuse::SafetensorsFile::open(enc);
+  auto meta = f.metadata();
+  auto& cfg = meta["vkfuse.config"];
+  const std::string from = "\"num_layers\":2";
+  ASSERT_NE(cfg.find(from), std::string::npos) << cfg;
+  cfg.replace(cfg.find(from), from.size(), "\"num_layers\":1000000000000000");
+  std::vector<std::pair<std::string, vkfuse::TensorBytes>> tb;
+  for (const auto& n : f.names()) {
+    const auto& t = f.tensor(n);
+    tb.push_back({n, {t.dtype, t.shape, t.data}});
+  }
+  std::string path = (tmp / "layers.safetensors").string();
+  vkfuse::write_safetensors(path, tb, meta);
+  expect_error("info " + path, "layers, but the file holds only");
+}
+
 TEST_F(CliRun, MalformedFilesAndInputs) {
   const std::string io = " --output " + out();
   std::string whole;

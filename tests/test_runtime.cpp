@@ -93,6 +93,9 @@ TEST_P(Memory, SuballocatesAndReuses) {
 
 TEST_P(Memory, RejectsTensorsBeyondTheStorageRange) {
   auto& ctx = vkt::context(GetParam());
+  EXPECT_THROW(ctx.tensor({int64_t(1) << 22, int64_t(1) << 22, int64_t(1) << 22}), vkfuse::Error);  // 2^66 wraps
+  Tensor t = ctx.tensor({8});
+  EXPECT_THROW(t.view({int64_t(1) << 40}, {int64_t(1) << 40}, 0), vkfuse::Error);
   int64_t too_many = int64_t(ctx.caps().max_storage_buffer_range / 4) + 1;
   try {
     ctx.tensor({too_many});

@@ -86,6 +86,29 @@ TEST_P(SequenceTest, TimestampsPerDispatch) {
   EXPECT_NEAR(s.total_device_ms(), t[0].ms + t[1].ms, 1e-9);
 }
 
+// A download of an intermediate result, then a dispatch that overwrites it: a staged device
+// copies the intermediate out in between; with host-visible memory there is nothing to copy
+// at that point, so the sequence refuses rather than return the final value instead.
+TEST_P(SequenceTest, MidSequenceDownloadNeedsStagedMemory) {
+  auto& ctx = vkt::context(GetParam());
+  std::vector<float> x = {-1.f, 2.f, -3.f, 4.f};
+  Tensor a = ctx.tensor({4}, x), b = ctx.tensor({4});
+  vkfuse::Sequence s(ctx);
+  vkfuse::ops::relu(s, a, b);
+  s.download(b);
+  vkfuse::ops::gelu(s, a, b);
+  const bool direct = ctx.caps().device_local_host_visible && GetParam() != Mode::Staged;
+  if (direct) {
+    EXPECT_THROW(s.run(), vkfuse::Error);
+    EXPECT_THROW(s.run(), vkfuse::Error);  // and again: the failed recording left nothing behind
+  } else {
+    s.run();
+    std::vector<float> got(4);
+    b.read_host(got.data(), 16);
+    EXPECT_EQ(got, (std::vector<float>{0.f, 2.f, 0.f, 4.f}));  // the relu, downloaded before the gelu
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Runtime, SequenceTest, ::testing::Values(Mode::Normal, Mode::Portable, Mode::Staged),
                          [](const auto& pi) { return vkt::mode_name(pi.param); });
 

@@ -152,6 +152,13 @@ void attention_weights(Sequence& s, const Tensor& q, const Tensor& k, const Tens
   detail::Dispatch d;
   Params p = common(s, q, k, o, op, d);
   detail::require(o.lse != nullptr, op, "needs the lse that attention() wrote");
+  {  // one invocation loops over the heads, and over each wide score's columns
+    const int64_t dd = q.dim(3);
+    const uint64_t per_head = dd <= kMaxFusedHeadDim ? 1 : (static_cast<uint64_t>(dd) + 7) / 8 + 1;
+    detail::require(static_cast<uint64_t>(q.dim(1)) * per_head + 8 <= detail::kLoopBudget, op,
+                    std::to_string(q.dim(1)) + " heads of dimension " + std::to_string(dd) +
+                        " are more than one invocation may loop over");
+  }
   detail::check_f32(weights, op, "weights");
   detail::require(weights.rank() == 3 && weights.shape() == Shape{q.dim(0), q.dim(2), k.dim(2)} &&
                       weights.strides()[2] == 1,
