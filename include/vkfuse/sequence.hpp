@@ -32,8 +32,12 @@ class Sequence {
   Sequence(Sequence&&) noexcept;
   Sequence& operator=(Sequence&&) noexcept;
 
-  void upload(const Tensor& t);    // host side -> device, at this point of every run
-  void download(const Tensor& t);  // device -> host side, at this point of every run
+  // Host side -> device and back, at this point of every run. On devices whose device memory
+  // the host sees directly there is nothing to copy: uploads take effect before the run and
+  // downloads after it, so run() refuses an upload after a dispatch used the tensor and a
+  // dispatch that writes a tensor after its download.
+  void upload(const Tensor& t);
+  void download(const Tensor& t);
 
   // Records on the first call, replays afterwards; waits for the device.
   void run();
