@@ -124,21 +124,21 @@ void norm(Sequence& s, const Tensor& x, const Tensor& y, const Tensor& w, const 
 }
 }  // namespace
 
+namespace detail {
+LinearWeights::LinearWeights(Context& ctx, const WeightMap& w, const std::string& name, const Shape& weight_shape)
+    : weight(ctx.tensor(weight_shape, need(w, name + ".weight"))),
+      bias(ctx.tensor({weight_shape[0]}, need(w, name + ".bias"))) {}
+}  // namespace detail
+
 struct TransformerEncoder::Layer {
   MultiheadAttention attn;
-  Tensor w1, b1, w2, b2, n1w, n1b, n2w, n2b;
+  detail::LinearWeights lin1, lin2, norm1, norm2;
   Layer(Context& ctx, const TransformerConfig& c, const WeightMap& w, const std::string& p)
-      : attn(ctx, c.attention(), sub_weights(w, p + "self_attn.")) {
-    const int64_t e = c.d_model, f = c.dim_feedforward;
-    w1 = ctx.tensor({f, e}, need(w, p + "linear1.weight"));
-    b1 = ctx.tensor({f}, need(w, p + "linear1.bias"));
-    w2 = ctx.tensor({e, f}, need(w, p + "linear2.weight"));
-    b2 = ctx.tensor({e}, need(w, p + "linear2.bias"));
-    n1w = ctx.tensor({e}, need(w, p + "norm1.weight"));
-    n1b = ctx.tensor({e}, need(w, p + "norm1.bias"));
-    n2w = ctx.tensor({e}, need(w, p + "norm2.weight"));
-    n2b = ctx.tensor({e}, need(w, p + "norm2.bias"));
-  }
+      : attn(ctx, c.attention(), sub_weights(w, p + "self_attn.")),
+        lin1(ctx, w, p + "linear1", {c.dim_feedforward, c.d_model}),
+        lin2(ctx, w, p + "linear2", {c.d_model, c.dim_feedforward}),
+        norm1(ctx, w, p + "norm1", {c.d_model}),
+        norm2(ctx, w, p + "norm2", {c.d_model}) {}
 };
 
 TransformerEncoder::TransformerEncoder(Context& ctx, const TransformerConfig& config, const WeightMap& weights,
@@ -166,10 +166,10 @@ void TransformerEncoder::record(Sequence& s, const Tensor& src, const Tensor& ou
   // inner result, one [B, L, F] for the feed-forward hidden layer.
   Tensor ping = ctx_.tensor({b, l, e}), pong = ctx_.tensor({b, l, e}), x1 = ctx_.tensor({b, l, e});
   Tensor tmp = ctx_.tensor({b, l, e}), hidden = ctx_.tensor({b, l, c.dim_feedforward});
-  auto lin = [&](const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, ops::Activation act,
-                 const Tensor* res) { linear(s, x, w, bias, y, act, res); };
-  auto nrm = [&](const Tensor& x, const Tensor& y, const Tensor& w, const Tensor& bias, const Tensor* res) {
-    norm(s, x, y, w, bias, c.layer_norm_eps, res);
+  auto lin = [&](const Tensor& x, const detail::LinearWeights& w, const Tensor& y, ops::Activation act,
+                 const Tensor* res) { linear(s, x, w.weight, w.bias, y, act, res); };
+  auto nrm = [&](const Tensor& x, const Tensor& y, const detail::LinearWeights& w, const Tensor* res) {
+    norm(s, x, y, w.weight, w.bias, c.layer_norm_eps, res);
   };
   const Tensor* x = &src;
   for (size_t i = 0; i < layers_.size(); ++i) {
@@ -178,18 +178,18 @@ void TransformerEncoder::record(Sequence& s, const Tensor& src, const Tensor& ou
     const Tensor& y = last && !c.final_norm ? out : (i % 2 ? pong : ping);
     if (c.norm_first) {
       // x1 = x + SA(LN1(x)); y = x1 + FF(LN2(x1))
-      nrm(*x, tmp, L.n1w, L.n1b, nullptr);
+      nrm(*x, tmp, L.norm1, nullptr);
       L.attn.record(s, tmp, tmp, tmp, x1, masks, nullptr, x);
-      nrm(x1, tmp, L.n2w, L.n2b, nullptr);
-      lin(tmp, L.w1, L.b1, hidden, c.activation, nullptr);
-      lin(hidden, L.w2, L.b2, y, ops::Activation::None, &x1);
+      nrm(x1, tmp, L.norm2, nullptr);
+      lin(tmp, L.lin1, hidden, c.activation, nullptr);
+      lin(hidden, L.lin2, y, ops::Activation::None, &x1);
     } else {
       // x1 = LN1(x + SA(x)); y = LN2(x1 + FF(x1))
       L.attn.record(s, *x, *x, *x, tmp, masks);
-      nrm(tmp, x1, L.n1w, L.n1b, x);
-      lin(x1, L.w1, L.b1, hidden, c.activation, nullptr);
-      lin(hidden, L.w2, L.b2, tmp, ops::Activation::None, nullptr);
-      nrm(tmp, y, L.n2w, L.n2b, &x1);
+      nrm(tmp, x1, L.norm1, x);
+      lin(x1, L.lin1, hidden, c.activation, nullptr);
+      lin(hidden, L.lin2, tmp, ops::Activation::None, nullptr);
+      nrm(tmp, y, L.norm2, &x1);
     }
     x = &y;
   }
@@ -209,19 +209,12 @@ TransformerDecoderLayer::TransformerDecoderLayer(Context& ctx, const Transformer
     : ctx_(ctx),
       config_(config),
       self_(ctx, config.attention(), sub_weights(w, p + "self_attn.")),
-      cross_(ctx, config.attention(), sub_weights(w, p + "multihead_attn.")) {
-  const int64_t e = config.d_model, f = config.dim_feedforward;
-  w1_ = ctx.tensor({f, e}, need(w, p + "linear1.weight"));
-  b1_ = ctx.tensor({f}, need(w, p + "linear1.bias"));
-  w2_ = ctx.tensor({e, f}, need(w, p + "linear2.weight"));
-  b2_ = ctx.tensor({e}, need(w, p + "linear2.bias"));
-  n1w_ = ctx.tensor({e}, need(w, p + "norm1.weight"));
-  n1b_ = ctx.tensor({e}, need(w, p + "norm1.bias"));
-  n2w_ = ctx.tensor({e}, need(w, p + "norm2.weight"));
-  n2b_ = ctx.tensor({e}, need(w, p + "norm2.bias"));
-  n3w_ = ctx.tensor({e}, need(w, p + "norm3.weight"));
-  n3b_ = ctx.tensor({e}, need(w, p + "norm3.bias"));
-}
+      cross_(ctx, config.attention(), sub_weights(w, p + "multihead_attn.")),
+      lin1_(ctx, w, p + "linear1", {config.dim_feedforward, config.d_model}),
+      lin2_(ctx, w, p + "linear2", {config.d_model, config.dim_feedforward}),
+      norm1_(ctx, w, p + "norm1", {config.d_model}),
+      norm2_(ctx, w, p + "norm2", {config.d_model}),
+      norm3_(ctx, w, p + "norm3", {config.d_model}) {}
 
 void TransformerDecoderLayer::record(Sequence& s, const Tensor& tgt, const Tensor& memory, const Tensor& out,
                                      const DecoderMasks& masks, const Tensor* cross_weights) {
@@ -236,22 +229,22 @@ void TransformerDecoderLayer::record(Sequence& s, const Tensor& tgt, const Tenso
   const float eps = c.layer_norm_eps;
   if (c.norm_first) {
     // x1 = x + SA(LN1(x)); x2 = x1 + CA(LN2(x1), mem); y = x2 + FF(LN3(x2))
-    norm(s, tgt, tmp, n1w_, n1b_, eps, nullptr);
+    norm(s, tgt, tmp, norm1_.weight, norm1_.bias, eps, nullptr);
     self_.record(s, tmp, tmp, tmp, x1, masks.self, nullptr, &tgt);
-    norm(s, x1, tmp, n2w_, n2b_, eps, nullptr);
+    norm(s, x1, tmp, norm2_.weight, norm2_.bias, eps, nullptr);
     cross_.record(s, tmp, memory, memory, x2, masks.cross, cross_weights, &x1);
-    norm(s, x2, tmp, n3w_, n3b_, eps, nullptr);
-    linear(s, tmp, w1_, b1_, hidden, c.activation, nullptr);
-    linear(s, hidden, w2_, b2_, out, ops::Activation::None, &x2);
+    norm(s, x2, tmp, norm3_.weight, norm3_.bias, eps, nullptr);
+    linear(s, tmp, lin1_.weight, lin1_.bias, hidden, c.activation, nullptr);
+    linear(s, hidden, lin2_.weight, lin2_.bias, out, ops::Activation::None, &x2);
   } else {
     // x1 = LN1(x + SA(x)); x2 = LN2(x1 + CA(x1, mem)); y = LN3(x2 + FF(x2))
     self_.record(s, tgt, tgt, tgt, tmp, masks.self);
-    norm(s, tmp, x1, n1w_, n1b_, eps, &tgt);
+    norm(s, tmp, x1, norm1_.weight, norm1_.bias, eps, &tgt);
     cross_.record(s, x1, memory, memory, tmp, masks.cross, cross_weights);
-    norm(s, tmp, x2, n2w_, n2b_, eps, &x1);
-    linear(s, x2, w1_, b1_, hidden, c.activation, nullptr);
-    linear(s, hidden, w2_, b2_, tmp, ops::Activation::None, nullptr);
-    norm(s, tmp, out, n3w_, n3b_, eps, &x2);
+    norm(s, tmp, x2, norm2_.weight, norm2_.bias, eps, &x1);
+    linear(s, x2, lin1_.weight, lin1_.bias, hidden, c.activation, nullptr);
+    linear(s, hidden, lin2_.weight, lin2_.bias, tmp, ops::Activation::None, nullptr);
+    norm(s, tmp, out, norm3_.weight, norm3_.bias, eps, &x2);
   }
 }
 
@@ -288,43 +281,54 @@ void TransformerDecoder::record(Sequence& s, const Tensor& tgt, const Tensor& me
 
 namespace ref {
 
+namespace {
+// nn.Linear (y = act(x·Wᵀ + b) (+ residual)) and LayerNorm, by their state_dict names, over
+// `rows` rows: the blocks of the layer references below.
+struct Blocks {
+  const TransformerConfig& c;
+  const WeightMap& w;
+  int64_t rows;
+  void linear(const float* in, int64_t k, const std::string& name, int64_t outf, float* o, ops::Activation act,
+              const float* res) const {
+    ops::MatmulOptions m;
+    m.trans_b = true;
+    m.act = act;
+    matmul(in, need(w, name + ".weight").data(), o, 1, rows, outf, k, m, need(w, name + ".bias").data(), false, res);
+  }
+  void norm(const float* in, const float* res, float* o, const std::string& name) const {
+    layer_norm(in, res, o, rows, c.d_model, c.layer_norm_eps, need(w, name + ".weight").data(),
+               need(w, name + ".bias").data());
+  }
+};
+}  // namespace
+
 void transformer_decoder_layer(const TransformerConfig& c, const WeightMap& w, const std::string& p, const float* tgt,
                                const float* memory, int64_t b, int64_t l, int64_t s, const float* tgt_pad,
                                const float* tgt_mask, const float* mem_pad, const float* mem_mask, float* out,
                                float* cross_weights) {
   const int64_t e = c.d_model, f = c.dim_feedforward, n = b * l;
-  std::vector<float> x1(n * e), x2(n * e), tmp(n * e), tmp2(n * e), hidden(n * f);
-  ops::MatmulOptions t;
-  t.trans_b = true;
-  auto linear_ref = [&](const float* in, int64_t k, const std::string& name, int64_t outf, float* o,
-                        ops::Activation act, const float* res) {
-    ops::MatmulOptions m = t;
-    m.act = act;
-    matmul(in, need(w, name + ".weight").data(), o, 1, n, outf, k, m, need(w, name + ".bias").data(), false, res);
-  };
-  auto norm_ref = [&](const float* in, const float* res, float* o, const std::string& name) {
-    layer_norm(in, res, o, n, e, c.layer_norm_eps, need(w, name + ".weight").data(), need(w, name + ".bias").data());
-  };
+  std::vector<float> x1(n * e), x2(n * e), tmp(n * e), hidden(n * f);
+  const Blocks blk{c, w, n};
   const WeightMap sw = sub_weights(w, p + "self_attn."), cw = sub_weights(w, p + "multihead_attn.");
   const auto a = c.attention();
   if (c.norm_first) {
-    norm_ref(tgt, nullptr, tmp.data(), p + "norm1");
+    blk.norm(tgt, nullptr, tmp.data(), p + "norm1");
     multihead_attention(a, sw, tmp.data(), tmp.data(), tmp.data(), b, l, l, tgt_pad, tgt_mask, x1.data(), nullptr);
     for (int64_t j = 0; j < n * e; ++j) x1[j] += tgt[j];
-    norm_ref(x1.data(), nullptr, tmp.data(), p + "norm2");
+    blk.norm(x1.data(), nullptr, tmp.data(), p + "norm2");
     multihead_attention(a, cw, tmp.data(), memory, memory, b, l, s, mem_pad, mem_mask, x2.data(), cross_weights);
     for (int64_t j = 0; j < n * e; ++j) x2[j] += x1[j];
-    norm_ref(x2.data(), nullptr, tmp.data(), p + "norm3");
-    linear_ref(tmp.data(), e, p + "linear1", f, hidden.data(), c.activation, nullptr);
-    linear_ref(hidden.data(), f, p + "linear2", e, out, ops::Activation::None, x2.data());
+    blk.norm(x2.data(), nullptr, tmp.data(), p + "norm3");
+    blk.linear(tmp.data(), e, p + "linear1", f, hidden.data(), c.activation, nullptr);
+    blk.linear(hidden.data(), f, p + "linear2", e, out, ops::Activation::None, x2.data());
   } else {
     multihead_attention(a, sw, tgt, tgt, tgt, b, l, l, tgt_pad, tgt_mask, tmp.data(), nullptr);
-    norm_ref(tmp.data(), tgt, x1.data(), p + "norm1");
+    blk.norm(tmp.data(), tgt, x1.data(), p + "norm1");
     multihead_attention(a, cw, x1.data(), memory, memory, b, l, s, mem_pad, mem_mask, tmp.data(), cross_weights);
-    norm_ref(tmp.data(), x1.data(), x2.data(), p + "norm2");
-    linear_ref(x2.data(), e, p + "linear1", f, hidden.data(), c.activation, nullptr);
-    linear_ref(hidden.data(), f, p + "linear2", e, tmp.data(), ops::Activation::None, nullptr);
-    norm_ref(tmp.data(), x2.data(), out, p + "norm3");
+    blk.norm(tmp.data(), x1.data(), x2.data(), p + "norm2");
+    blk.linear(x2.data(), e, p + "linear1", f, hidden.data(), c.activation, nullptr);
+    blk.linear(hidden.data(), f, p + "linear2", e, tmp.data(), ops::Activation::None, nullptr);
+    blk.norm(tmp.data(), x2.data(), out, p + "norm3");
   }
 }
 
@@ -351,35 +355,25 @@ void transformer_encoder(const TransformerConfig& c, const WeightMap& w, const s
                          int64_t b, int64_t l, const float* key_pad, const float* attn_mask, float* out) {
   const int64_t e = c.d_model, f = c.dim_feedforward, n = b * l;
   std::vector<float> x(src, src + n * e), x1(n * e), tmp(n * e), hidden(n * f), y(n * e);
-  ops::MatmulOptions t;
-  t.trans_b = true;
-  auto linear = [&](const float* in, int64_t k, const std::string& name, int64_t outf, float* o, ops::Activation act,
-                    const float* res) {
-    ops::MatmulOptions m = t;
-    m.act = act;
-    matmul(in, need(w, name + ".weight").data(), o, 1, n, outf, k, m, need(w, name + ".bias").data(), false, res);
-  };
-  auto norm = [&](const float* in, const float* res, float* o, const std::string& name) {
-    layer_norm(in, res, o, n, e, c.layer_norm_eps, need(w, name + ".weight").data(), need(w, name + ".bias").data());
-  };
+  const Blocks blk{c, w, n};
   for (int64_t i = 0; i < c.num_layers; ++i) {
     const std::string p = prefix + "layers." + std::to_string(i) + ".";
     const WeightMap aw = sub_weights(w, p + "self_attn.");
     if (c.norm_first) {
-      norm(x.data(), nullptr, tmp.data(), p + "norm1");
+      blk.norm(x.data(), nullptr, tmp.data(), p + "norm1");
       multihead_attention(c.attention(), aw, tmp.data(), tmp.data(), tmp.data(), b, l, l, key_pad, attn_mask,
                           x1.data(), nullptr);
       for (int64_t j = 0; j < n * e; ++j) x1[j] += x[j];
-      norm(x1.data(), nullptr, tmp.data(), p + "norm2");
-      linear(tmp.data(), e, p + "linear1", f, hidden.data(), c.activation, nullptr);
-      linear(hidden.data(), f, p + "linear2", e, y.data(), ops::Activation::None, x1.data());
+      blk.norm(x1.data(), nullptr, tmp.data(), p + "norm2");
+      blk.linear(tmp.data(), e, p + "linear1", f, hidden.data(), c.activation, nullptr);
+      blk.linear(hidden.data(), f, p + "linear2", e, y.data(), ops::Activation::None, x1.data());
     } else {
       multihead_attention(c.attention(), aw, x.data(), x.data(), x.data(), b, l, l, key_pad, attn_mask, tmp.data(),
                           nullptr);
-      norm(tmp.data(), x.data(), x1.data(), p + "norm1");
-      linear(x1.data(), e, p + "linear1", f, hidden.data(), c.activation, nullptr);
-      linear(hidden.data(), f, p + "linear2", e, tmp.data(), ops::Activation::None, nullptr);
-      norm(tmp.data(), x1.data(), y.data(), p + "norm2");
+      blk.norm(tmp.data(), x.data(), x1.data(), p + "norm1");
+      blk.linear(x1.data(), e, p + "linear1", f, hidden.data(), c.activation, nullptr);
+      blk.linear(hidden.data(), f, p + "linear2", e, tmp.data(), ops::Activation::None, nullptr);
+      blk.norm(tmp.data(), x1.data(), y.data(), p + "norm2");
     }
     x.swap(y);
   }

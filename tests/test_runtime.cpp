@@ -19,8 +19,8 @@ TEST(Devices, ListsAndPicks) {
     EXPECT_GE(d.caps.max_shared_memory, 16384u) << d.name;
   }
   EXPECT_EQ(vkfuse::pick_device(devices, "0"), 0u);
-  EXPECT_EQ(vkfuse::pick_device(devices, devices.back().name.substr(0, 4)),
-            vkfuse::pick_device(devices, devices.back().name.substr(0, 4)));
+  const std::string part = devices.back().name.substr(0, 4);
+  EXPECT_NE(devices[vkfuse::pick_device(devices, part)].name.find(part), std::string::npos);
   EXPECT_THROW(vkfuse::pick_device(devices, std::to_string(devices.size())), vkfuse::Error);
   EXPECT_THROW(vkfuse::pick_device(devices, "no-such-gpu-xyz"), vkfuse::Error);
   try {

@@ -48,6 +48,15 @@ class TransformerEncoder {
   Tensor norm_w_, norm_b_;
 };
 
+namespace detail {
+// A weight and its bias on the device: nn.Linear's [out, in] and [out], or a LayerNorm's [E]
+// and [E]; the bias has the weight's first dimension.
+struct LinearWeights {
+  Tensor weight, bias;
+  LinearWeights(Context& ctx, const WeightMap& w, const std::string& name, const Shape& weight_shape);
+};
+}  // namespace detail
+
 // Self-attention masks over the target and cross-attention masks over the memory.
 struct DecoderMasks {
   AttentionMasks self;   // key padding [B, L], attention mask [L, L]
@@ -69,7 +78,7 @@ class TransformerDecoderLayer {
   Context ctx_;
   TransformerConfig config_;
   MultiheadAttention self_, cross_;
-  Tensor w1_, b1_, w2_, b2_, n1w_, n1b_, n2w_, n2b_, n3w_, n3b_;
+  detail::LinearWeights lin1_, lin2_, norm1_, norm2_, norm3_;
 };
 
 class TransformerDecoder {
