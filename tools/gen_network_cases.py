@@ -48,7 +48,7 @@ COMMAND = "/usr/bin/python3 tools/gen_network_cases.py"
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from safetensors_io import (FROM_NAME_INV, read_safetensors, same,  # noqa: E402
-                            shape_str, write_safetensors)
+                            shape_str, write_case_files)
 
 MAX_FILE = 72 * 1024  # the largest, the bidirectional fusion model, is ~67 KB
 MAX_TOTAL = 1536 * 1024
@@ -676,15 +676,7 @@ def run_case(c, seed):
         assert t.dtype == torch.float32, k
     files = [("model.safetensors", model_t, meta), ("input.safetensors", inputs, None),
              ("expected.safetensors", expected, None)]
-    for fname, ts, md in files:
-        path = os.path.join(d, fname)
-        write_safetensors(path, ts, md)
-        back, back_md = read_safetensors(path)
-        assert sorted(back) == sorted(n for n, _ in ts), path
-        for n, t in ts:
-            assert same(back[n], t), (path, n)
-        assert back_md == md, path
-        assert os.path.getsize(path) <= MAX_FILE, (path, os.path.getsize(path))
+    write_case_files(d, files, MAX_FILE)
 
     # A fresh module loading the written files reproduces expected.safetensors exactly.
     mb, mmd = read_safetensors(os.path.join(d, "model.safetensors"))

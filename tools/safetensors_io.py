@@ -113,3 +113,18 @@ def same(a, b):
 
 def shape_str(t):
     return "[" + ",".join(str(x) for x in t.shape) + "]"
+
+
+def write_case_files(directory, files, max_bytes):
+    """Writes [(file name, [(tensor name, tensor)], metadata or None)] into `directory`, reads
+    each back and checks it holds exactly what was written, and that it stays small."""
+    import os
+    for fname, ts, md in files:
+        path = os.path.join(directory, fname)
+        write_safetensors(path, ts, md)
+        back, back_md = read_safetensors(path)
+        assert sorted(back) == sorted(n for n, _ in ts), path
+        for n, t in ts:
+            assert same(back[n], t), (path, n)
+        assert back_md == md, path
+        assert os.path.getsize(path) <= max_bytes, (path, os.path.getsize(path))
