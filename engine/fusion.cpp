@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "vkfuse/error.hpp"
+#include "workspace.h"
 #include "vkfuse/reference.hpp"
 #include "vkfuse/sequence.hpp"
 
@@ -158,15 +159,15 @@ void VisionTextFusion::record(Sequence& s, const Inputs& in, const Tensor& logit
                               const Tensor* weights) {
   Impl& m = *impl_;
   const auto& c = m.c;
-  Context& ctx = m.ctx;
   const int64_t e = c.layer.d_model, b = in.image.dim(0), t = in.ids.dim(1), nv = c.image_tokens();
   const int64_t g = c.grid(), p = c.patch_size, ch = c.in_channels, hw = c.image_size;
   // Vision: patches (a strided copy), Conv2d as a matmul straight into the token rows after
   // the class token, the class token, positional embeddings, encoder, norm.
-  Tensor patches = ctx.tensor({b, g * g, ch * p * p});
+  detail::Scratch scratch(s);
+  Tensor patches = scratch({b, g * g, ch * p * p});
   ops::copy(s, in.image.view({b, g, g, ch, p, p}, {ch * hw * hw, p * hw, p, hw * hw, hw, 1}, in.image.offset()),
             patches.reshape({b, g, g, ch, p, p}));
-  Tensor v0 = ctx.tensor({b, nv, e}), v1 = ctx.tensor({b, nv, e}), v2 = ctx.tensor({b, nv, e}), v = ctx.tensor({b, nv, e});
+  Tensor v0 = scratch({b, nv, e}), v1 = scratch({b, nv, e});
   const int64_t first = c.use_cls_token ? 1 : 0;
   ops::MatmulOptions lin;
   lin.trans_b = true;
@@ -174,47 +175,64 @@ void VisionTextFusion::record(Sequence& s, const Inputs& in, const Tensor& logit
   ops::matmul(s, patches, m.patch_w, v0.view({b, g * g, e}, {nv * e, e, 1}, first * e), lin);
   if (c.use_cls_token) ops::copy(s, m.cls.view({b, 1, e}, {0, e, 1}, 0), v0.view({b, 1, e}, {nv * e, e, 1}, 0));
   ops::add(s, v0, m.pos, v1);
+  scratch.give_back(patches);
+  scratch.give_back(v0);
+  Tensor v2 = scratch({b, nv, e});
   m.vision->record(s, v1, v2);
+  scratch.give_back(v1);
+  Tensor v = scratch({b, nv, e});
   ops::LayerNormOptions ln;
   ln.eps = c.layer.layer_norm_eps;
   ln.weight = &m.vnorm_w;
   ln.bias = &m.vnorm_b;
   ops::layer_norm(s, v2, v, ln);
+  scratch.give_back(v2);
   // Text: embedding rows, positional embeddings, encoder over the real tokens, norm.
-  Tensor t0 = ctx.tensor({b, t, e}), t1 = ctx.tensor({b, t, e}), t2 = ctx.tensor({b, t, e}), tx = ctx.tensor({b, t, e});
+  Tensor t0 = scratch({b, t, e}), t1 = scratch({b, t, e});
   ops::gather_rows(s, m.tok, in.ids, t0);
   ops::add(s, t0, m.tpos.view({t, e}, {e, 1}, 0), t1);
+  scratch.give_back(t0);
+  Tensor t2 = scratch({b, t, e});
   AttentionMasks text_masks;
   text_masks.key_padding = &in.text_pad;
   m.text->record(s, t1, t2, text_masks);
+  scratch.give_back(t1);
+  Tensor tx = scratch({b, t, e});
   ln.weight = &m.tnorm_w;
   ln.bias = &m.tnorm_b;
   ops::layer_norm(s, t2, tx, ln);
+  scratch.give_back(t2);
   // Fusion: both directions read the old t and v.
   Tensor cur_t = tx, cur_v = v;
   for (int64_t i = 0; i < c.fusion_layers; ++i) {
-    Tensor nt = ctx.tensor({b, t, e});
+    Tensor nt = scratch({b, t, e});
     DecoderMasks to_image;
     to_image.self.key_padding = &in.text_pad;
     const bool last = i + 1 == c.fusion_layers;
     m.t2i[i]->record(s, cur_t, cur_v, nt, to_image, last ? weights : nullptr);
     if (c.bidirectional) {
-      Tensor nvt = ctx.tensor({b, nv, e});
+      Tensor nvt = scratch({b, nv, e});
       DecoderMasks to_text;
       to_text.cross.key_padding = &in.text_pad;
       m.i2t[i]->record(s, cur_v, cur_t, nvt, to_text);
+      scratch.give_back(cur_v);
       cur_v = nvt;
     }
+    scratch.give_back(cur_t);
     cur_t = nt;
   }
   // Joint encoder over [t; v], then pooling as two batched matmuls with per-batch weights.
-  Tensor x = ctx.tensor({b, t + nv, e}), x2 = ctx.tensor({b, t + nv, e});
+  Tensor x = scratch({b, t + nv, e});
   ops::copy(s, cur_t, x.view({b, t, e}, {(t + nv) * e, e, 1}, 0));
   ops::copy(s, cur_v, x.view({b, nv, e}, {(t + nv) * e, e, 1}, t * e));
+  scratch.give_back(cur_t);
+  scratch.give_back(cur_v);
+  Tensor x2 = scratch({b, t + nv, e});
   AttentionMasks joint_masks;
   joint_masks.key_padding = &in.joint_pad;
   m.joint->record(s, x, x2, joint_masks);
-  Tensor feat = ctx.tensor({b, 2 * e});
+  scratch.give_back(x);
+  Tensor feat = scratch({b, 2 * e});
   ops::matmul(s, in.pool_text, x2.view({b, t, e}, {(t + nv) * e, e, 1}, 0), feat.view({b, 1, e}, {2 * e, e, 1}, 0));
   ops::matmul(s, in.pool_image, x2.view({b, nv, e}, {(t + nv) * e, e, 1}, t * e), feat.view({b, 1, e}, {2 * e, e, 1}, e));
   ops::MatmulOptions head;

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "vkfuse/error.hpp"
+#include "workspace.h"
 #include "vkfuse/reference.hpp"
 
 namespace vkfuse {
@@ -101,12 +102,13 @@ void MultiheadAttention::record(Sequence& s, const Tensor& query, const Tensor& 
     return t.view({b, h, rows, d}, {rows * ld, d, ld, 1}, t.offset() + col);
   };
 
+  detail::Scratch scratch(s);
   Tensor qh, kh, vh;
   const bool self = c.packed() && query.storage() == key.storage() && key.storage() == value.storage() &&
                     query.offset() == key.offset() && key.offset() == value.offset() && query.shape() == key.shape();
   if (self) {
     // One [B·L, E] x [E, 3E] product for Q, K and V.
-    Tensor qkv = ctx_.tensor({b, l, 3 * e});
+    Tensor qkv = scratch({b, l, 3 * e});
     project(query, w_.at("in_proj_weight"), c.bias ? w_.at("in_proj_bias") : Tensor(), qkv);
     qh = heads(qkv, l, 3 * e, 0);
     kh = heads(qkv, l, 3 * e, e);
@@ -114,7 +116,7 @@ void MultiheadAttention::record(Sequence& s, const Tensor& query, const Tensor& 
   } else if (c.packed() && key.storage() == value.storage() && key.offset() == value.offset() &&
              key.shape() == value.shape()) {
     // Cross-attention over one memory: K and V in one [B·S, E] x [E, 2E] product.
-    Tensor qp = ctx_.tensor({b, l, e}), kv = ctx_.tensor({b, sk, 2 * e});
+    Tensor qp = scratch({b, l, e}), kv = scratch({b, sk, 2 * e});
     const Tensor& w = w_.at("in_proj_weight");
     project(query, w.view({e, e}, {e, 1}, 0), bias_view(0), qp);
     project(key, w.view({2 * e, e}, {e, 1}, e * e), c.bias ? w_.at("in_proj_bias").view({2 * e}, {1}, e) : Tensor(),
@@ -123,7 +125,7 @@ void MultiheadAttention::record(Sequence& s, const Tensor& query, const Tensor& 
     kh = heads(kv, sk, 2 * e, 0);
     vh = heads(kv, sk, 2 * e, e);
   } else {
-    Tensor qp = ctx_.tensor({b, l, e}), kp = ctx_.tensor({b, sk, e}), vp = ctx_.tensor({b, sk, e});
+    Tensor qp = scratch({b, l, e}), kp = scratch({b, sk, e}), vp = scratch({b, sk, e});
     if (c.packed()) {
       const Tensor& w = w_.at("in_proj_weight");
       project(query, w.view({e, e}, {e, 1}, 0), bias_view(0), qp);
@@ -138,7 +140,7 @@ void MultiheadAttention::record(Sequence& s, const Tensor& query, const Tensor& 
     kh = heads(kp, sk, e, 0);
     vh = heads(vp, sk, e, 0);
   }
-  Tensor attn = ctx_.tensor({b, l, e}), lse = ctx_.tensor({b, h, l});
+  Tensor attn = scratch({b, l, e}), lse = weights ? scratch({b, h, l}) : Tensor();
   ops::AttentionOptions ao;
   ao.score = c.score;
   ao.key_padding = masks.key_padding;

@@ -278,6 +278,41 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
   return f;
 }
 
+SafetensorsFile SafetensorsFile::from_tensors(const std::string& label,
+                                              const std::vector<std::pair<std::string, TensorBytes>>& tensors,
+                                              const std::map<std::string, std::string>& metadata) {
+  SafetensorsFile f;
+  f.path_ = label;
+  f.metadata_ = metadata;
+  size_t total = 0;
+  std::vector<size_t> sizes;
+  for (const auto& [name, t] : tensors) {
+    const std::string at = label + ": tensor " + quote(name) + ": ";
+    if (name == "__metadata__") throw Error(at + "the name is reserved for metadata");
+    if (f.index_.count(name)) throw Error(at + "duplicate tensor name");
+    f.index_[name] = 0;
+    for (int64_t d : t.shape)
+      if (d < 0) throw Error(at + "negative dimension in shape " + shape_string(t.shape));
+    const auto bytes = byte_count(t.shape, t.dtype);
+    if (!bytes || *bytes > std::numeric_limits<size_t>::max() - total)
+      throw Error(at + "shape " + shape_string(t.shape) + " is too large");
+    if (*bytes && !t.data) throw Error(at + "no data");
+    sizes.push_back(size_t(*bytes));
+    total += size_t(*bytes);
+  }
+  f.owned_.resize(total);
+  f.index_.clear();
+  size_t offset = 0;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const auto& [name, t] = tensors[i];
+    if (sizes[i]) std::memcpy(f.owned_.data() + offset, t.data, sizes[i]);
+    f.tensors_.push_back({name, t.dtype, t.shape, offset, sizes[i], f.owned_.data() + offset});
+    f.index_[name] = i;
+    offset += sizes[i];
+  }
+  return f;
+}
+
 SafetensorsFile::SafetensorsFile(SafetensorsFile&& o) noexcept { *this = std::move(o); }
 
 SafetensorsFile& SafetensorsFile::operator=(SafetensorsFile&& o) noexcept {
@@ -286,6 +321,7 @@ SafetensorsFile& SafetensorsFile::operator=(SafetensorsFile&& o) noexcept {
     path_ = std::move(o.path_);
     map_ = std::exchange(o.map_, nullptr);
     map_size_ = std::exchange(o.map_size_, 0);
+    owned_ = std::move(o.owned_);  // a moved vector keeps its buffer, so data pointers hold
     metadata_ = std::move(o.metadata_);
     tensors_ = std::move(o.tensors_);  // the data pointers stay valid: the mapping moved whole
     index_ = std::move(o.index_);

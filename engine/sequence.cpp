@@ -3,6 +3,7 @@
 
 #include "dispatch.h"
 #include "timestamps.h"
+#include "workspace.h"
 #include "vkfuse/error.hpp"
 
 namespace vkfuse {
@@ -29,6 +30,7 @@ struct SequenceImpl {
   std::unique_ptr<Timestamps> timestamps;
   std::vector<std::string> labels;  // of the timed dispatches
   size_t dispatches = 0, barriers = 0;
+  Workspace workspace;  // the intermediates of the recorded dispatches
 
   SequenceImpl(Context& ctx_, const SequenceOptions& o) : ctx(ctx_), c(*ctx_.impl()), options(o) {}
   ~SequenceImpl() {
@@ -284,6 +286,8 @@ void add_dispatch(Sequence& s, Dispatch d) {
   ++q.dispatches;
 }
 
+Workspace& workspace_of(Sequence& s) { return s.impl().workspace; }
+
 }  // namespace detail
 
 Sequence::Sequence(Context& ctx, const SequenceOptions& o)
@@ -333,6 +337,8 @@ void Sequence::run() {
 size_t Sequence::dispatch_count() const { return impl_->dispatches; }
 size_t Sequence::barrier_count() const { return impl_->barriers; }
 size_t Sequence::submit_count() const { return impl_->cbs.size(); }
+uint64_t Sequence::intermediate_bytes() const { return impl_->workspace.planned_bytes(); }
+uint64_t Sequence::intermediate_bytes_unshared() const { return impl_->workspace.unshared_bytes(); }
 
 std::vector<DispatchTiming> Sequence::timings() const {
   std::vector<DispatchTiming> out;

@@ -256,6 +256,15 @@ struct Session::Impl {
   std::map<std::string, Tensor> in, out;
   std::string signature;
   size_t recordings = 0;
+  // Inputs set by name, and the outputs of the last run.
+  struct Pending {
+    DType dtype;
+    Shape shape;
+    std::vector<uint8_t> bytes;
+  };
+  std::map<std::string, Pending> pending;
+  HostTensors last;
+  uint64_t weight_bytes = 0, io_bytes = 0;
 
   Impl(Context& c, const Model& m, bool nw, bool prof) : ctx(c), model(m), need_weights(nw), profile(prof) {}
 
@@ -280,6 +289,7 @@ struct Session::Impl {
     }
     const std::string& arch = model.arch();
     const auto& out_shapes = p.outputs;
+    const uint64_t before = ctx.memory_in_use();
     auto output = [&](const std::string& name, const Shape& device_shape) -> const Tensor* {
       if (!out_shapes.count(name)) return nullptr;
       out[name] = ctx.tensor(device_shape);
@@ -288,6 +298,7 @@ struct Session::Impl {
     if (arch == "vision_text_fusion") {
       const auto& c = model.fusion_config();
       if (!fusion) fusion = std::make_unique<VisionTextFusion>(ctx, c, model.weights());
+      weight_bytes += ctx.memory_in_use() - before;
       const int64_t b = p.inputs.at("ids").shape[0], t = p.inputs.at("ids").shape[1];
       VisionTextFusion::Inputs fi{in["image"], in["ids"], in["text_pad"], in["joint_pad"], in["pool_text"],
                                   in["pool_image"]};
@@ -296,10 +307,12 @@ struct Session::Impl {
       fusion->record(*seq, fi, *logits, *probs, output("cross_attn_weights", {b, t, c.image_tokens()}));
     } else if (arch == "transformer_encoder") {
       if (!encoder) encoder = std::make_unique<TransformerEncoder>(ctx, model.transformer_config(), model.weights());
+      weight_bytes += ctx.memory_in_use() - before;
       AttentionMasks mk{maybe("key_pad"), maybe("attn_mask")};
       encoder->record(*seq, in["src"], *output("output", in["src"].shape()), mk);
     } else if (arch == "transformer_decoder") {
       if (!decoder) decoder = std::make_unique<TransformerDecoder>(ctx, model.transformer_config(), model.weights());
+      weight_bytes += ctx.memory_in_use() - before;
       DecoderMasks mk;
       mk.self = {maybe("tgt_pad"), maybe("tgt_mask")};
       mk.cross = {maybe("mem_pad"), maybe("mem_mask")};
@@ -309,6 +322,7 @@ struct Session::Impl {
                       output("cross_attn_weights", {ts[0], ts[1], in["memory"].dim(1)}));
     } else {
       if (!attention) attention = std::make_unique<MultiheadAttention>(ctx, model.attention_config(), model.weights());
+      weight_bytes += ctx.memory_in_use() - before;
       AttentionMasks mk{maybe("key_pad"), maybe("attn_mask")};
       const Shape& qs = in["query"].shape();
       const Tensor* o = output("output", {qs[0], qs[1], model.attention_config().embed_dim});
@@ -316,6 +330,9 @@ struct Session::Impl {
                         output("attn_weights", {qs[0], qs[1], in["key"].dim(1)}));
     }
     for (const auto& [name, t] : out) seq->download(t);
+    io_bytes = 0;
+    for (const auto* m : {&in, &out})
+      for (const auto& [name, t] : *m) io_bytes += uint64_t(t.numel()) * dtype_size(t.dtype());
     signature = p.signature;
     ++recordings;
   }
@@ -325,6 +342,57 @@ Session::Session(Context& ctx, const Model& model, bool need_weights, bool profi
     : impl_(std::make_unique<Impl>(ctx, model, need_weights, profile)) {}
 Session::~Session() = default;
 Session::Session(Session&&) noexcept = default;
+
+void Session::set_input(const std::string& name, DType dtype, const Shape& shape, const void* data) {
+  for (int64_t d : shape)
+    if (d < 0) throw Error("input '" + name + "': negative dimension in shape " + shape_string(shape));
+  const size_t bytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
+  if (bytes && !data) throw Error("input '" + name + "': no data");
+  const auto* p = static_cast<const uint8_t*>(data);
+  impl_->pending[name] = {dtype, shape, std::vector<uint8_t>(p, p + bytes)};
+}
+
+void Session::set_input(const std::string& name, const Shape& shape, const std::vector<float>& values) {
+  if (static_cast<int64_t>(values.size()) != shape_numel(shape))
+    throw Error("input '" + name + "': shape " + shape_string(shape) + " needs " + std::to_string(shape_numel(shape)) +
+                " values, got " + std::to_string(values.size()));
+  set_input(name, DType::F32, shape, values.data());
+}
+
+void Session::set_input(const std::string& name, const Shape& shape, const std::vector<int64_t>& values) {
+  if (static_cast<int64_t>(values.size()) != shape_numel(shape))
+    throw Error("input '" + name + "': shape " + shape_string(shape) + " needs " + std::to_string(shape_numel(shape)) +
+                " values, got " + std::to_string(values.size()));
+  set_input(name, DType::I64, shape, values.data());
+}
+
+void Session::clear_inputs() { impl_->pending.clear(); }
+
+HostTensors Session::run() {
+  std::vector<std::pair<std::string, TensorBytes>> tensors;
+  for (const auto& [name, x] : impl_->pending) tensors.push_back({name, {x.dtype, x.shape, x.bytes.data()}});
+  return run(SafetensorsFile::from_tensors("session inputs", tensors));
+}
+
+const HostTensor& Session::output(const std::string& name) const {
+  auto it = impl_->last.find(name);
+  if (it != impl_->last.end()) return it->second;
+  std::string list;
+  for (const auto& [n, t] : impl_->last) list += (list.empty() ? "" : ", ") + n;
+  throw Error("output '" + name + "' is not one of the last run's outputs" +
+              (list.empty() ? std::string(" (nothing has run yet)") : " (" + list + ")"));
+}
+
+Session::Memory Session::memory() const {
+  Memory m;
+  m.weights = impl_->weight_bytes;
+  if (impl_->seq) {
+    m.inputs_outputs = impl_->io_bytes;
+    m.intermediates = impl_->seq->intermediate_bytes();
+    m.intermediates_unshared = impl_->seq->intermediate_bytes_unshared();
+  }
+  return m;
+}
 
 HostTensors Session::run(const SafetensorsFile& inputs) {
   Impl& s = *impl_;
@@ -345,6 +413,7 @@ HostTensors Session::run(const SafetensorsFile& inputs) {
     h.data.resize(static_cast<size_t>(shape_numel(shape)));
     s.out.at(name).read_host(h.data.data(), h.data.size() * sizeof(float));
   }
+  s.last = out;
   return out;
 }
 

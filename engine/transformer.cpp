@@ -3,6 +3,7 @@
 #include "vkfuse/transformer.hpp"
 
 #include "vkfuse/error.hpp"
+#include "workspace.h"
 #include "vkfuse/reference.hpp"
 #include "vkfuse/sequence.hpp"
 
@@ -163,9 +164,10 @@ void TransformerEncoder::record(Sequence& s, const Tensor& src, const Tensor& ou
   const int64_t b = src.dim(0), l = src.dim(1), e = c.d_model;
   // Work buffers, reused by every layer (the sequence puts barriers where a layer overwrites
   // what the one before read): two for the running x, one for x1, one for the block's
-  // inner result, one [B, L, F] for the feed-forward hidden layer.
-  Tensor ping = ctx_.tensor({b, l, e}), pong = ctx_.tensor({b, l, e}), x1 = ctx_.tensor({b, l, e});
-  Tensor tmp = ctx_.tensor({b, l, e}), hidden = ctx_.tensor({b, l, c.dim_feedforward});
+  // inner result; the [B, L, F] feed-forward hidden layer is taken after the attention
+  // block has given its own intermediates back.
+  detail::Scratch scratch(s);
+  Tensor ping = scratch({b, l, e}), pong = scratch({b, l, e}), x1 = scratch({b, l, e}), tmp = scratch({b, l, e});
   auto lin = [&](const Tensor& x, const detail::LinearWeights& w, const Tensor& y, ops::Activation act,
                  const Tensor* res) { linear(s, x, w.weight, w.bias, y, act, res); };
   auto nrm = [&](const Tensor& x, const Tensor& y, const detail::LinearWeights& w, const Tensor* res) {
@@ -176,17 +178,20 @@ void TransformerEncoder::record(Sequence& s, const Tensor& src, const Tensor& ou
     Layer& L = *layers_[i];
     const bool last = i + 1 == layers_.size();
     const Tensor& y = last && !c.final_norm ? out : (i % 2 ? pong : ping);
+    detail::Scratch layer(s);
     if (c.norm_first) {
       // x1 = x + SA(LN1(x)); y = x1 + FF(LN2(x1))
       nrm(*x, tmp, L.norm1, nullptr);
       L.attn.record(s, tmp, tmp, tmp, x1, masks, nullptr, x);
       nrm(x1, tmp, L.norm2, nullptr);
+      Tensor hidden = layer({b, l, c.dim_feedforward});
       lin(tmp, L.lin1, hidden, c.activation, nullptr);
       lin(hidden, L.lin2, y, ops::Activation::None, &x1);
     } else {
       // x1 = LN1(x + SA(x)); y = LN2(x1 + FF(x1))
       L.attn.record(s, *x, *x, *x, tmp, masks);
       nrm(tmp, x1, L.norm1, x);
+      Tensor hidden = layer({b, l, c.dim_feedforward});
       lin(x1, L.lin1, hidden, c.activation, nullptr);
       lin(hidden, L.lin2, tmp, ops::Activation::None, nullptr);
       nrm(tmp, y, L.norm2, &x1);
@@ -224,8 +229,9 @@ void TransformerDecoderLayer::record(Sequence& s, const Tensor& tgt, const Tenso
     throw Error("transformer decoder layer: tgt " + tgt.describe() + ", memory " + memory.describe() + " and out " +
                 out.describe() + " should be [B, L, E], [B, S, E] and [B, L, E] with E = " + std::to_string(c.d_model));
   const Shape shape = tgt.shape();
-  Tensor x1 = ctx_.tensor(shape), x2 = ctx_.tensor(shape), tmp = ctx_.tensor(shape);
-  Tensor hidden = ctx_.tensor({shape[0], shape[1], c.dim_feedforward});
+  detail::Scratch scratch(s);
+  Tensor x1 = scratch(shape), x2 = scratch(shape), tmp = scratch(shape);
+  const Shape hidden_shape{shape[0], shape[1], c.dim_feedforward};
   const float eps = c.layer_norm_eps;
   if (c.norm_first) {
     // x1 = x + SA(LN1(x)); x2 = x1 + CA(LN2(x1), mem); y = x2 + FF(LN3(x2))
@@ -234,6 +240,7 @@ void TransformerDecoderLayer::record(Sequence& s, const Tensor& tgt, const Tenso
     norm(s, x1, tmp, norm2_.weight, norm2_.bias, eps, nullptr);
     cross_.record(s, tmp, memory, memory, x2, masks.cross, cross_weights, &x1);
     norm(s, x2, tmp, norm3_.weight, norm3_.bias, eps, nullptr);
+    Tensor hidden = scratch(hidden_shape);
     linear(s, tmp, lin1_.weight, lin1_.bias, hidden, c.activation, nullptr);
     linear(s, hidden, lin2_.weight, lin2_.bias, out, ops::Activation::None, &x2);
   } else {
@@ -242,6 +249,7 @@ void TransformerDecoderLayer::record(Sequence& s, const Tensor& tgt, const Tenso
     norm(s, tmp, x1, norm1_.weight, norm1_.bias, eps, &tgt);
     cross_.record(s, x1, memory, memory, tmp, masks.cross, cross_weights);
     norm(s, tmp, x2, norm2_.weight, norm2_.bias, eps, &x1);
+    Tensor hidden = scratch(hidden_shape);
     linear(s, x2, lin1_.weight, lin1_.bias, hidden, c.activation, nullptr);
     linear(s, hidden, lin2_.weight, lin2_.bias, tmp, ops::Activation::None, nullptr);
     norm(s, tmp, out, norm3_.weight, norm3_.bias, eps, &x2);
@@ -265,7 +273,8 @@ TransformerDecoder::~TransformerDecoder() = default;
 
 void TransformerDecoder::record(Sequence& s, const Tensor& tgt, const Tensor& memory, const Tensor& out,
                                 const DecoderMasks& masks, const Tensor* cross_weights) {
-  Tensor ping = ctx_.tensor(tgt.shape()), pong = ctx_.tensor(tgt.shape());
+  detail::Scratch scratch(s);
+  Tensor ping = scratch(tgt.shape()), pong = scratch(tgt.shape());
   const Tensor* x = &tgt;
   for (size_t i = 0; i < layers_.size(); ++i) {
     const bool last = i + 1 == layers_.size();

@@ -15,6 +15,17 @@
 
 namespace vkfuse {
 
+// One tensor handed to write_safetensors() or SafetensorsFile::from_tensors():
+// numel(shape) * dtype_size(dtype) bytes at data, little-endian, not owned (they must outlive
+// the call).
+struct TensorBytes {
+  DType dtype;
+  Shape shape;
+  const void* data;
+};
+
+// A set of named tensors: a safetensors file mapped from disk, or tensors built in memory
+// (from_tensors) that every reader of inputs treats exactly like a file.
 class SafetensorsFile {
  public:
   struct TensorInfo {
@@ -29,6 +40,11 @@ class SafetensorsFile {
   // Maps the file read-only and validates the whole header; tensor data stays on disk until
   // it is touched, so a large file is never held twice.
   static SafetensorsFile open(const std::string& path);
+  // Copies the tensors into memory, checked as open() checks a file (names unique, sizes
+  // that fit); `label` stands for the path in error messages.
+  static SafetensorsFile from_tensors(const std::string& label,
+                                      const std::vector<std::pair<std::string, TensorBytes>>& tensors,
+                                      const std::map<std::string, std::string>& metadata = {});
 
   SafetensorsFile(SafetensorsFile&& o) noexcept;
   SafetensorsFile& operator=(SafetensorsFile&& o) noexcept;
@@ -54,17 +70,10 @@ class SafetensorsFile {
   std::string path_;
   void* map_ = nullptr;
   size_t map_size_ = 0;
+  std::vector<uint8_t> owned_;  // the data of from_tensors()
   std::map<std::string, std::string> metadata_;
   std::vector<TensorInfo> tensors_;  // sorted by offset
   std::map<std::string, size_t> index_;
-};
-
-// What write_safetensors() stores for one tensor: numel(shape) * dtype_size(dtype) bytes at
-// data, little-endian, not owned (they must outlive the call).
-struct TensorBytes {
-  DType dtype;
-  Shape shape;
-  const void* data;
 };
 
 // An F32 TensorBytes over values; Error unless values.size() == numel(shape).

@@ -45,6 +45,10 @@ class Sequence {
   size_t dispatch_count() const;
   size_t barrier_count() const;  // valid after the first run
   size_t submit_count() const;   // valid after the first run
+  // Device bytes of the intermediates the recorded modules use, shared by lifetime (the
+  // memory plan), and what one buffer per intermediate would take.
+  uint64_t intermediate_bytes() const;
+  uint64_t intermediate_bytes_unshared() const;
   std::vector<DispatchTiming> timings() const;  // of the last run; needs timestamps
   double total_device_ms() const;               // sum of timings()
 

@@ -43,6 +43,13 @@ void run(const RunArgs& a) {
                    ctx.device().name.c_str(), session.dispatch_count(), total,
                    std::chrono::duration<double, std::milli>(t1 - t0).count(),
                    std::chrono::duration<double, std::milli>(t2 - t1).count());
+      const auto m = session.memory();
+      const double mib = 1 << 20;
+      std::fprintf(stderr,
+                   "device memory: %.2f MiB = weights %.2f + inputs/outputs %.2f + intermediates %.2f "
+                   "(%.2f MiB with one buffer each)\n",
+                   m.total() / mib, m.weights / mib, m.inputs_outputs / mib, m.intermediates / mib,
+                   m.intermediates_unshared / mib);
     }
   }
   std::vector<std::pair<std::string, vkfuse::TensorBytes>> tensors;
