@@ -261,6 +261,39 @@ TEST(Safetensors, BoolMaskHoldsOnlyZeroOrOne) {
   }
 }
 
+// Tensors built in memory read back as a file of the same tensors would, and are held by
+// copy (the caller's buffers may go away), with the writer's checks and file-like errors.
+TEST(Safetensors, FromTensorsInMemory) {
+  std::vector<float> f = {1.5f, -2.f, 3.25f};
+  std::vector<int32_t> ids = {7, -1};
+  std::vector<uint8_t> mask = {0, 1, 2};
+  auto m = SafetensorsFile::from_tensors("inputs", {{"x", vkfuse::f32_bytes({3}, f)},
+                                                    {"ids", {vkfuse::DType::I32, {1, 2}, ids.data()}},
+                                                    {"m", {vkfuse::DType::Bool, {3}, mask.data()}},
+                                                    {"none", {vkfuse::DType::F32, {0, 4}, nullptr}}},
+                                         {{"k", "v"}});
+  f.assign(3, 0.f);
+  ids.assign(2, 0);
+  EXPECT_EQ(m.to_f32("x"), (std::vector<float>{1.5f, -2.f, 3.25f}));
+  EXPECT_EQ(m.to_i64("ids"), (std::vector<int64_t>{7, -1}));
+  EXPECT_EQ(m.tensor("ids").shape, (vkfuse::Shape{1, 2}));
+  EXPECT_TRUE(m.to_f32("none").empty());
+  EXPECT_EQ(m.metadata().at("k"), "v");
+  EXPECT_EQ(m.names(), (std::vector<std::string>{"x", "ids", "m", "none"}));
+  try {
+    m.to_mask("m");
+    ADD_FAILURE() << "no error";
+  } catch (const vkfuse::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("inputs: tensor 'm': BOOL element 2 is 2"), std::string::npos) << e.what();
+  }
+  SafetensorsFile moved = std::move(m);
+  EXPECT_EQ(moved.to_i64("ids"), (std::vector<int64_t>{7, -1}));
+  EXPECT_THROW(SafetensorsFile::from_tensors("in", {{"a", vkfuse::f32_bytes({3}, f)}, {"a", vkfuse::f32_bytes({3}, f)}}),
+               vkfuse::Error);
+  EXPECT_THROW(SafetensorsFile::from_tensors("in", {{"a", {vkfuse::DType::F32, {-1}, f.data()}}}), vkfuse::Error);
+  EXPECT_THROW(SafetensorsFile::from_tensors("in", {{"a", {vkfuse::DType::F32, {2}, nullptr}}}), vkfuse::Error);
+}
+
 TEST(Safetensors, EmptyFileOfNoTensors) {
   const auto f = SafetensorsFile::open(write_file("empty.safetensors", st_bytes("{}", "")));
   EXPECT_TRUE(f.names().empty());
