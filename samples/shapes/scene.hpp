@@ -1,0 +1,112 @@
+#pragma once
+// The "shapes" scenes and their yes/no questions (the data contract:
+// /work/shapes-data/CONTRACT.md). A scene is one to four coloured shapes on a dark grey
+// background, rendered anti-aliased to 64x64 RGB8; a question asks about it in one of five
+// templates and has a true answer.
+//
+// Everything comes from one std::mt19937_64 seeded with the generator's seed, through its raw
+// 64-bit outputs and this file's own uniform mappings (the std distributions differ between
+// standard libraries). Geometry is kept on a 1/8-pixel grid, so every coordinate, distance
+// and coverage test is exact integer arithmetic: the same seed gives the same bytes on every
+// platform and compiler.
+//
+// This header is the whole API: it includes the image and vocabulary headers.
+#include <cstdint>
+#include <deque>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <glm/vec2.hpp>
+#include <glm/vec3.hpp>
+#include <glm/gtc/type_precision.hpp>
+
+#include "shapes/image.hpp"
+#include "shapes/vocab.hpp"
+
+namespace shapes {
+
+enum class Color : uint8_t { Red, Green, Blue, Yellow };
+enum class Shape : uint8_t { Circle, Square, Triangle };
+constexpr int kNumColors = 4, kNumShapes = 3;
+
+const char* color_name(Color c);    // "red"
+const char* shape_name(Shape s);    // "circle"
+const char* shape_plural(Shape s);  // "circles"
+glm::u8vec3 base_rgb(Color c);      // the colour before the per-object jitter
+
+// Object sizes and spacing, in pixels (the contract's numbers).
+constexpr float kMinRadius = 6.f, kMaxRadius = 12.f;
+constexpr float kMinGap = 2.f;      // between bounding circles
+constexpr float kLeftOfMinDx = 4.f;  // left_of never asks about centres closer in x
+constexpr int kColorJitter = 12;     // per channel, +-, around base_rgb
+constexpr int kMinBackground = 20, kMaxBackground = 60;
+
+struct Object {
+  Color color;
+  Shape shape;
+  // Centre and "radius" (half the extent) in pixels, x right and y down, pixel (x, y)
+  // covering [x, x + 1) x [y, y + 1). Both are multiples of 1/8 px. The extent is the square
+  // centre +- radius for every shape: a circle of that radius, that square, or the upright
+  // triangle with its apex at the top middle and its base the bottom side.
+  glm::vec2 center;
+  float radius;
+  glm::u8vec3 rgb;  // fill colour
+
+  // Radius of the circle about the centre that holds the whole shape (r, or r * sqrt(2) for
+  // the square and the triangle's base corners), rounded up to the 1/8 px grid.
+  float bounding_radius() const;
+};
+
+struct Scene {
+  uint8_t background = 0;       // grey level of the background
+  std::vector<Object> objects;  // 1 to 4; each (color, shape) at most once; none overlap
+  Image image;                  // render(objects, background)
+};
+
+// One line: "3 objects on grey 37: red circle at (20.5, 31) r 8, ...".
+std::string describe(const Scene& scene);
+
+// 64x64, 4x4 supersampled: each pixel takes its colour as the mean of 16 samples at
+// (x + (2i + 1) / 8, y + (2j + 1) / 8), a sample on an object's edge counting as inside.
+// Centres and radii are rounded to the 1/8 px grid first.
+Image render(const std::vector<Object>& objects, uint8_t background);
+
+enum class Template : uint8_t { ExistsColorShape, ExistsColor, ExistsShape, LeftOf, CountTwo };
+constexpr int kNumTemplates = 5;
+// "exists_color_shape", "exists_color", "exists_shape", "left_of", "count_two" (index = id).
+const std::vector<std::string>& template_names();
+
+struct Question {
+  Template templ;
+  std::string text;  // lower case, no punctuation: "is the red circle left of the blue square"
+  bool answer;       // true = yes
+};
+
+// Scenes and questions from a seed. scene() and questions() draw from one random stream, so
+// the same seed and the same sequence of calls give the same scenes and questions.
+class Generator {
+ public:
+  explicit Generator(uint64_t seed);
+
+  Scene scene();
+
+  // count distinct questions about scene. Each question's template and answer are drawn
+  // uniformly from the 5 x 2 (template, answer) cells; a cell that this scene cannot serve
+  // (no left_of without two objects apart in x, no "yes" to count_two without a pair, ...)
+  // waits in a queue and is served first by a later scene that can. So over many scenes the
+  // templates are equally frequent and each is half yes, to within the few requests still
+  // queued. vkfuse::Error if the scene has fewer than count distinct questions (count <= 16
+  // is always possible).
+  std::vector<Question> questions(const Scene& scene, int count);
+
+  // Requests still queued (for a caller's summary).
+  size_t pending() const { return backlog_.size(); }
+
+ private:
+  std::mt19937_64 rng_;
+  std::vector<int> deck_;    // fresh cells still to be drawn, last first
+  std::deque<int> backlog_;  // cells (template * 2 + answer) waiting, oldest first
+};
+
+}  // namespace shapes
