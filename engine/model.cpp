@@ -114,6 +114,7 @@ Model Model::load(const std::string& path) {
   if (it == file.metadata().end())
     throw Error(path + ": no 'vkfuse.config' in the metadata; is this a vkfuse model file?");
   m.config_json_ = it->second;
+  m.metadata_ = file.metadata();
   json j = json::parse(m.config_json_, nullptr, false);
   const std::string where = path + ": config";
   if (j.is_discarded() || !j.is_object()) throw Error(where + " is not a JSON object");

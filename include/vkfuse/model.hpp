@@ -29,6 +29,9 @@ class Model {
   const std::string& path() const { return path_; }
   const std::string& arch() const { return arch_; }
   const std::string& config_json() const { return config_json_; }  // as stored in the file
+  // Every metadata string of the file (vkfuse.config, and what the exporter added, such as
+  // vkfuse.vocab and vkfuse.image_preprocess; docs/model-format.md).
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
   const MultiheadAttentionConfig& attention_config() const { return mha_; }
   const TransformerConfig& transformer_config() const { return tf_; }
   const FusionConfig& fusion_config() const { return fusion_; }
@@ -41,6 +44,7 @@ class Model {
 
  private:
   std::string path_, arch_, config_json_;
+  std::map<std::string, std::string> metadata_;
   MultiheadAttentionConfig mha_;
   TransformerConfig tf_;
   FusionConfig fusion_;
