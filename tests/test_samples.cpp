@@ -1,0 +1,125 @@
+// The flagship sample and the embedding sample as a user runs them, under the Khronos
+// validation layer (any message it prints fails the test): answers, metrics in range, heat
+// maps written, and one clear line with a non-zero exit for bad input.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <regex>
+#include <string>
+
+#include "shapes/png.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int status = -1;
+  std::string out;
+  bool ok() const { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
+};
+
+Result sh(const std::string& cmd) {
+  Result r;
+  FILE* p = ::popen(("VKFUSE_VALIDATION=1 " + cmd + " 2>&1").c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  r.status = ::pclose(p);
+  return r;
+}
+
+// Without a callback of its own, a program prints each validation message as
+// "vkfuse: validation: ..." (engine/device.cpp).
+void expect_no_validation_messages(const Result& r) {
+  EXPECT_EQ(r.out.find("validation:"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("VUID"), std::string::npos) << r.out;
+}
+
+double number_after(const std::string& text, const std::string& label) {
+  std::smatch m;
+  if (!std::regex_search(text, m, std::regex(label + " *=? *([0-9]+(\\.[0-9]+)?([eE][+-]?[0-9]+)?)"))) return -1;
+  return std::stod(m[1]);
+}
+
+const std::string qa = SHAPES_QA_BIN, example = std::string(VKFUSE_SOURCE_DIR) + "/samples/data/shapes_example.png";
+
+class Samples : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    tmp = fs::temp_directory_path() / ("vkfuse-samples-" + std::to_string(::getpid()));
+    fs::create_directories(tmp);
+  }
+  void TearDown() override { fs::remove_all(tmp); }
+  fs::path tmp;
+};
+
+TEST_F(Samples, ShapesQaEvaluatesHeldOutQuestions) {
+  auto r = sh(qa + " --questions 120 --batch 40 --heatmaps 2 --out " + tmp.string());
+  ASSERT_TRUE(r.ok()) << r.out;
+  expect_no_validation_messages(r);
+  // 120 questions: the model's 95%+ less a few questions of sampling noise.
+  EXPECT_GE(number_after(r.out, "\naccuracy"), 90.0) << r.out;
+  EXPECT_GE(number_after(r.out, "ROC AUC"), 0.95) << r.out;
+  const double diff = number_after(r.out, "\\|p_gpu - p_cpu\\|");
+  EXPECT_GE(diff, 0.0) << r.out;
+  EXPECT_LT(diff, 1e-4) << r.out;
+  int maps = 0;
+  for (const auto& f : fs::directory_iterator(tmp))
+    if (f.path().extension() == ".png") {
+      auto img = shapes::read_png(f.path().string());
+      EXPECT_EQ(img.width, 2 * img.height) << f.path();  // picture | heat map
+      ++maps;
+    }
+  EXPECT_EQ(maps, 2) << r.out;
+  EXPECT_TRUE(fs::exists(tmp / "index.txt"));
+}
+
+TEST_F(Samples, ShapesQaAnswersAPictureOfYourOwn) {
+  // The example holds a yellow square, a red circle and a green circle.
+  auto ask = [&](const std::string& q) {
+    return sh(qa + " --image " + example + " --question \"" + q + "\" --out " + tmp.string());
+  };
+  auto yes = ask("Is there a red circle?");
+  ASSERT_TRUE(yes.ok()) << yes.out;
+  expect_no_validation_messages(yes);
+  EXPECT_NE(yes.out.find("A: yes"), std::string::npos) << yes.out;
+  EXPECT_TRUE(fs::exists(tmp / "answer_heatmap.png"));
+  auto no = ask("is there a blue shape");
+  EXPECT_NE(no.out.find("A: no"), std::string::npos) << no.out;
+  auto two = ask("are there two circles");
+  EXPECT_NE(two.out.find("A: yes"), std::string::npos) << two.out;
+  auto unknown = ask("is there a purple circle");
+  ASSERT_TRUE(unknown.ok()) << unknown.out;
+  EXPECT_NE(unknown.out.find("does not know 'purple'"), std::string::npos) << unknown.out;
+}
+
+TEST_F(Samples, ShapesQaBadInputIsOneLine) {
+  auto expect_error = [&](const std::string& args, const std::string& needle) {
+    auto r = sh(qa + " " + args);
+    ASSERT_TRUE(WIFEXITED(r.status)) << "crashed: " << args << "\n" << r.out;
+    EXPECT_NE(WEXITSTATUS(r.status), 0) << args;
+    EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << "not one line: " << r.out;
+    EXPECT_NE(r.out.find(needle), std::string::npos) << "'" << needle << "' not in: " << r.out;
+  };
+  expect_error("--image " + (tmp / "none.png").string() + " --question \"is there a circle\"", "none.png");
+  expect_error("--image " + example, "--image and --question go together");
+  expect_error("--model " + std::string(VKFUSE_TEST_DATA) + "/attention/key_padding_mask/model.safetensors",
+               "arch is multihead_attention");
+  expect_error("--image " + example + " --question \"is there a red circle left of the big green square in the corner\"",
+               "tokens");
+}
+
+TEST_F(Samples, EmbedAnswers) {
+  auto r = sh(std::string(EMBED_BIN) + " " + example + " \"is there a green circle\"");
+  ASSERT_TRUE(r.ok()) << r.out;
+  expect_no_validation_messages(r);
+  EXPECT_NE(r.out.find("-> yes"), std::string::npos) << r.out;
+  r = sh(std::string(EMBED_BIN) + " " + example + " \"is there a triangle\"");
+  EXPECT_NE(r.out.find("-> no"), std::string::npos) << r.out;
+}
+
+}  // namespace

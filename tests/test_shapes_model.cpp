@@ -1,0 +1,133 @@
+// The flagship sample's parts: the evaluation's metrics on hand-checkable cases, the heat
+// map's reduction of the attention weights, and the committed trained model
+// (models/shapes_qa.safetensors) on committed questions against the CPU reference and the
+// outputs PyTorch gave for the same file (tests/data/shapes/reference.safetensors, written by
+// tools/train_shapes.py --fixture).
+//
+// Tolerances: the model is F16 on disk and F32 in every computation; PyTorch, the CPU
+// reference and the GPU differ only in summation order over sums of at most 2E = 128 terms
+// per layer through 7 layers, so probabilities (in [0, 1]) agree to well under 1e-4; the GPU
+// and the CPU reference measured 3e-7 apart on 2,000 questions.
+#include <algorithm>
+#include <cmath>
+
+#include "gpu_test.hpp"
+#include "shapes/heatmap.hpp"
+#include "shapes/metrics.hpp"
+#include "shapes/scene.hpp"
+
+namespace {
+
+TEST(ShapesMetrics, KnownConfusionMatrix) {
+  // tp 3, fn 2, fp 1, tn 4.
+  std::vector<float> p = {0.9f, 0.8f, 0.7f, 0.2f, 0.1f, 0.6f, 0.4f, 0.3f, 0.2f, 0.1f};
+  std::vector<uint8_t> y = {1, 1, 1, 1, 1, 0, 0, 0, 0, 0};
+  auto m = shapes::evaluate(p, y);
+  EXPECT_EQ(m.tp, 3);
+  EXPECT_EQ(m.fn, 2);
+  EXPECT_EQ(m.fp, 1);
+  EXPECT_EQ(m.tn, 4);
+  EXPECT_DOUBLE_EQ(m.accuracy, 0.7);
+  EXPECT_DOUBLE_EQ(m.precision, 0.75);
+  EXPECT_DOUBLE_EQ(m.recall, 0.6);
+  EXPECT_NEAR(m.f1, 2 * 0.75 * 0.6 / 1.35, 1e-12);
+  // Pairs (yes, no) ranked right: the yeses 0.9, 0.8, 0.7 beat all five noes (15), 0.2
+  // beats 0.1 and ties 0.2 (1.5), 0.1 ties 0.1 (0.5): 17 of 25.
+  EXPECT_NEAR(m.roc_auc, 17.0 / 25.0, 1e-12);
+}
+
+TEST(ShapesMetrics, RocAucHandCases) {
+  // scikit-learn's documented example: 0.75.
+  EXPECT_DOUBLE_EQ(shapes::roc_auc({0.1f, 0.4f, 0.35f, 0.8f}, {0, 0, 1, 1}), 0.75);
+  EXPECT_DOUBLE_EQ(shapes::roc_auc({0.5f, 0.5f}, {0, 1}), 0.5);            // a tie is half
+  EXPECT_DOUBLE_EQ(shapes::roc_auc({0.1f, 0.2f, 0.9f}, {0, 1, 1}), 1.0);    // perfect
+  EXPECT_DOUBLE_EQ(shapes::roc_auc({0.9f, 0.2f, 0.1f}, {0, 1, 1}), 0.0);    // inverted
+  EXPECT_THROW(shapes::roc_auc({0.1f, 0.2f}, {1, 1}), vkfuse::Error);       // one class
+  EXPECT_THROW(shapes::evaluate({0.1f}, {1, 0}), vkfuse::Error);            // sizes differ
+  EXPECT_THROW(shapes::evaluate({}, {}), vkfuse::Error);
+  // No yes predicted: precision and F1 are 0, not NaN; the threshold is inclusive.
+  auto m = shapes::evaluate({0.1f, 0.2f}, {1, 0});
+  EXPECT_EQ(m.precision, 0.0);
+  EXPECT_EQ(m.f1, 0.0);
+  EXPECT_EQ(shapes::evaluate({0.5f}, {1}).tp, 1);
+}
+
+TEST(ShapesHeatMap, PatchAttentionAveragesRealTokensWithoutClass) {
+  // T = 3 (2 real), Nv = 5 (class token + 2x2 patches).
+  std::vector<float> w = {0.2f, 0.4f, 0.2f, 0.1f, 0.1f,   // token 0
+                          0.6f, 0.0f, 0.0f, 0.0f, 0.4f,   // token 1
+                          0.0f, 1.0f, 0.0f, 0.0f, 0.0f};  // padding: ignored
+  auto p = shapes::patch_attention(w, 3, 5, 2, true);
+  ASSERT_EQ(p.size(), 4u);
+  // Sums 0.4, 0.2, 0.1, 0.5 over 1.2.
+  EXPECT_NEAR(p[0], 0.4f / 1.2f, 1e-6);
+  EXPECT_NEAR(p[1], 0.2f / 1.2f, 1e-6);
+  EXPECT_NEAR(p[2], 0.1f / 1.2f, 1e-6);
+  EXPECT_NEAR(p[3], 0.5f / 1.2f, 1e-6);
+  EXPECT_THROW(shapes::patch_attention(w, 3, 4, 2, true), vkfuse::Error);
+  EXPECT_THROW(shapes::patch_attention(w, 3, 5, 4, true), vkfuse::Error);
+}
+
+TEST(ShapesHeatMap, HottestPatchIsBrightest) {
+  shapes::Image img(8, 8, 40);
+  std::vector<float> p(16, 0.f);
+  p[2 * 4 + 1] = 1.f;  // patch (x 1, y 2) of a 4x4 grid: pixels x 2-3, y 4-5
+  auto h = shapes::heat_map(img, p, 4, 2);
+  ASSERT_EQ(h.width, 32);
+  ASSERT_EQ(h.height, 16);
+  EXPECT_EQ(h.at(5, 9)[0], 40);  // the left half is the picture
+  auto bright = [&](int x, int y) { return int(h.at(16 + x, y)[0]) + h.at(16 + x, y)[1] + h.at(16 + x, y)[2]; };
+  int bx = 0, by = 0;
+  for (int y = 0; y < 16; ++y)
+    for (int x = 0; x < 16; ++x)
+      if (bright(x, y) > bright(bx, by)) bx = x, by = y;
+  // The brightest pixel lies on that patch (x 4-7, y 8-11 at scale 2) and is far brighter than
+  // the dimmed picture; a far corner stays as dark as the dimmed picture.
+  EXPECT_TRUE(bx >= 4 && bx < 8 && by >= 8 && by < 12) << bx << ", " << by;
+  EXPECT_GT(bright(bx, by), 3 * 120);
+  EXPECT_LT(bright(15, 0), 3 * 40);
+}
+
+std::string data(const char* f) { return std::string(VKFUSE_TEST_DATA) + "/shapes/" + f; }
+std::string model_path() { return std::string(VKFUSE_SOURCE_DIR) + "/models/shapes_qa.safetensors"; }
+
+class ShapesModel : public vkt::GpuTestP<vkt::Mode> {};
+
+// The committed model on committed questions: the GPU against the CPU reference and against
+// PyTorch's outputs for the same file, probabilities and the text-to-image attention.
+TEST_P(ShapesModel, MatchesReferenceAndPyTorch) {
+  auto model = vkfuse::Model::load(model_path());
+  auto ref = vkfuse::SafetensorsFile::open(data("reference.safetensors"));
+  auto in = vkfuse::SafetensorsFile::from_tensors(
+      "reference questions", {{"image", {vkfuse::DType::F32, ref.tensor("image").shape, ref.to_f32("image").data()}},
+                              {"input_ids", {vkfuse::DType::I64, ref.tensor("input_ids").shape, ref.to_i64("input_ids").data()}}});
+  vkfuse::Session session(vkt::context(GetParam()), model, /*need_weights=*/true);
+  auto gpu = session.run(in);
+  auto cpu = model.run(in, true, nullptr);
+  for (const char* name : {"probs", "logits", "cross_attn_weights"}) {
+    EXPECT_TRUE(vkt::near_all(gpu.at(name).data, cpu.at(name).data, 2e-5f, 1e-5f)) << name << ": GPU vs CPU";
+    EXPECT_TRUE(vkt::near_all(cpu.at(name).data, ref.to_f32(name), 1e-4f, 1e-4f)) << name << ": CPU vs PyTorch";
+  }
+}
+
+// The file carries what the sample needs: a vocabulary that tokenizes every question the
+// generator asks, and the image preprocessing.
+TEST(ShapesModelFile, CarriesVocabularyAndPreprocessing) {
+  auto model = vkfuse::Model::load(model_path());
+  auto vocab = shapes::Vocab::from_json(model.metadata().at("vkfuse.vocab"));
+  EXPECT_EQ(int64_t(vocab.size()), model.fusion_config().vocab_size);
+  shapes::Normalization::from_json(model.metadata().at("vkfuse.image_preprocess"));
+  shapes::Generator gen(5);
+  for (int i = 0; i < 50; ++i) {
+    auto scene = gen.scene();
+    for (const auto& q : gen.questions(scene, 4)) {
+      auto e = vocab.encode(q.text, int(model.fusion_config().max_text_len));
+      EXPECT_TRUE(e.unknown_words.empty()) << q.text;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, ShapesModel, ::testing::Values(vkt::Mode::Normal, vkt::Mode::Portable),
+                         [](const auto& pi) { return vkt::mode_name(pi.param); });
+
+}  // namespace
