@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   int64_t png_count = 16;
   app.add_option("--seed", seed, "generator seed")->default_val(1);
   app.add_option("--scenes", scenes, "number of scenes")->required()->check(CLI::Range(int64_t(1), int64_t(1) << 24));
-  app.add_option("--questions-per-scene", per_scene, "questions about each scene")
+  app.add_option("--questions-per-scene", per_scene, "questions about each scene (yes/no balanced up to 7)")
       ->default_val(4)
       ->check(CLI::Range(1, 16));
   app.add_option("--out", out, "safetensors file to write")->required();

@@ -258,6 +258,8 @@ std::vector<Candidate> candidates(const std::vector<Object>& objects, Template t
   return r;
 }
 
+constexpr size_t kMaxBacklog = 100;
+
 }  // namespace
 
 std::vector<Question> Generator::questions(const Scene& scene, int count) {
@@ -305,6 +307,10 @@ std::vector<Question> Generator::questions(const Scene& scene, int count) {
           cell = c;
           break;
         }
+        // Past kMaxBacklog the oldest request is dropped: with many questions per scene the
+        // scenes cannot serve the rare cells as often as they are asked for, and the queue
+        // would grow without end (and be scanned for every question).
+        if (backlog_.size() == kMaxBacklog) backlog_.pop_front();
         backlog_.push_back(c);
       }
     }

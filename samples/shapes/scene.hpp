@@ -96,8 +96,11 @@ class Generator {
   // (no left_of without two objects apart in x, no "yes" to count_two without a pair, ...)
   // waits in a queue and is served first by a later scene that can. So over many scenes the
   // templates are equally frequent and each is half yes, to within the few requests still
-  // queued. vkfuse::Error if the scene has fewer than count distinct questions (count <= 16
-  // is always possible).
+  // queued. That holds for count up to 7: past it the scenes cannot supply the rare cells
+  // (count_two "yes", exists_shape "no") as often as they are asked for, the queue drops its
+  // oldest requests beyond 100, and those cells fall short (at 16, count_two is 30% yes).
+  // vkfuse::Error if the scene has fewer than count distinct questions (every scene has at
+  // least 16).
   std::vector<Question> questions(const Scene& scene, int count);
 
   // Requests still queued (for a caller's summary).
