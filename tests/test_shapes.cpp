@@ -278,6 +278,8 @@ TEST(Shapes, RenderCoversExactlyTheExtent) {
   EXPECT_EQ(t.at(25, 39)[0], 250);
   EXPECT_EQ(t.at(38, 39)[0], 250);
   EXPECT_EQ(t.at(23, 39)[0], 0);
+  tri.radius = 1e9f;
+  EXPECT_NE(error_of([&] { shapes::render({sq, tri}, 0); }).find("object 1 has radius"), std::string::npos);
 }
 
 TEST(Shapes, AnswersMatchThePixels) {

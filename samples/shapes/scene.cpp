@@ -105,7 +105,17 @@ std::string describe(const Scene& scene) {
 
 Image render(const std::vector<Object>& objects, uint8_t background) {
   Image img(kImageSize, kImageSize, background);
-  for (const Object& o : objects) {
+  for (size_t index = 0; index < objects.size(); ++index) {
+    const Object& o = objects[index];
+    // Bounds that keep the grid arithmetic far from int overflow; no scene comes near them.
+    const float far = 2 * kImageSize;
+    const bool sane = o.radius > 0 && o.radius <= kImageSize && std::fabs(o.center.x) <= far &&
+                      std::fabs(o.center.y) <= far;
+    if (!sane)
+      throw vkfuse::Error("shapes::render: object " + std::to_string(index) + " has radius " +
+                          std::to_string(o.radius) + " or centre (" + std::to_string(o.center.x) +
+                          ", " + std::to_string(o.center.y) +
+                          ") outside (0, 64] and [-128, 128]");
     const glm::ivec2 c = grid_center(o);
     const int r = grid_radius(o);
     // Pixels whose samples can be inside: those meeting the extent centre +- r.

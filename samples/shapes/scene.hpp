@@ -69,7 +69,8 @@ std::string describe(const Scene& scene);
 
 // 64x64, 4x4 supersampled: each pixel takes its colour as the mean of 16 samples at
 // (x + (2i + 1) / 8, y + (2j + 1) / 8), a sample on an object's edge counting as inside.
-// Centres and radii are rounded to the 1/8 px grid first.
+// Centres and radii are rounded to the 1/8 px grid first. vkfuse::Error for a radius outside
+// (0, 64] or a centre coordinate outside [-128, 128].
 Image render(const std::vector<Object>& objects, uint8_t background);
 
 enum class Template : uint8_t { ExistsColorShape, ExistsColor, ExistsShape, LeftOf, CountTwo };
