@@ -147,8 +147,8 @@ Scene Generator::scene() {
   s.background = uint8_t(between(rng_, kMinBackground, kMaxBackground));
 
   // Distinct (colour, shape) pairs, pair p = colour * 3 + shape. Half the scenes with two or
-  // more objects get exactly two of one shape, so count_two can be answered "yes" often
-  // enough for its yes/no balance.
+  // more objects are made to hold exactly two of one shape, so count_two can be answered
+  // "yes" often enough for its yes/no balance.
   std::vector<int> pairs;
   if (n >= 2 && coin(rng_)) {
     const int shape = int(below(rng_, kNumShapes));

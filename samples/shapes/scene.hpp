@@ -92,8 +92,8 @@ class Generator {
 
   Scene scene();
 
-  // count distinct questions about scene. Each question's template and answer are drawn
-  // uniformly from the 5 x 2 (template, answer) cells; a cell that this scene cannot serve
+  // count distinct questions about scene. Each question's (template, answer) cell is dealt
+  // from shuffled decks of all 5 x 2 cells; a cell that this scene cannot serve
   // (no left_of without two objects apart in x, no "yes" to count_two without a pair, ...)
   // waits in a queue and is served first by a later scene that can. So over many scenes the
   // templates are equally frequent and each is half yes, to within the few requests still
