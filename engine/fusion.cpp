@@ -221,7 +221,8 @@ void VisionTextFusion::record(Sequence& s, const Inputs& in, const Tensor& logit
     scratch.give_back(cur_t);
     cur_t = nt;
   }
-  // Joint encoder over [t; v], then pooling as two batched matmuls with per-batch weights.
+  // Joint encoder over [t; v], then pooling: the class rows, or means as two batched matmuls
+  // with per-batch weights (real tokens only for the text).
   Tensor x = scratch({b, t + nv, e});
   ops::copy(s, cur_t, x.view({b, t, e}, {(t + nv) * e, e, 1}, 0));
   ops::copy(s, cur_v, x.view({b, nv, e}, {(t + nv) * e, e, 1}, t * e));
@@ -233,8 +234,14 @@ void VisionTextFusion::record(Sequence& s, const Inputs& in, const Tensor& logit
   m.joint->record(s, x, x2, joint_masks);
   scratch.give_back(x);
   Tensor feat = scratch({b, 2 * e});
-  ops::matmul(s, in.pool_text, x2.view({b, t, e}, {(t + nv) * e, e, 1}, 0), feat.view({b, 1, e}, {2 * e, e, 1}, 0));
-  ops::matmul(s, in.pool_image, x2.view({b, nv, e}, {(t + nv) * e, e, 1}, t * e), feat.view({b, 1, e}, {2 * e, e, 1}, e));
+  if (c.pool_cls) {
+    // t[:, 0] and v[:, 0] are rows 0 and T of x2: one strided copy, not two one-hot matmuls.
+    ops::copy(s, x2.view({b, 2, e}, {(t + nv) * e, t * e, 1}, 0), feat.view({b, 2, e}, {2 * e, e, 1}, 0));
+  } else {
+    ops::matmul(s, in.pool_text, x2.view({b, t, e}, {(t + nv) * e, e, 1}, 0), feat.view({b, 1, e}, {2 * e, e, 1}, 0));
+    ops::matmul(s, in.pool_image, x2.view({b, nv, e}, {(t + nv) * e, e, 1}, t * e),
+                feat.view({b, 1, e}, {2 * e, e, 1}, e));
+  }
   ops::MatmulOptions head;
   head.trans_b = true;
   head.bias = &m.head_b;
