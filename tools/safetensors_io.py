@@ -4,15 +4,22 @@ tools/gen_network_cases.py.
 
 Format (spec section 1): 8 bytes little-endian header length N, N bytes of UTF-8 JSON header
 (padded with spaces to a multiple of 8 here), then the raw little-endian data.
+
+dtypes: F32, F16, BF16, I64, I32, BOOL, U8. The reader goes through numpy (bit-exact, and fast
+enough for the 300 MB shapes dataset); the writer's F32/I64/I32/BOOL/U8 bytes are unchanged
+from the first version (the case generators are byte-reproducible).
 """
 
 import json
 import struct
 
+import numpy as np
 import torch
 
 DTYPES = {  # torch dtype -> (safetensors name, element size)
     torch.float32: ("F32", 4),
+    torch.float16: ("F16", 2),
+    torch.bfloat16: ("BF16", 2),
     torch.int64: ("I64", 8),
     torch.int32: ("I32", 4),
     torch.bool: ("BOOL", 1),
@@ -21,6 +28,8 @@ DTYPES = {  # torch dtype -> (safetensors name, element size)
 FROM_NAME = {name: dt for dt, (name, _) in DTYPES.items()}
 FROM_NAME_INV = {dt: name for dt, (name, _) in DTYPES.items()}
 _INT_FMT = {torch.int64: "q", torch.int32: "i"}
+_NP_FMT = {torch.float32: "<f4", torch.float16: "<f2", torch.bfloat16: "<i2",
+           torch.int64: "<i8", torch.int32: "<i4", torch.bool: "u1", torch.uint8: "u1"}
 
 
 def tensor_bytes(t):
@@ -32,7 +41,11 @@ def tensor_bytes(t):
         vals = t.reshape(-1).tolist()
         return struct.pack("<%d%s" % (len(vals), _INT_FMT[t.dtype]), *vals)
     if t.dtype in (torch.bool, torch.uint8):
-        return bytes(int(v) for v in t.reshape(-1).tolist())
+        return t.to(torch.uint8).numpy().tobytes()
+    if t.dtype == torch.float16:
+        return t.numpy().astype("<f2").tobytes()
+    if t.dtype == torch.bfloat16:  # numpy has no bfloat16: its 16 bits as an int16
+        return t.view(torch.int16).numpy().astype("<i2").tobytes()
     raise TypeError("unsupported dtype %s" % t.dtype)
 
 
@@ -86,17 +99,13 @@ def read_safetensors(path):
             count *= d
         assert 0 <= b <= e <= len(data) and e - b == count * DTYPES[dt][1], name
         spans.append((b, e))
-        chunk = data[b:e]
-        if dt == torch.float32:
-            vals = struct.unpack("<%df" % count, chunk)
-            t = torch.tensor(vals, dtype=torch.float32)
-        elif dt in _INT_FMT:
-            vals = struct.unpack("<%d%s" % (count, _INT_FMT[dt]), chunk)
-            t = torch.tensor(vals, dtype=dt)
+        a = np.frombuffer(data, dtype=_NP_FMT[dt], count=count, offset=b)
+        if dt == torch.bfloat16:
+            t = torch.from_numpy(a.astype(np.int16)).view(torch.bfloat16)
         else:
-            t = torch.tensor(list(chunk), dtype=torch.uint8)
+            t = torch.from_numpy(a.astype(a.dtype.newbyteorder("=")))  # a native copy
             if dt == torch.bool:
-                assert all(v in (0, 1) for v in chunk)
+                assert bool((t <= 1).all()), "BOOL tensor %s holds a value > 1" % name
                 t = t.to(torch.bool)
         out[name] = t.reshape(shape)
     spans.sort()
