@@ -55,8 +55,8 @@ MAX_TOTAL = 1536 * 1024
 
 # The modules of spec section 2 (encoder_layer, ..., VisionTextFusion) live in
 # tools/vkfuse_modules.py, shared with tools/train_shapes.py.
-from vkfuse_modules import (VisionTextFusion, make_transformer_decoder,  # noqa: E402
-                            make_transformer_encoder)
+from vkfuse_modules import (VISION_TEXT_FUSION_KEYS, VisionTextFusion,  # noqa: E402
+                            make_transformer_decoder, make_transformer_encoder)
 
 
 def redraw(module, g):
@@ -352,11 +352,7 @@ MANUAL = {"transformer_encoder": manual_encoder,
 
 ENC_KEYS = ["arch", "d_model", "nhead", "dim_feedforward", "num_layers", "activation",
             "layer_norm_eps", "norm_first", "final_norm"]
-FUSION_KEYS = ["arch", "d_model", "nhead", "dim_feedforward", "activation", "layer_norm_eps",
-               "norm_first", "in_channels", "image_size", "patch_size", "use_cls_token",
-               "vision_layers", "vocab_size", "max_text_len", "text_layers", "pad_token_id",
-               "fusion_layers", "fusion_mode", "joint_layers", "pooling", "num_outputs",
-               "output_activation"]
+FUSION_KEYS = VISION_TEXT_FUSION_KEYS
 
 CASES = []
 

@@ -21,6 +21,13 @@ tools/train_shapes.py. Needs only torch (Debian's 1.13).
 import torch
 import torch.nn as nn
 
+# Every config key of arch vision_text_fusion, in the spec's order.
+VISION_TEXT_FUSION_KEYS = [
+    "arch", "d_model", "nhead", "dim_feedforward", "activation", "layer_norm_eps", "norm_first",
+    "in_channels", "image_size", "patch_size", "use_cls_token", "vision_layers", "vocab_size",
+    "max_text_len", "text_layers", "pad_token_id", "fusion_layers", "fusion_mode",
+    "joint_layers", "pooling", "num_outputs", "output_activation"]
+
 
 def encoder_layer(cfg):
     return nn.TransformerEncoderLayer(
@@ -109,15 +116,22 @@ class VisionTextFusion(nn.Module):
         self.joint = nn.TransformerEncoder(encoder_layer(cfg), cfg["joint_layers"])
         self.head = nn.Linear(2 * E, cfg["num_outputs"])
 
-    def forward(self, image, input_ids, attention_mask=None):
+    def forward(self, image, input_ids, attention_mask=None, image_index=None):
+        """The spec's forward. image_index (I64 [B], not part of the spec) is a training
+        shortcut: image holds S distinct images and question b is asked about
+        image[image_index[b]]; the vision tower then runs once per image, not once per
+        question (the same result as image[image_index] without it)."""
         cfg = self.cfg
         B, T = input_ids.shape
         E = cfg["d_model"]
         vis, txt = self.vision, self.text
         v = vis.patch_embed(image).flatten(2).transpose(1, 2)  # [B, Np, E], row-major patches
         if cfg["use_cls_token"]:
-            v = torch.cat([vis.cls_token.expand(B, 1, E), v], 1)
+            v = torch.cat([vis.cls_token.expand(image.shape[0], 1, E), v], 1)
         v = vis.norm(vis.encoder(v + vis.pos_embed))
+        if image_index is not None:
+            v = v[image_index]
+        assert v.shape[0] == B
         nv = v.shape[1]
         if attention_mask is not None:
             pad = attention_mask == 0  # True where padding
@@ -155,3 +169,28 @@ class VisionTextFusion(nn.Module):
             assert act == "none"
             probs = logits
         return logits, probs
+
+
+def forward_with_cross_attn(model, image, input_ids, attention_mask=None):
+    """(logits, probs, cross_attn_weights) of a VisionTextFusion: the weights [B,T,Nv] are
+    the text-to-image attention of the last fusion layer averaged over heads (what
+    `vkfuse run --need-weights` writes). A hook captures the query and memory that layer's
+    multihead_attn sees (with norm_first the query is norm2(x)), which is re-run with
+    need_weights=True. Rows of padded text tokens are what PyTorch's ordinary path computes
+    (meaningless; vkfuse's tests do not compare them)."""
+    mha = model.fusion.layers[-1].text_to_image.multihead_attn
+    seen = {}
+
+    def hook(mod, args, out):  # 1.13 hooks see positional args: (query, key, value)
+        assert args[2] is args[1]
+        seen["q"], seen["kv"] = args[0].detach(), args[1].detach()
+
+    h = mha.register_forward_hook(hook)
+    try:
+        logits, probs = model(image, input_ids, attention_mask)
+    finally:
+        h.remove()
+    with torch.no_grad():  # text_to_image's cross-attention has no mask
+        _, w = mha(seen["q"], seen["kv"], seen["kv"], need_weights=True,
+                   average_attn_weights=True)
+    return logits, probs, w
