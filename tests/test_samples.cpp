@@ -61,9 +61,10 @@ TEST_F(Samples, ShapesQaEvaluatesHeldOutQuestions) {
   auto r = sh(qa + " --questions 120 --batch 40 --heatmaps 2 --out " + tmp.string());
   ASSERT_TRUE(r.ok()) << r.out;
   expect_no_validation_messages(r);
-  // 120 questions: the model's 95%+ less a few questions of sampling noise.
-  EXPECT_GE(number_after(r.out, "\naccuracy"), 90.0) << r.out;
-  EXPECT_GE(number_after(r.out, "ROC AUC"), 0.95) << r.out;
+  // 120 questions: the committed model's 86.8% on 10,000 validation questions
+  // (models/README.md) less a few questions of sampling noise; chance is 50%.
+  EXPECT_GE(number_after(r.out, "\naccuracy"), 80.0) << r.out;
+  EXPECT_GE(number_after(r.out, "ROC AUC"), 0.9) << r.out;
   const double diff = number_after(r.out, "\\|p_gpu - p_cpu\\|");
   EXPECT_GE(diff, 0.0) << r.out;
   EXPECT_LT(diff, 1e-4) << r.out;
@@ -118,7 +119,7 @@ TEST_F(Samples, EmbedAnswers) {
   ASSERT_TRUE(r.ok()) << r.out;
   expect_no_validation_messages(r);
   EXPECT_NE(r.out.find("-> yes"), std::string::npos) << r.out;
-  r = sh(std::string(EMBED_BIN) + " " + example + " \"is there a triangle\"");
+  r = sh(std::string(EMBED_BIN) + " " + example + " \"is there a blue shape\"");
   EXPECT_NE(r.out.find("-> no"), std::string::npos) << r.out;
 }
 

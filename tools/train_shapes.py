@@ -24,7 +24,9 @@ small reference file for the C++ tests from that reloaded F16 model.
         --fixture tests/data/shapes/reference.safetensors
 
 --eval-only skips training and evaluates (and writes the fixture from) the model in --out.
-Reproducible: seeded (--seed) and run with a fixed thread count (--threads, default 2).
+Reproducible: seeded (--seed). Threads: 1 torch (OpenMP) thread and --threads (default 2)
+OpenBLAS threads: Debian's torch calls whatever libblas.so.3 is, and the reference BLAS is
+~8x slower than OpenBLAS (models/README.md says how to use OpenBLAS without installing it).
 """
 
 import argparse
@@ -151,16 +153,47 @@ def make_config(a, vocab_size):
 def init_weights(model):
     """Independent draws per layer (nn.TransformerEncoder deep-copies one layer, so every
     layer would start identical): Xavier-uniform matrices (as nn.Transformer), N(0, 0.02)
-    cls/position embeddings and token embeddings; biases and LayerNorms as PyTorch makes
-    them."""
+    cls/position embeddings; token embeddings N(0, 1) as nn.Embedding makes them (tiny ones
+    drown in the first layer's attention output: a long plateau at chance), biases and
+    LayerNorms as PyTorch makes them."""
     with torch.no_grad():
         for name, p in model.named_parameters():
-            if name.endswith(("cls_token", "pos_embed")) or name == "text.token_embed.weight":
+            if name == "text.token_embed.weight":
+                nn.init.normal_(p, std=1.0)
+            elif name.endswith(("cls_token", "pos_embed")):
                 nn.init.normal_(p, std=0.02)
             elif p.dim() == 2:
                 nn.init.xavier_uniform_(p)
             elif p.dim() == 4:  # the patch embedding, as the [E, C*P*P] matrix it is
                 nn.init.xavier_uniform_(p.view(p.shape[0], -1))
+
+
+def sincos_table(positions, dim, temperature=100.0):
+    """[len(positions), dim]: sin and cos of position * temperature^(-k / (dim/2))."""
+    half = dim // 2
+    omega = temperature ** (-torch.arange(half, dtype=torch.float64) / half)
+    ang = torch.as_tensor(positions, dtype=torch.float64)[:, None] * omega[None]
+    return torch.cat([torch.sin(ang), torch.cos(ang)], 1).float()
+
+
+def init_positions_sincos(model):
+    """Position embeddings start as sine/cosine tables (still trained): the vision grid's
+    2-D (half the channels for the patch row, half for the column; the cls token gets 0),
+    the text's 1-D. A transformer from scratch has no notion of which patches are neighbours;
+    this gives it one from the first step."""
+    cfg = model.cfg
+    E = cfg["d_model"]
+    g = cfg["image_size"] // cfg["patch_size"]
+    rows = torch.arange(g).repeat_interleave(g)  # row-major patches
+    cols = torch.arange(g).repeat(g)
+    grid = torch.cat([sincos_table(rows, E // 2), sincos_table(cols, E - E // 2)], 1)
+    with torch.no_grad():
+        pe = model.vision.pos_embed
+        start = 1 if cfg["use_cls_token"] else 0
+        pe[0, start:] = grid
+        if start:
+            pe[0, 0] = 0
+        model.text.pos_embed[0] = sincos_table(torch.arange(cfg["max_text_len"]), E)
 
 
 def evaluate(model, ds, batch_scenes=128):
@@ -200,11 +233,49 @@ def lr_at(step, total, peak, warmup, floor):
     return floor + (peak - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, p)))
 
 
+class AuxExists(nn.Module):
+    """A training-only auxiliary head (not exported; the model's forward is untouched): for
+    the "is there ..." questions, logit = logsumexp over image tokens of
+    <K v_i, Q t_0> / sqrt(E) + b, from the vision tower's output v (after vision.norm) and
+    the text tower's <cls> row t_0 (after text.norm), both captured by hooks during the
+    ordinary forward. Its soft max over tokens sends the gradient straight to the object's
+    tokens, where the full model's attention is still spread over 65 mostly-background
+    tokens: the vision tower learns shape features sooner."""
+
+    def __init__(self, model):
+        super().__init__()
+        E = model.cfg["d_model"]
+        self.q = nn.Linear(E, E)
+        self.k = nn.Linear(E, E)
+        self.bias = nn.Parameter(torch.zeros(1))
+        self.scale = 1.0 / math.sqrt(E)
+        self.seen = {}
+        self.handles = [
+            model.vision.norm.register_forward_hook(lambda m, i, o: self.seen.update(v=o)),
+            model.text.norm.register_forward_hook(lambda m, i, o: self.seen.update(t=o))]
+
+    def remove(self):
+        for h in self.handles:
+            h.remove()
+
+    def forward(self, image_index):
+        v, t = self.seen.pop("v"), self.seen.pop("t")
+        k = self.k(v)[image_index]  # [B, Nv, E]
+        q = self.q(t[:, 0])  # [B, E]
+        s = torch.einsum("bne,be->bn", k, q) * self.scale
+        return torch.logsumexp(s, 1) - math.log(s.shape[1]) + self.bias
+
+
 def train(a, model, train_ds, val_ds):
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "embed" not in n
-             and "cls_token" not in n]
-    no_decay = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "embed" not in n
-                                                               and "cls_token" not in n)]
+    aux = AuxExists(model) if a.aux_weight > 0 else None
+    aux_templates = torch.tensor([train_ds.templates.index(n) for n in
+                                  ("exists_color_shape", "exists_color", "exists_shape")])
+    named = list(model.named_parameters()) + (
+        [("aux." + n, p) for n, p in aux.named_parameters()] if aux else [])
+    params = [p for _, p in named]
+    decay = [p for n, p in named if p.dim() >= 2 and "embed" not in n and "cls_token" not in n]
+    no_decay = [p for n, p in named
+                if not (p.dim() >= 2 and "embed" not in n and "cls_token" not in n)]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}],
                             lr=a.lr, betas=(0.9, 0.98), eps=1e-8)
@@ -217,7 +288,7 @@ def train(a, model, train_ds, val_ds):
     t0 = time.time()
     step = 0
     epoch = 0
-    run_loss = run_ok = run_n = 0.0
+    run_loss = run_ok = run_n = run_aux = run_aux_n = 0.0
     while step < total:
         epoch += 1
         model.train()
@@ -231,20 +302,30 @@ def train(a, model, train_ds, val_ds):
             y = train_ds.labels[qs].to(torch.float32)
             logits, _ = model(train_ds.image(scenes), train_ds.input_ids[qs], image_index=ii)
             loss = loss_fn(logits[:, 0], y)
+            total_loss = loss
+            if aux is not None:
+                sel = torch.isin(train_ds.template[qs], aux_templates)
+                aux_logit = aux(ii)
+                if sel.any():
+                    aux_loss = loss_fn(aux_logit[sel], y[sel])
+                    total_loss = loss + a.aux_weight * aux_loss
+                    run_aux += aux_loss.item() * int(sel.sum())
+                    run_aux_n += int(sel.sum())
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            total_loss.backward()
             if a.clip:
-                nn.utils.clip_grad_norm_(model.parameters(), a.clip)
+                nn.utils.clip_grad_norm_(params, a.clip)
             opt.step()
             step += 1
             run_loss += loss.item() * len(qs)
             run_ok += ((logits[:, 0] > 0) == (y > 0.5)).sum().item()
             run_n += len(qs)
             if step % a.log_every == 0 or step == total:
-                print("epoch %d step %d/%d loss %.4f acc %.4f lr %.2e elapsed %.0fs"
-                      % (epoch, step, total, run_loss / run_n, run_ok / run_n, lr,
+                print("epoch %d step %d/%d loss %.4f acc %.4f%s lr %.2e elapsed %.0fs"
+                      % (epoch, step, total, run_loss / run_n, run_ok / run_n,
+                         " aux %.4f" % (run_aux / run_aux_n) if run_aux_n else "", lr,
                          time.time() - t0), flush=True)
-                run_loss = run_ok = run_n = 0.0
+                run_loss = run_ok = run_n = run_aux = run_aux_n = 0.0
         if a.eval_every_epoch or step >= total:
             te = time.time()
             r = accuracy_table(val_ds, evaluate(model, val_ds))
@@ -252,6 +333,8 @@ def train(a, model, train_ds, val_ds):
                   % (epoch, r["overall"], " ".join("%s %.3f" % (k, v) for k, v in
                                                    r["per_template"].items()),
                      time.time() - te, time.time() - t0), flush=True)
+    if aux is not None:
+        aux.remove()
     return time.time() - t0
 
 
@@ -350,7 +433,10 @@ def main():
     p.add_argument("--eval-only", action="store_true",
                    help="no training: evaluate (and --fixture) the model in --out")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=2, help="OpenBLAS threads")
+    p.add_argument("--torch-threads", type=int, default=1,
+                   help="torch.set_num_threads (intra-op OpenMP): 1, because on a shared "
+                        "2-core machine 2 OpenMP threads measured 5-7x slower")
     p.add_argument("--d-model", type=int, default=64)
     p.add_argument("--nhead", type=int, default=4)
     p.add_argument("--ff", type=int, default=128)
@@ -361,6 +447,8 @@ def main():
     p.add_argument("--fusion-mode", default="bidirectional",
                    choices=["bidirectional", "text_to_image"])
     p.add_argument("--joint-layers", type=int, default=1)
+    p.add_argument("--pos-init", default="sincos", choices=["sincos", "normal"],
+                   help="position embeddings' initial values: sine/cosine tables or N(0, 0.02)")
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--steps", type=int, default=0, help="total steps (overrides --epochs)")
     p.add_argument("--batch-scenes", type=int, default=32,
@@ -370,17 +458,19 @@ def main():
     p.add_argument("--warmup", type=int, default=300)
     p.add_argument("--weight-decay", type=float, default=0.01)
     p.add_argument("--clip", type=float, default=1.0)
+    p.add_argument("--aux-weight", type=float, default=0.0,
+                   help="weight of the training-only AuxExists loss (0: none)")
     p.add_argument("--log-every", type=int, default=100)
     p.add_argument("--eval-every-epoch", action="store_true")
     a = p.parse_args()
 
-    torch.set_num_threads(a.threads)
+    torch.set_num_threads(a.torch_threads)
     torch.manual_seed(a.seed)
     command = " ".join(shlex.quote(x) for x in [sys.executable] + sys.argv)
     print("command: %s" % command)
     blas = blas_library(a.threads)
-    print("torch %s, %d threads, seed %d, BLAS %s" % (torch.__version__, a.threads, a.seed, blas),
-          flush=True)
+    print("torch %s, %d torch thread(s), seed %d, BLAS %s (%d threads)"
+          % (torch.__version__, a.torch_threads, a.seed, blas, a.threads), flush=True)
     if "openblas" not in blas:
         print("note: not OpenBLAS: training is much slower with the reference BLAS (see "
               "models/README.md)", flush=True)
@@ -410,6 +500,8 @@ def main():
     print("config: %s" % json.dumps(cfg, separators=(",", ":")))
     model = VisionTextFusion(cfg)
     init_weights(model)
+    if a.pos_init == "sincos":
+        init_positions_sincos(model)
     nparam = sum(p.numel() for p in model.parameters())
     print("parameters: %d" % nparam, flush=True)
 
@@ -429,10 +521,10 @@ def main():
     metadata = {
         "vkfuse.image_preprocess": IMAGE_PREPROCESS,
         "vkfuse.trained_with": "%s (seed %d; train %s seed %s, %d scenes, %d questions; "
-                               "torch %s, %d threads, BLAS %s)"
+                               "torch %s, %d torch thread(s), BLAS %s with %d threads)"
                                % (command, a.seed, os.path.basename(a.train),
                                   train_ds.meta.get("shapes.seed"), train_ds.N, train_ds.Q,
-                                  torch.__version__, a.threads, blas),
+                                  torch.__version__, a.torch_threads, blas, a.threads),
         "vkfuse.validation_accuracy": val_note,
         "shapes.templates": train_ds.templates,
         "shapes.task": "yes/no questions about a 64x64 scene of coloured shapes: "
