@@ -10,6 +10,7 @@
 #include <fstream>
 #include <limits>
 
+#include "temp_dir.hpp"
 #include "vkfuse/error.hpp"
 #include "vkfuse/half.hpp"
 #include "vkfuse/safetensors.hpp"
@@ -26,21 +27,7 @@ float bits_float(uint32_t u) {
   return f;
 }
 
-// One directory per test process, removed when the process exits.
-fs::path temp_dir() {
-  static const struct Dir {
-    fs::path path = fs::path(::testing::TempDir()) / ("vkfuse_st_" + std::to_string(getpid()));
-    Dir() {
-      fs::remove_all(path);
-      fs::create_directories(path);
-    }
-    ~Dir() {
-      std::error_code ec;
-      fs::remove_all(path, ec);
-    }
-  } dir;
-  return dir.path;
-}
+using vkt::temp_dir;
 
 std::string write_file(const std::string& name, const std::string& bytes) {
   const std::string path = (temp_dir() / name).string();

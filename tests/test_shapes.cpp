@@ -12,6 +12,7 @@
 #include <map>
 #include <sstream>
 
+#include "temp_dir.hpp"
 #include "shapes/png.hpp"
 #include "shapes/scene.hpp"
 #include "vkfuse/error.hpp"
@@ -25,21 +26,7 @@ using shapes::Template;
 
 namespace {
 
-// One directory per test process, removed when the process exits.
-fs::path temp_dir() {
-  static const struct Dir {
-    fs::path path = fs::path(::testing::TempDir()) / ("vkfuse_shapes_" + std::to_string(getpid()));
-    Dir() {
-      fs::remove_all(path);
-      fs::create_directories(path);
-    }
-    ~Dir() {
-      std::error_code ec;
-      fs::remove_all(path, ec);
-    }
-  } dir;
-  return dir.path;
-}
+using vkt::temp_dir;
 
 template <class F>
 std::string error_of(F&& f) {
