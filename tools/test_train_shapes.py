@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""Plumbing test of tools/train_shapes.py on a tiny fake dataset in the data contract's format
-(random images and answers: nothing is learnt; this checks reading, batching, training,
-export, the reload, and the fixture).
+"""Plumbing test of tools/train_shapes.py on a tiny fake dataset in the format of
+samples/shapes/README.md (random images and answers: nothing is learnt; this checks reading,
+batching, training with and without the auxiliary heads, export, the reload, and the
+fixture), and of the auxiliary targets on hand-placed objects.
 
     /usr/bin/python3 tools/test_train_shapes.py [--keep DIR]
 """
@@ -49,12 +50,20 @@ def fake_dataset(path, seed, scenes, per_scene=4):
             scene.append(s)
             labels.append(int(torch.randint(2, (1,), generator=g)))
             template.append(t)
+    # Objects: 1 to 4 random rows (the plumbing only; they need not match the images).
+    objects = torch.full((scenes, 4, 5), -1, dtype=torch.int64)
+    for s in range(scenes):
+        for k in range(int(torch.randint(1, 5, (1,), generator=g))):
+            objects[s, k] = torch.tensor([k, int(torch.randint(3, (1,), generator=g)),
+                                          int(torch.randint(80, 432, (1,), generator=g)),
+                                          int(torch.randint(80, 432, (1,), generator=g)),
+                                          int(torch.randint(48, 97, (1,), generator=g))])
     # Scene order shuffled, to check the grouping does not rely on it.
     perm = torch.randperm(len(ids), generator=g)
     write_safetensors(path, [
         ("images", images), ("input_ids", torch.tensor(ids)[perm]),
         ("scene", torch.tensor(scene)[perm]), ("labels", torch.tensor(labels, dtype=torch.uint8)[perm]),
-        ("template", torch.tensor(template)[perm])],
+        ("template", torch.tensor(template)[perm]), ("objects", objects)],
         {"vkfuse.vocab": json.dumps(VOCAB), "shapes.templates": json.dumps(TEMPLATES),
          "shapes.seed": str(seed), "shapes.scenes": str(scenes),
          "shapes.questions_per_scene": str(per_scene)})
@@ -70,6 +79,34 @@ def run(args):
     return r.stdout
 
 
+def check_scene_targets():
+    """The auxiliary targets of one hand-placed scene, worked out on paper from pixel
+    centres (x + 0.5, y + 0.5) and the generator's shapes; patch p = 8 * row + column."""
+    from train_shapes import scene_targets
+    px = 8  # 1/8 px units
+    objects = torch.full((1, 4, 5), -1, dtype=torch.int64)
+    objects[0, 0] = torch.tensor([0, 1, 16 * px, 16 * px, 8 * px])  # red square, x and y 8..24
+    objects[0, 1] = torch.tensor([1, 0, 44 * px, 44 * px, 6 * px])  # green circle r 6
+    objects[0, 2] = torch.tensor([2, 0, 52 * px, 12 * px, 6 * px])  # blue circle r 6
+    objects[0, 3] = torch.tensor([3, 2, 20 * px, 44 * px, 8 * px])  # yellow triangle, apex y 36
+    patches, scene = scene_targets(objects)
+    assert patches.shape == (1, 64, 12) and scene.shape == (1, 15)
+    want = {
+        1: {9, 10, 17, 18},  # the square fills four patches exactly
+        # the circle's own patch and its four neighbours (>= 4 pixel centres each), no corner
+        3: {45, 37, 53, 44, 46},
+        6: {14, 6, 22, 13, 15},
+        # apex patch (8 centres), the row below in full width, the side patches of row 5
+        # only from y >= 45.5 (4 centres each), three patches of the base row
+        11: {34, 41, 42, 43, 49, 50, 51},
+    }
+    for pair in range(12):
+        got = set(torch.nonzero(patches[0, :, pair])[:, 0].tolist())
+        assert got == want.get(pair, set()), (pair, sorted(got))
+    assert scene[0].tolist() == [0, 1, 0, 1, 0, 0, 1, 0, 0, 0, 0, 1] + [1, 0, 0], scene[0]
+    print("scene_targets: hand-placed scene OK")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--keep", help="work in this directory and keep it")
@@ -83,6 +120,9 @@ def main():
     out, fix = os.path.join(d, "model.safetensors"), os.path.join(d, "fixture.safetensors")
     common = ["--train", train, "--val", val, "--out", out, "--d-model", "32", "--ff", "64",
               "--steps", "6", "--batch-scenes", "8", "--warmup", "2", "--log-every", "2"]
+    check_scene_targets()
+    log_aux = run(common + ["--aux-weight", "0.5"])
+    assert "aux targets" in log_aux and " aux " in log_aux
     log1 = run(common + ["--fixture", fix, "--fixture-count", "12"])
     assert "F16 file" in log1 and "fixture" in log1
 

@@ -1,15 +1,19 @@
 #!/usr/bin/python3
 """Train the "shapes" question-answering model (vkfuse's flagship sample) and export it.
 
-Data: the files of build/shapes_dataset (see the data contract: samples' README / models/
-README.md): `images` U8 [N,64,64,3], `input_ids` I64 [Q,12], `scene` I64 [Q], `labels` U8
-[Q], `template` I64 [Q], metadata `vkfuse.vocab` and `shapes.templates`.
+Data: the files of build/shapes_dataset (samples/shapes/README.md, "Dataset file"):
+`images` U8 [N,64,64,3], `input_ids` I64 [Q,12], `scene` I64 [Q], `labels` U8 [Q], `template`
+I64 [Q], `objects` I64 [N,4,5] (needed by --aux-weight only), metadata `vkfuse.vocab` and
+`shapes.templates`.
 
 Model: arch vision_text_fusion of the vkfuse model-format spec, built from
 tools/vkfuse_modules.py (the module vkfuse's forward matches), one sigmoid output = P(yes).
 Trained with AdamW (weight decay only on matrices), linear warm-up then cosine decay,
 BCEWithLogits on the logits. Batches are whole scenes (--batch-scenes scenes with all their
 questions), so the vision tower runs once per scene (VisionTextFusion's image_index).
+--aux-weight adds training-only heads (AuxScene, never exported) on the vision tower's
+output: every patch token predicts which (colour, shape) pairs cover it and the class token
+what the scene holds, from the objects' exact geometry (scene_targets).
 The text is passed as input_ids only (padded with 0 = pad_token_id), so PyTorch derives the
 padding exactly as vkfuse does.
 
@@ -26,7 +30,7 @@ small reference file for the C++ tests from that reloaded F16 model.
 --eval-only skips training and evaluates (and writes the fixture from) the model in --out.
 Reproducible: seeded (--seed). Threads: 1 torch (OpenMP) thread and --threads (default 2)
 OpenBLAS threads: Debian's torch calls whatever libblas.so.3 is, and the reference BLAS is
-~8x slower than OpenBLAS (models/README.md says how to use OpenBLAS without installing it).
+~8x slower than OpenBLAS (`apt-get install libopenblas0-pthread` makes OpenBLAS libblas.so.3).
 """
 
 import argparse
@@ -78,6 +82,11 @@ class Dataset:
         for k in ("scene", "labels", "template"):
             if tuple(t[k].shape) != (Q,):
                 raise SystemExit("%s: %s %s, expected [%d]" % (path, k, list(t[k].shape), Q))
+        self.objects = t.get("objects")  # I64 [N, 4, 5], optional (older files lack it)
+        if self.objects is not None and (self.objects.dtype != torch.int64
+                                         or tuple(self.objects.shape) != (N, 4, 5)):
+            raise SystemExit("%s: objects %s %s, expected I64 [%d,4,5]"
+                             % (path, self.objects.dtype, list(self.objects.shape), N))
         self.vocab = json.loads(meta["vkfuse.vocab"])
         self.templates = json.loads(meta["shapes.templates"])
         self.meta = meta
@@ -233,43 +242,83 @@ def lr_at(step, total, peak, warmup, floor):
     return floor + (peak - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, p)))
 
 
-class AuxExists(nn.Module):
-    """A training-only auxiliary head (not exported; the model's forward is untouched): for
-    the "is there ..." questions, logit = logsumexp over image tokens of
-    <K v_i, Q t_0> / sqrt(E) + b, from the vision tower's output v (after vision.norm) and
-    the text tower's <cls> row t_0 (after text.norm), both captured by hooks during the
-    ordinary forward. Its soft max over tokens sends the gradient straight to the object's
-    tokens, where the full model's attention is still spread over 65 mostly-background
-    tokens: the vision tower learns shape features sooner."""
+def scene_targets(objects, patch_size=8, image_size=64, min_pixels=4, chunk=1024):
+    """Training targets from the scenes' objects (the dataset's `objects`, I64 [N, 4, 5]:
+    colour, shape, centre x, centre y, radius in 1/8 px; -1 rows absent), with the
+    generator's geometry (samples/shapes/scene.cpp: inside(), on the 1/8 px grid):
+    - patches U8 [N, Np, 12]: 1 where (colour, shape) pair colour*3+shape covers at least
+      min_pixels pixel centres of the patch (row-major patches, as patch_embed makes them);
+    - scene U8 [N, 15]: pair present (12), then "exactly two of shape s" (3)."""
+    objects = objects.numpy()
+    N = objects.shape[0]
+    g = image_size // patch_size
+    centres = np.arange(image_size) * 8 + 4  # pixel centres on the 1/8 px grid
+    px = centres[None, None, None, :]
+    py = centres[None, None, :, None]
+    patches = np.zeros((N, g * g, 12), np.uint8)
+    for lo in range(0, N, chunk):
+        ob = objects[lo:lo + chunk]
+        col, shp = ob[..., 0], ob[..., 1]
+        cx, cy, r = (ob[..., k][..., None, None] for k in (2, 3, 4))
+        dx, dy = px - cx, py - cy  # [n, 4, H, W]
+        circle = dx * dx + dy * dy <= r * r
+        square = (np.abs(dx) <= r) & (np.abs(dy) <= r)
+        triangle = (dy >= -r) & (dy <= r) & (2 * np.abs(dx) <= dy + r)
+        inside = np.where((shp == 0)[..., None, None], circle,
+                          np.where((shp == 1)[..., None, None], square, triangle))
+        inside &= (col >= 0)[..., None, None]
+        n = ob.shape[0]
+        cover = inside.reshape(n, 4, g, patch_size, g, patch_size).sum((3, 5))
+        cover = cover.reshape(n, 4, g * g) >= min_pixels  # [n, 4, Np]
+        pair = np.where(col >= 0, col * 3 + shp, 0)
+        for k in range(4):
+            rows = np.nonzero(col[:, k] >= 0)[0]
+            patches[lo + rows, :, pair[rows, k]] |= cover[rows, k].astype(np.uint8)
+    scene = np.zeros((N, 15), np.uint8)
+    present = objects[..., 0] >= 0
+    for k in range(4):
+        rows = np.nonzero(present[:, k])[0]
+        scene[rows, objects[rows, k, 0] * 3 + objects[rows, k, 1]] = 1
+    for sh in range(3):
+        scene[:, 12 + sh] = ((objects[..., 1] == sh) & present).sum(1) == 2
+    return torch.from_numpy(patches), torch.from_numpy(scene)
+
+
+class AuxScene(nn.Module):
+    """Training-only heads (not exported; the model's forward is untouched) on the vision
+    tower's output v (after vision.norm, captured by a hook): each patch token predicts
+    which (colour, shape) pairs cover it, the class token which pairs the scene holds and
+    which shapes it holds exactly two of. The questions' loss reaches a patch only through
+    attention still spread over 65 mostly-background tokens; these dense targets give the
+    vision tower 64 labelled tokens a scene, so it learns shape features far sooner."""
 
     def __init__(self, model):
         super().__init__()
         E = model.cfg["d_model"]
-        self.q = nn.Linear(E, E)
-        self.k = nn.Linear(E, E)
-        self.bias = nn.Parameter(torch.zeros(1))
-        self.scale = 1.0 / math.sqrt(E)
+        self.patch = nn.Linear(E, 12)
+        self.scene = nn.Linear(E, 15)
         self.seen = {}
-        self.handles = [
-            model.vision.norm.register_forward_hook(lambda m, i, o: self.seen.update(v=o)),
-            model.text.norm.register_forward_hook(lambda m, i, o: self.seen.update(t=o))]
+        self.handle = model.vision.norm.register_forward_hook(
+            lambda m, i, o: self.seen.update(v=o))
 
     def remove(self):
-        for h in self.handles:
-            h.remove()
+        self.handle.remove()
 
-    def forward(self, image_index):
-        v, t = self.seen.pop("v"), self.seen.pop("t")
-        k = self.k(v)[image_index]  # [B, Nv, E]
-        q = self.q(t[:, 0])  # [B, E]
-        s = torch.einsum("bne,be->bn", k, q) * self.scale
-        return torch.logsumexp(s, 1) - math.log(s.shape[1]) + self.bias
+    def forward(self):
+        v = self.seen.pop("v")
+        return self.patch(v[:, 1:]), self.scene(v[:, 0])
 
 
 def train(a, model, train_ds, val_ds):
-    aux = AuxExists(model) if a.aux_weight > 0 else None
-    aux_templates = torch.tensor([train_ds.templates.index(n) for n in
-                                  ("exists_color_shape", "exists_color", "exists_shape")])
+    aux = AuxScene(model) if a.aux_weight > 0 else None
+    if aux is not None:
+        if train_ds.objects is None:
+            raise SystemExit("%s has no objects tensor: --aux-weight needs it (rewrite it with "
+                             "build/shapes_dataset)" % train_ds.path)
+        ta = time.time()
+        patch_t, scene_t = scene_targets(train_ds.objects, model.cfg["patch_size"])
+        print("aux targets: %.1f%% of patch labels set, in %.0fs"
+              % (100.0 * patch_t.float().mean().item() * 12, time.time() - ta), flush=True)
     named = list(model.named_parameters()) + (
         [("aux." + n, p) for n, p in aux.named_parameters()] if aux else [])
     params = [p for _, p in named]
@@ -304,13 +353,12 @@ def train(a, model, train_ds, val_ds):
             loss = loss_fn(logits[:, 0], y)
             total_loss = loss
             if aux is not None:
-                sel = torch.isin(train_ds.template[qs], aux_templates)
-                aux_logit = aux(ii)
-                if sel.any():
-                    aux_loss = loss_fn(aux_logit[sel], y[sel])
-                    total_loss = loss + a.aux_weight * aux_loss
-                    run_aux += aux_loss.item() * int(sel.sum())
-                    run_aux_n += int(sel.sum())
+                patch_logit, scene_logit = aux()
+                aux_loss = (loss_fn(patch_logit, patch_t[scenes].to(torch.float32))
+                            + loss_fn(scene_logit, scene_t[scenes].to(torch.float32)))
+                total_loss = loss + a.aux_weight * aux_loss
+                run_aux += aux_loss.item() * len(qs)
+                run_aux_n += len(qs)
             opt.zero_grad(set_to_none=True)
             total_loss.backward()
             if a.clip:
@@ -320,6 +368,16 @@ def train(a, model, train_ds, val_ds):
             run_loss += loss.item() * len(qs)
             run_ok += ((logits[:, 0] > 0) == (y > 0.5)).sum().item()
             run_n += len(qs)
+            if a.eval_every and step % a.eval_every == 0 and step < total:
+                te = time.time()
+                r = accuracy_table(val_ds, evaluate(model, val_ds))
+                model.train()
+                print("step %d val acc %.4f (%s) [eval %.0fs]"
+                      % (step, r["overall"], " ".join("%s %.3f" % (k, v) for k, v in
+                                                      r["per_template"].items()),
+                         time.time() - te), flush=True)
+                if a.checkpoint:
+                    torch.save(model.state_dict(), a.checkpoint)
             if step % a.log_every == 0 or step == total:
                 print("epoch %d step %d/%d loss %.4f acc %.4f%s lr %.2e elapsed %.0fs"
                       % (epoch, step, total, run_loss / run_n, run_ok / run_n,
@@ -459,9 +517,13 @@ def main():
     p.add_argument("--weight-decay", type=float, default=0.01)
     p.add_argument("--clip", type=float, default=1.0)
     p.add_argument("--aux-weight", type=float, default=0.0,
-                   help="weight of the training-only AuxExists loss (0: none)")
+                   help="weight of the training-only AuxScene loss (needs the dataset's "
+                        "objects; 0: none)")
     p.add_argument("--log-every", type=int, default=100)
     p.add_argument("--eval-every-epoch", action="store_true")
+    p.add_argument("--eval-every", type=int, default=0,
+                   help="also evaluate on --val every this many steps (0: never)")
+    p.add_argument("--checkpoint", help="save the state_dict here at every --eval-every")
     a = p.parse_args()
 
     torch.set_num_threads(a.torch_threads)

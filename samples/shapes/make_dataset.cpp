@@ -1,12 +1,13 @@
-// shapes_dataset: writes a shapes question-answering set as one safetensors file (the data
-// contract: /work/shapes-data/CONTRACT.md, "Dataset file"), optionally the first scenes as PNG
-// files with an index.txt of their objects and questions.
+// shapes_dataset: writes a shapes question-answering set as one safetensors file
+// (samples/shapes/README.md, "Dataset file"), optionally the first scenes as PNG files with
+// an index.txt of their objects and questions.
 //
 // Scene i is the generator's i-th scene() and its questions the questions() that follow it, so
 // a file is reproduced exactly from --seed, --scenes and --questions-per-scene.
 #include <CLI/CLI.hpp>
 #include <array>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -48,6 +49,10 @@ int main(int argc, char** argv) {
     std::vector<int64_t> ids(n_questions * shapes::kMaxTextLen);
     std::vector<int64_t> scene_of(n_questions);
     std::vector<int64_t> templ(n_questions);
+    // Scene i's objects, a row each: colour, shape, centre x, centre y, radius, the last three
+    // in 1/8 px (exact: the generator's grid); rows past the scene's objects are all -1.
+    constexpr int kObjectFields = 5;
+    std::vector<int64_t> objects(size_t(scenes) * shapes::kMaxObjects * kObjectFields, -1);
     std::array<int64_t, shapes::kNumTemplates> asked{}, yes{};
 
     const int64_t n_png = png_dir.empty() ? 0 : std::min(png_count, scenes);
@@ -63,6 +68,15 @@ int main(int argc, char** argv) {
     for (int64_t i = 0; i < scenes; ++i) {
       const shapes::Scene s = gen.scene();
       std::memcpy(&images[size_t(i) * image_bytes], s.image.rgb.data(), image_bytes);
+      for (size_t k = 0; k < s.objects.size(); ++k) {
+        const shapes::Object& o = s.objects[k];
+        int64_t* row = &objects[(size_t(i) * shapes::kMaxObjects + k) * kObjectFields];
+        row[0] = int64_t(o.color);
+        row[1] = int64_t(o.shape);
+        row[2] = std::lround(o.center.x * 8);
+        row[3] = std::lround(o.center.y * 8);
+        row[4] = std::lround(o.radius * 8);
+      }
       const auto qs = gen.questions(s, per_scene);
       char name[32];
       std::snprintf(name, sizeof name, "scene_%05lld.png", static_cast<long long>(i));
@@ -98,7 +112,8 @@ int main(int argc, char** argv) {
          {"input_ids", {DType::I64, {int64_t(n_questions), shapes::kMaxTextLen}, ids.data()}},
          {"scene", {DType::I64, {int64_t(n_questions)}, scene_of.data()}},
          {"labels", {DType::U8, {int64_t(n_questions)}, labels.data()}},
-         {"template", {DType::I64, {int64_t(n_questions)}, templ.data()}}},
+         {"template", {DType::I64, {int64_t(n_questions)}, templ.data()}},
+         {"objects", {DType::I64, {scenes, shapes::kMaxObjects, kObjectFields}, objects.data()}}},
         meta);
 
     const double secs =

@@ -1,8 +1,7 @@
 #pragma once
-// The "shapes" scenes and their yes/no questions (the data contract:
-// /work/shapes-data/CONTRACT.md). A scene is one to four coloured shapes on a dark grey
-// background, rendered anti-aliased to 64x64 RGB8; a question asks about it in one of five
-// templates and has a true answer.
+// The "shapes" scenes and their yes/no questions (samples/shapes/README.md). A scene is one
+// to four coloured shapes on a dark grey background, rendered anti-aliased to 64x64 RGB8; a
+// question asks about it in one of five templates and has a true answer.
 //
 // Everything comes from one std::mt19937_64 seeded with the generator's seed, through its raw
 // 64-bit outputs and this file's own uniform mappings (the std distributions differ between
@@ -29,6 +28,7 @@ namespace shapes {
 enum class Color : uint8_t { Red, Green, Blue, Yellow };
 enum class Shape : uint8_t { Circle, Square, Triangle };
 constexpr int kNumColors = 4, kNumShapes = 3;
+constexpr int kMaxObjects = 4;  // per scene
 
 const char* color_name(Color c);    // "red"
 const char* shape_name(Shape s);    // "circle"
@@ -60,7 +60,7 @@ struct Object {
 
 struct Scene {
   uint8_t background = 0;       // grey level of the background
-  std::vector<Object> objects;  // 1 to 4; each (color, shape) at most once; none overlap
+  std::vector<Object> objects;  // 1 to kMaxObjects; each (color, shape) at most once; none overlap
   Image image;                  // render(objects, background)
 };
 

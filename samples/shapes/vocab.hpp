@@ -1,6 +1,6 @@
 #pragma once
-// The word-level vocabulary of the shapes questions and the tokenizer (the data contract:
-// /work/shapes-data/CONTRACT.md, "Vocabulary and tokens").
+// The word-level vocabulary of the shapes questions and the tokenizer (samples/shapes/README.md,
+// "Questions and vocabulary").
 #include <cstdint>
 #include <string>
 #include <unordered_map>
