@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -16,6 +17,7 @@
 #include "shapes/png.hpp"
 #include "shapes/scene.hpp"
 #include "vkfuse/error.hpp"
+#include "vkfuse/safetensors.hpp"
 
 namespace fs = std::filesystem;
 using shapes::Color;
@@ -407,4 +409,65 @@ TEST(Shapes, ResizeAreaAveragesBlocks) {
   EXPECT_EQ(two.at(0, 0)[1], 30);   // (0 * 1 + 90 * 0.5) / 1.5
   EXPECT_EQ(two.at(1, 0)[1], 150);  // (90 * 0.5 + 180 * 1) / 1.5
   EXPECT_NE(error_of([] { shapes::resize_area(Image(), 64, 64); }).find("empty"), std::string::npos);
+}
+
+// The dataset file as a trainer reads it: every tensor of samples/shapes/README.md, each
+// scene's `objects` rows against the objects found again in its `images` pixels, and every
+// question (decoded from `input_ids` with the file's vocabulary) answered from those pixels.
+TEST(Shapes, DatasetFileHoldsWhatThePixelsShow) {
+  const std::string out = (temp_dir() / "dataset.safetensors").string();
+  const int64_t scenes = 40, per_scene = 5;
+  const std::string cmd = std::string(SHAPES_DATASET_BIN) + " --seed 5 --scenes 40 --questions-per-scene 5 --out " +
+                          out + " > /dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  const auto file = vkfuse::SafetensorsFile::open(out);
+  const int64_t q_count = scenes * per_scene, n = shapes::kImageSize;
+  EXPECT_EQ(file.tensor("images").shape, (vkfuse::Shape{scenes, n, n, 3}));
+  EXPECT_EQ(file.tensor("input_ids").shape, (vkfuse::Shape{q_count, shapes::kMaxTextLen}));
+  EXPECT_EQ(file.tensor("objects").shape, (vkfuse::Shape{scenes, shapes::kMaxObjects, 5}));
+  EXPECT_EQ(file.tensor("objects").dtype, vkfuse::DType::I64);
+  EXPECT_EQ(file.metadata().at("shapes.seed"), "5");
+  const auto images = file.to_mask("images");
+  const auto ids = file.to_i64("input_ids"), scene_of = file.to_i64("scene"), templ = file.to_i64("template");
+  const auto labels = file.to_mask("labels");
+  const auto objects = file.to_i64("objects");
+  const auto vocab = shapes::Vocab::from_json(file.metadata().at("vkfuse.vocab"));
+
+  std::vector<std::vector<Seen>> seen(static_cast<size_t>(scenes));
+  for (int64_t s = 0; s < scenes; ++s) {
+    Image img(static_cast<int>(n), static_cast<int>(n));
+    std::copy_n(&images[size_t(s * n * n * 3)], n * n * 3, img.rgb.begin());
+    seen[size_t(s)] = perceive(img);
+    size_t rows = 0;
+    for (int k = 0; k < shapes::kMaxObjects; ++k) {
+      const int64_t* o = &objects[size_t((s * shapes::kMaxObjects + k) * 5)];
+      if (o[0] < 0) {
+        for (int f = 0; f < 5; ++f) EXPECT_EQ(o[f], -1) << "scene " << s << " row " << k;
+        continue;
+      }
+      EXPECT_EQ(size_t(k), rows) << "scene " << s << ": absent rows come last";
+      ++rows;
+      const auto it = std::find_if(seen[size_t(s)].begin(), seen[size_t(s)].end(),
+                                   [&](const Seen& v) { return int(v.color) == o[0] && int(v.shape) == o[1]; });
+      ASSERT_NE(it, seen[size_t(s)].end()) << "scene " << s << " row " << k << " not in the pixels";
+      EXPECT_NEAR(it->cx, double(o[2]) / 8, 0.75) << "scene " << s << " row " << k;
+      EXPECT_NEAR(it->cy, double(o[3]) / 8, 1.0) << "scene " << s << " row " << k;
+      EXPECT_GE(o[4], int64_t(shapes::kMinRadius * 8));
+      EXPECT_LE(o[4], int64_t(shapes::kMaxRadius * 8));
+    }
+    EXPECT_EQ(rows, seen[size_t(s)].size()) << "scene " << s;
+  }
+  for (int64_t q = 0; q < q_count; ++q) {
+    std::string text;
+    for (int t = 1; t < shapes::kMaxTextLen; ++t) {
+      const int64_t id = ids[size_t(q * shapes::kMaxTextLen + t)];
+      if (id == shapes::Vocab::kPad) break;
+      text += (t > 1 ? " " : "") + vocab.words()[size_t(id)];
+    }
+    EXPECT_EQ(ids[size_t(q * shapes::kMaxTextLen)], shapes::Vocab::kCls);
+    EXPECT_EQ(scene_of[size_t(q)], q / per_scene);
+    const auto [t, yes] = answer_from_pixels(text, seen[size_t(scene_of[size_t(q)])]);
+    EXPECT_EQ(templ[size_t(q)], int64_t(t)) << text;
+    EXPECT_EQ(labels[size_t(q)], yes ? 1 : 0) << text;
+  }
 }
