@@ -120,6 +120,31 @@ struct Args {
   bool validation = false;
 };
 
+// Made before the long work, so that a bad --out fails at once and not after the evaluation.
+void make_out_folder(const std::string& out) {
+  std::error_code ec;
+  if (fs::exists(out, ec) && !fs::is_directory(out, ec))
+    throw vkfuse::Error("--out " + out + ": cannot make a folder there (a file of that name is in the way)");
+  fs::create_directories(out, ec);
+  if (ec) throw vkfuse::Error("--out " + out + ": cannot make a folder there (" + ec.message() + ")");
+}
+
+// On a terminal one line, redrawn per batch; in a log, five lines at most.
+struct Progress {
+  const char* what;
+  size_t n;
+  bool tty = isatty(2);
+  size_t next = 0;
+  void operator()(size_t done) {
+    if (tty) {
+      std::fprintf(stderr, "\r  %s: %zu/%zu questions%s", what, done, n, done == n ? "\n" : "");
+    } else if (done >= next || done == n) {
+      std::fprintf(stderr, "  %s: %zu/%zu questions\n", what, done, n);
+      next = done + (n + 3) / 4;
+    }
+  }
+};
+
 int ask(const Args& a, const QaModel& m, vkfuse::Context& ctx) {
   shapes::Image img = shapes::read_png(a.image);
   auto tok = m.vocab.encode(a.question, int(m.config().max_text_len));
@@ -129,8 +154,8 @@ int ask(const Args& a, const QaModel& m, vkfuse::Context& ctx) {
     for (size_t i = 3; i < m.vocab.size(); ++i) known += " " + m.vocab.words()[i];
     std::fprintf(stderr, "note: the model does not know%s (read as <unk>); it knows:%s\n", words.c_str(), known.c_str());
   }
+  make_out_folder(a.out);
   vkfuse::Session s(ctx, m.model, /*need_weights=*/true);
-  fs::create_directories(a.out);
   const std::string path = (fs::path(a.out) / "answer_heatmap.png").string();
   const float p = draw(s, m, img, tok, path);
   std::printf("%s\nQ: %s\nA: %s (p(yes) = %.3f)\nwhere the question looked: %s\n", a.image.c_str(),
@@ -139,6 +164,7 @@ int ask(const Args& a, const QaModel& m, vkfuse::Context& ctx) {
 }
 
 int evaluate(const Args& a, const QaModel& m, vkfuse::Context& ctx) {
+  if (a.heatmaps > 0) make_out_folder(a.out);
   // Held-out questions: the training and validation sets came from seeds 1 and 2.
   shapes::Generator gen(a.seed);
   std::vector<shapes::Image> scenes;
@@ -159,16 +185,15 @@ int evaluate(const Args& a, const QaModel& m, vkfuse::Context& ctx) {
   vkfuse::Session batched(ctx, m.model, false, timed);
   std::vector<float> probs;
   std::vector<double> wall_b, dev_b;
-  const bool tty = isatty(2);
+  Progress gpu_progress{"GPU", n};
   for (size_t first = 0; first < n; first += b) {
     auto t0 = Clock::now();
     auto p = run_batch(batched, m, scenes, items, first, b);
     wall_b.push_back(ms_since(t0) / double(b));
     if (timed) dev_b.push_back(device_ms(batched) / double(b));
     probs.insert(probs.end(), p.begin(), p.begin() + long(std::min(b, n - first)));
-    std::fprintf(stderr, tty ? "\r  GPU: %zu/%zu questions" : "  GPU: %zu/%zu questions\n", probs.size(), n);
+    gpu_progress(probs.size());
   }
-  if (tty) std::fprintf(stderr, "\n");
 
   // The GPU one question at a time (latency), and the CPU reference on every question.
   vkfuse::Session single(ctx, m.model, false, timed);
@@ -181,6 +206,7 @@ int evaluate(const Args& a, const QaModel& m, vkfuse::Context& ctx) {
   }
   double max_diff = 0;
   auto t_cpu = Clock::now();
+  Progress cpu_progress{"CPU reference", n};
   for (size_t first = 0; first < n; first += b) {
     const size_t k = std::min(b, n - first);
     std::vector<float> images;
@@ -196,10 +222,8 @@ int evaluate(const Args& a, const QaModel& m, vkfuse::Context& ctx) {
                        {"input_ids", {vkfuse::DType::I64, {int64_t(k), t}, ids.data()}}});
     auto ref = m.model.run(in, false, nullptr).at("probs").data;
     for (size_t i = 0; i < k; ++i) max_diff = std::max(max_diff, double(std::fabs(ref[i] - probs[first + i])));
-    std::fprintf(stderr, tty ? "\r  CPU reference: %zu/%zu questions" : "  CPU reference: %zu/%zu questions\n",
-                 first + k, n);
+    cpu_progress(first + k);
   }
-  if (tty) std::fprintf(stderr, "\n");
   const double cpu_ms = ms_since(t_cpu) / double(n);
 
   // Metrics, overall and per template.
@@ -232,7 +256,6 @@ int evaluate(const Args& a, const QaModel& m, vkfuse::Context& ctx) {
 
   // Heat maps: the first question of each template, preferring a "yes" (the object is there).
   if (a.heatmaps > 0) {
-    fs::create_directories(a.out);
     std::vector<size_t> pick;
     for (int want_yes : {1, 0})
       for (int t = 0; t < shapes::kNumTemplates; ++t)

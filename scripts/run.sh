@@ -16,7 +16,7 @@ cmake -S "$root" -B "$build" ${gen[@]+"${gen[@]}"} -DCMAKE_BUILD_TYPE=Release -D
 cmake --build "$build" --parallel "$(nproc)"
 
 case "$what" in
-  sample) exec "$build/shapes_qa" --out "$build/shapes_qa" ;;
+  sample) exec "$build/shapes_qa" --out "$build/shapes_qa_out" ;;
   test) cd "$build" && exec ctest --output-on-failure --parallel "$(nproc)" --timeout 600 ;;
   *) echo "usage: scripts/run.sh [sample|test]" >&2; exit 2 ;;
 esac

@@ -112,6 +112,11 @@ TEST_F(Samples, ShapesQaBadInputIsOneLine) {
                "arch is multihead_attention");
   expect_error("--image " + example + " --question \"is there a red circle left of the big green square in the corner\"",
                "tokens");
+  // A file where the heat maps would go: refused before the evaluation, not after it.
+  const std::string file = (tmp / "a-file").string();
+  std::fclose(std::fopen(file.c_str(), "w"));
+  expect_error("--out " + file, "--out " + file + ": cannot make a folder there");
+  expect_error("--image " + example + " --question \"is there a circle\" --out " + file + "/maps", "--out " + file);
 }
 
 TEST_F(Samples, EmbedAnswers) {
