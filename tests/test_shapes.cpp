@@ -417,8 +417,8 @@ TEST(Shapes, ResizeAreaAveragesBlocks) {
 TEST(Shapes, DatasetFileHoldsWhatThePixelsShow) {
   const std::string out = (temp_dir() / "dataset.safetensors").string();
   const int64_t scenes = 40, per_scene = 5;
-  const std::string cmd = std::string(SHAPES_DATASET_BIN) + " --seed 5 --scenes 40 --questions-per-scene 5 --out " +
-                          out + " > /dev/null";
+  const std::string cmd = std::string(SHAPES_DATASET_BIN) + " --seed 5 --scenes " + std::to_string(scenes) +
+                          " --questions-per-scene " + std::to_string(per_scene) + " --out " + out + " > /dev/null";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   const auto file = vkfuse::SafetensorsFile::open(out);
   const int64_t q_count = scenes * per_scene, n = shapes::kImageSize;
