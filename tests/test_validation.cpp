@@ -1,7 +1,7 @@
 // The validation hook itself: a misuse reaches the callback (so a test whose kernels misuse
 // Vulkan would fail), and synchronization validation is on (an unsynchronized write after
 // write is reported).
-#include "storage.h"
+#include "runtime/storage.h"
 #include "gpu_test.hpp"
 
 namespace {

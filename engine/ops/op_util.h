@@ -3,7 +3,7 @@
 #include <string>
 #include <utility>
 
-#include "../dispatch.h"
+#include "runtime/dispatch.h"
 #include "vkfuse/error.hpp"
 #include "vkfuse/tensor.hpp"
 

@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "vkfuse/error.hpp"
-#include "workspace.h"
+#include "runtime/workspace.h"
 #include "vkfuse/reference.hpp"
 #include "vkfuse/sequence.hpp"
 

@@ -3,7 +3,7 @@
 #include "vkfuse/transformer.hpp"
 
 #include "vkfuse/error.hpp"
-#include "workspace.h"
+#include "runtime/workspace.h"
 #include "vkfuse/reference.hpp"
 #include "vkfuse/sequence.hpp"
 

@@ -5,7 +5,7 @@
 #include <limits>
 
 #include "vkfuse/error.hpp"
-#include "workspace.h"
+#include "runtime/workspace.h"
 #include "vkfuse/reference.hpp"
 
 namespace vkfuse {
