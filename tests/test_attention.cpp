@@ -68,14 +68,11 @@ void check(vkfuse::Context& ctx, const Case& c) {
   vkfuse::ref::split_heads(hq.data(), q4.data(), c.b, c.l, c.h, c.d);
   vkfuse::ref::split_heads(hk.data(), k4.data(), c.b, c.s, c.h, c.d);
   vkfuse::ref::split_heads(hv.data(), v4.data(), c.b, c.s, c.h, c.d);
-  vkfuse::ref::attention(q4.data(), k4.data(), v4.data(), o4.data(), ww.data(), c.b, c.h, c.l, c.s, c.d, c.score,
-                         0.f, o.key_padding ? kp.data() : nullptr, o.attn_mask ? am.data() : nullptr);
-  // back to [B, L, H·D]
-  for (int64_t ib = 0; ib < c.b; ++ib)
-    for (int64_t ih = 0; ih < c.h; ++ih)
-      for (int64_t il = 0; il < c.l; ++il)
-        for (int64_t id = 0; id < c.d; ++id)
-          want[(ib * c.l + il) * e + ih * c.d + id] = o4[((ib * c.h + ih) * c.l + il) * c.d + id];
+  vkfuse::ref::attention(q4.data(), k4.data(), v4.data(), o4.data(), nullptr, c.b, c.h, c.l, c.s, c.d, c.score, 0.f,
+                         o.key_padding ? kp.data() : nullptr, o.attn_mask ? am.data() : nullptr);
+  vkfuse::ref::attention_weights(q4.data(), k4.data(), ww.data(), c.b, c.h, c.l, c.s, c.d, c.score, 0.f,
+                                 o.key_padding ? kp.data() : nullptr, o.attn_mask ? am.data() : nullptr);
+  vkfuse::ref::merge_heads(o4.data(), want.data(), c.b, c.l, c.h, c.d);  // back to [B, L, H·D]
   const float delta = float(c.d) * vkt::kEps / 2 * float(c.d) / std::sqrt(float(c.d)) * 4;
   const float tol = 4 * delta + 1e-6f;
   EXPECT_TRUE(vkt::near_all(out.read(), want, tol, 0.f)) << name(c) << " output";

@@ -63,10 +63,12 @@ TEST_P(Elementwise, SplitAndMergeHeads) {
     vkfuse::ops::split_heads(s, tx, heads, h);
     vkfuse::ops::merge_heads(s, heads, back);
   });
-  std::vector<float> want(x.size());
+  std::vector<float> want(x.size()), merged(x.size());
   vkfuse::ref::split_heads(x.data(), want.data(), b, l, h, d);
+  vkfuse::ref::merge_heads(want.data(), merged.data(), b, l, h, d);
   EXPECT_EQ(heads.read(), want);
-  EXPECT_EQ(back.read(), x);
+  EXPECT_EQ(back.read(), merged);
+  EXPECT_EQ(merged, x);
 }
 
 // More workgroups than one dispatch axis allows (65,535 on most devices): the grid is
@@ -103,9 +105,8 @@ TEST_P(Elementwise, SigmoidGatherAndTrailingBroadcast) {
     vkfuse::ops::add(s, ta, tp, tc);
   });
   std::vector<float> ws(n), wr(30), wc(24);
-  for (int64_t i = 0; i < n; ++i) ws[i] = float(1.0 / (1.0 + std::exp(-double(x[i]))));
-  for (int r = 0; r < 5; ++r)
-    for (int j = 0; j < 6; ++j) wr[r * 6 + j] = table[ids[r] * 6 + j];
+  for (int64_t i = 0; i < n; ++i) ws[i] = vkfuse::ref::sigmoid(x[i]);
+  vkfuse::ref::gather_rows(table.data(), 5, 6, ids.data(), 5, wr.data());
   vkfuse::ref::add(a.data(), pos.data(), wc.data(), 24, 12);
   EXPECT_TRUE(vkt::near_all(sg.read(), ws, 1e-7f, 8 * vkt::kEps));  // exp within a few ulp, one division
   EXPECT_EQ(rows.read(), wr);
@@ -124,14 +125,8 @@ TEST_P(Elementwise, CopyRank6ImagePatches) {
   Tensor ti = ctx.tensor({b, c, hw, hw}, img), patches = ctx.tensor({b, g, g, c, p, p});
   Tensor view = ti.view({b, g, g, c, p, p}, {c * hw * hw, p * hw, p, hw * hw, hw, 1}, 0);
   vkt::run_once(ctx, [&](vkfuse::Sequence& s) { vkfuse::ops::copy(s, view, patches); });
-  std::vector<float> want;
-  for (int64_t ib = 0; ib < b; ++ib)
-    for (int64_t gy = 0; gy < g; ++gy)
-      for (int64_t gx = 0; gx < g; ++gx)
-        for (int64_t ic = 0; ic < c; ++ic)
-          for (int64_t py = 0; py < p; ++py)
-            for (int64_t px = 0; px < p; ++px)
-              want.push_back(img[((ib * c + ic) * hw + gy * p + py) * hw + gx * p + px]);
+  std::vector<float> want(img.size());
+  vkfuse::ref::copy(img.data(), view.strides(), want.data(), patches.strides(), patches.shape());
   EXPECT_EQ(patches.read(), want);
 }
 

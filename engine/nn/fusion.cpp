@@ -365,7 +365,7 @@ FusionOutputs vision_text_fusion(const FusionConfig& c, const WeightMap& w, cons
          need(w, "head.bias").data(), false);
   out.probs = out.logits;
   if (c.output_activation == FusionConfig::Output::Sigmoid)
-    for (auto& y : out.probs) y = float(1.0 / (1.0 + std::exp(-double(y))));
+    for (auto& y : out.probs) y = sigmoid(y);
   else if (c.output_activation == FusionConfig::Output::Softmax)
     softmax(out.logits.data(), out.probs.data(), b, c.num_outputs, 1.f, nullptr, 1);
   return out;

@@ -1,11 +1,9 @@
-// Fused attention and its head-averaged weights: host-side dispatch (shaders/attention.comp,
-// shaders/attention_weights.comp) and the CPU reference.
+// Fused attention and its head-averaged weights: argument checks and dispatch
+// (shaders/attention.comp, shaders/attention_weights.comp). CPU reference: ref/attention.cpp.
 #include <cmath>
-#include <limits>
 
 #include "loop_budget.h"
 #include "op_util.h"
-#include "vkfuse/reference.hpp"
 
 namespace vkfuse {
 namespace ops {
@@ -191,56 +189,4 @@ void attention_weights(Sequence& s, const Tensor& q, const Tensor& k, const Tens
 }
 
 }  // namespace ops
-
-namespace ref {
-
-void attention(const float* q, const float* k, const float* v, float* out, float* weights, int64_t b,
-               int64_t h, int64_t l, int64_t s, int64_t d, ops::Score score, float scale,
-               const float* key_pad, const float* attn_mask) {
-  const double sc = scale != 0.f ? scale : 1.0 / std::sqrt(static_cast<double>(d));
-  const double ninf = -std::numeric_limits<double>::infinity();
-  std::vector<double> x(static_cast<size_t>(s));
-  if (weights) std::fill(weights, weights + b * l * s, 0.f);
-  std::vector<double> wsum(static_cast<size_t>(b * l * s), 0.0);
-  for (int64_t ib = 0; ib < b; ++ib)
-    for (int64_t ih = 0; ih < h; ++ih)
-      for (int64_t il = 0; il < l; ++il) {
-        const float* qr = q + ((ib * h + ih) * l + il) * d;
-        double mx = ninf;
-        for (int64_t j = 0; j < s; ++j) {
-          const float* kr = k + ((ib * h + ih) * s + j) * d;
-          double a = 0;
-          for (int64_t e = 0; e < d; ++e) {
-            double t = static_cast<double>(qr[e]) - kr[e];
-            a += score == ops::Score::Dot ? double(qr[e]) * kr[e]
-                 : score == ops::Score::NegEuclidean ? t * t
-                                                     : std::fabs(t);
-          }
-          double sj = score == ops::Score::Dot ? sc * a
-                      : score == ops::Score::NegEuclidean ? -sc * std::sqrt(a)
-                                                          : -sc * a;
-          if (key_pad) sj += key_pad[ib * s + j];
-          if (attn_mask) sj += attn_mask[il * s + j];
-          x[j] = sj;
-          mx = std::max(mx, sj);
-        }
-        float* o = out + ((ib * h + ih) * l + il) * d;
-        std::fill(o, o + d, 0.f);
-        if (mx == ninf) continue;  // every key masked: zeros
-        double sum = 0;
-        for (int64_t j = 0; j < s; ++j) sum += std::exp(x[j] - mx);
-        std::vector<double> acc(static_cast<size_t>(d), 0.0);
-        for (int64_t j = 0; j < s; ++j) {
-          double pj = std::exp(x[j] - mx) / sum;
-          wsum[(ib * l + il) * s + j] += pj;
-          const float* vr = v + ((ib * h + ih) * s + j) * d;
-          for (int64_t e = 0; e < d; ++e) acc[e] += pj * vr[e];
-        }
-        for (int64_t e = 0; e < d; ++e) o[e] = static_cast<float>(acc[e]);
-      }
-  if (weights)
-    for (size_t i = 0; i < wsum.size(); ++i) weights[i] = static_cast<float>(wsum[i] / static_cast<double>(h));
-}
-
-}  // namespace ref
 }  // namespace vkfuse

@@ -1,7 +1,6 @@
-// add, relu, gelu and strided copy (heads): host-side dispatch (shaders/elementwise.comp)
-// and the CPU references.
+// add, relu, gelu, sigmoid, strided copy (heads), gather_rows: argument checks and dispatch
+// (shaders/elementwise.comp). CPU references: ref/elementwise.cpp.
 #include "op_util.h"
-#include "vkfuse/reference.hpp"
 
 namespace vkfuse {
 namespace ops {
@@ -134,20 +133,4 @@ void merge_heads(Sequence& s, const Tensor& heads, const Tensor& x) {
 }
 
 }  // namespace ops
-
-namespace ref {
-
-void add(const float* a, const float* b, float* c, int64_t n, int64_t bn) {
-  for (int64_t i = 0; i < n; ++i) c[i] = a[i] + b[i % bn];
-}
-
-void split_heads(const float* x, float* y, int64_t b, int64_t l, int64_t h, int64_t d) {
-  for (int64_t ib = 0; ib < b; ++ib)
-    for (int64_t il = 0; il < l; ++il)
-      for (int64_t ih = 0; ih < h; ++ih)
-        for (int64_t id = 0; id < d; ++id)
-          y[((ib * h + ih) * l + il) * d + id] = x[(ib * l + il) * h * d + ih * d + id];
-}
-
-}  // namespace ref
 }  // namespace vkfuse

@@ -1,8 +1,6 @@
-// layer norm over the last axis: host-side dispatch (shaders/layer_norm.comp) and reference.
-#include <cmath>
-
+// layer norm over the last axis: argument checks and dispatch (shaders/layer_norm.comp).
+// CPU reference: ref/layer_norm.cpp.
 #include "op_util.h"
-#include "vkfuse/reference.hpp"
 
 namespace vkfuse {
 namespace ops {
@@ -50,29 +48,4 @@ void layer_norm(Sequence& s, const Tensor& x, const Tensor& y, const LayerNormOp
 }
 
 }  // namespace ops
-
-namespace ref {
-
-void layer_norm(const float* x, const float* residual, float* y, int64_t rows, int64_t n, float eps,
-                const float* weight, const float* bias) {
-  for (int64_t r = 0; r < rows; ++r) {
-    auto v = [&](int64_t i) {
-      return static_cast<double>(x[r * n + i]) + (residual ? residual[r * n + i] : 0.f);
-    };
-    double mean = 0, var = 0;
-    for (int64_t i = 0; i < n; ++i) mean += v(i);
-    mean /= static_cast<double>(n);
-    for (int64_t i = 0; i < n; ++i) var += (v(i) - mean) * (v(i) - mean);
-    var /= static_cast<double>(n);
-    double rstd = 1.0 / std::sqrt(var + eps);
-    for (int64_t i = 0; i < n; ++i) {
-      double o = (v(i) - mean) * rstd;
-      if (weight) o *= weight[i];
-      if (bias) o += bias[i];
-      y[r * n + i] = static_cast<float>(o);
-    }
-  }
-}
-
-}  // namespace ref
 }  // namespace vkfuse

@@ -1,9 +1,7 @@
-// matmul: host-side dispatch (shaders/matmul.comp) and the CPU reference.
-#include <cmath>
-
+// matmul: argument checks, K slicing and dispatch (shaders/matmul.comp). CPU reference:
+// ref/matmul.cpp.
 #include "loop_budget.h"
 #include "op_util.h"
-#include "vkfuse/reference.hpp"
 
 namespace vkfuse {
 namespace ops {
@@ -154,32 +152,4 @@ void matmul(Sequence& s, const Tensor& a, const Tensor& b, const Tensor& c, cons
 }
 
 }  // namespace ops
-
-namespace ref {
-
-float relu(float x) { return x > 0.f ? x : 0.f; }
-float gelu(float x) { return static_cast<float>(0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)))); }
-
-void matmul(const float* a, const float* b, float* c, int64_t batch, int64_t m, int64_t n,
-            int64_t k, const ops::MatmulOptions& o, const float* bias, bool b_broadcast, const float* residual) {
-  for (int64_t z = 0; z < batch; ++z) {
-    const float* az = a + z * m * k;
-    const float* bz = b + (b_broadcast ? 0 : z * k * n);
-    float* cz = c + z * m * n;
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t j = 0; j < n; ++j) {
-        double acc = 0;
-        for (int64_t kk = 0; kk < k; ++kk)
-          acc += static_cast<double>(az[i * k + kk]) * (o.trans_b ? bz[j * k + kk] : bz[kk * n + j]);
-        double v = o.alpha * acc + (bias ? bias[j] : 0.0);
-        float f = static_cast<float>(v);
-        float r = o.act == ops::Activation::Relu ? relu(f)
-                  : o.act == ops::Activation::Gelu ? static_cast<float>(0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))))
-                                                   : f;
-        cz[i * n + j] = residual ? r + residual[z * m * n + i * n + j] : r;
-      }
-  }
-}
-
-}  // namespace ref
 }  // namespace vkfuse

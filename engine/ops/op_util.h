@@ -5,6 +5,7 @@
 
 #include "runtime/dispatch.h"
 #include "vkfuse/error.hpp"
+#include "vkfuse/ops.hpp"
 #include "vkfuse/tensor.hpp"
 
 namespace vkfuse::detail {

@@ -1,0 +1,29 @@
+// CPU reference of ops::softmax (engine/ops/softmax.cpp), in double.
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "vkfuse/reference.hpp"
+
+namespace vkfuse::ref {
+
+void softmax(const float* x, float* y, int64_t rows, int64_t n, float scale, const float* mask,
+             int64_t mask_rows) {
+  std::vector<double> v(static_cast<size_t>(n));
+  for (int64_t r = 0; r < rows; ++r) {
+    double mx = -std::numeric_limits<double>::infinity();
+    for (int64_t i = 0; i < n; ++i) {
+      v[i] = static_cast<double>(scale) * x[r * n + i] + (mask ? mask[(r % mask_rows) * n + i] : 0.f);
+      mx = std::max(mx, v[i]);
+    }
+    if (std::isinf(mx) && mx < 0) {
+      for (int64_t i = 0; i < n; ++i) y[r * n + i] = 0.f;
+      continue;
+    }
+    double sum = 0;
+    for (int64_t i = 0; i < n; ++i) sum += std::exp(v[i] - mx);
+    for (int64_t i = 0; i < n; ++i) y[r * n + i] = static_cast<float>(std::exp(v[i] - mx) / sum);
+  }
+}
+
+}  // namespace vkfuse::ref
