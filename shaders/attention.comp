@@ -15,7 +15,7 @@
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint D = 64;      // head dimension
-layout(constant_id = 2) const uint SCORE = 0;   // SCORE_DOT, SCORE_NEG_EUCLIDEAN, SCORE_NEG_MANHATTAN
+layout(constant_id = 2) const uint SCORE = 0;   // SCORE_* of attention_contract.h
 
 #include "attention_inputs.glsl"
 layout(std430, binding = 3) writeonly buffer BufO { float o[]; };

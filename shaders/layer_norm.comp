@@ -15,15 +15,12 @@ layout(std430, binding = 2) readonly buffer BufR { float res[]; };
 layout(std430, binding = 3) readonly buffer BufW { float w[]; };
 layout(std430, binding = 4) readonly buffer BufB { float bs[]; };
 
-layout(push_constant) uniform Params {
-  uint rows, n, ldx, ldy, ldr, off_x, off_y, off_r, off_w, off_b;
-  uint flags;  // bit 0: weight, bit 1: bias, bit 2: residual
-  float eps;
-} p;
+#include "layer_norm_contract.h"
+layout(push_constant) uniform Params { LAYER_NORM_PARAMS } p;
 
 float val(uint xrow, uint rrow, uint i) {
   float v = x[xrow + i];
-  if ((p.flags & 4u) != 0u) v += res[rrow + i];
+  if ((p.flags & LN_RESIDUAL) != 0u) v += res[rrow + i];
   return v;
 }
 
@@ -47,8 +44,8 @@ void main() {
   uint yrow = p.off_y + row * p.ldy;
   for (uint i = t; i < p.n; i += TPR) {
     float v = (val(xrow, rrow, i) - mean) * rstd;
-    if ((p.flags & 1u) != 0u) v *= w[p.off_w + i];
-    if ((p.flags & 2u) != 0u) v += bs[p.off_b + i];
+    if ((p.flags & LN_WEIGHT) != 0u) v *= w[p.off_w + i];
+    if ((p.flags & LN_BIAS) != 0u) v += bs[p.off_b + i];
     y[yrow + i] = v;
   }
 }

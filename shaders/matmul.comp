@@ -8,6 +8,7 @@
 #extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 #include "activation.glsl"
+#include "matmul_contract.h"
 
 layout(local_size_x_id = 0, local_size_y_id = 1, local_size_z = 1) in;
 layout(constant_id = 2) const uint TM = 4;
@@ -22,35 +23,24 @@ layout(std430, binding = 2) buffer BufC { float c[]; };  // read by later slices
 layout(std430, binding = 3) readonly buffer BufBias { float bias[]; };
 layout(std430, binding = 4) readonly buffer BufRes { float res[]; };  // residual, C's strides
 
-layout(push_constant) uniform Params {
-  uint M, N, K;
-  uint lda, ldb, ldc;              // row strides
-  uint off_a, off_b, off_c, off_bias;
-  uint batch_inner;                // z = outer·batch_inner + inner
-  uint sa_outer, sa_inner, sb_outer, sb_inner, sc_outer, sc_inner;
-  uint flags;                      // bit 0: B transposed; bit 1: bias; bits 2-3: activation;
-                                   // bit 4: add to C (a later slice of a K split);
-                                   // bit 5: add the residual after the activation
-  float alpha;
-  uint off_res;                    // residual element = C's element - off_c + off_res
-} p;
+layout(push_constant) uniform Params { MATMUL_PARAMS } p;  // matmul_contract.h
 
 const uint WX = gl_WorkGroupSize.x;
 const uint WY = gl_WorkGroupSize.y;
 const uint BM = WY * TM;
 const uint BN = WX * TN;
 const uint NT = WX * WY;
-const uint MAX_T = 8u;             // register block bound; TM, TN <= MAX_T (checked on host)
+const uint MAX_T = MATMUL_MAX_T;   // register block bound; TM, TN <= MAX_T (checked on host)
 
 // alpha·acc, plus C when this dispatch is a later slice of a K split, plus bias, then the
 // activation, then the residual (x + f(x) of a transformer block, saving an add dispatch);
 // bias, activation and residual come only with the last slice.
 float epilogue(float acc, uint ci, uint gn) {
   float v = p.alpha * acc;
-  if ((p.flags & 16u) != 0u) v += c[ci];
-  if ((p.flags & 2u) != 0u) v += bias[p.off_bias + gn];
-  v = activate(v, (p.flags >> 2u) & 3u);
-  if ((p.flags & 32u) != 0u) v += res[ci - p.off_c + p.off_res];
+  if ((p.flags & MATMUL_ACCUMULATE) != 0u) v += c[ci];
+  if ((p.flags & MATMUL_BIAS) != 0u) v += bias[p.off_bias + gn];
+  v = activate(v, (p.flags >> MATMUL_ACT_SHIFT) & MATMUL_ACT_MASK);
+  if ((p.flags & MATMUL_RESIDUAL) != 0u) v += res[ci - p.off_c + p.off_res];
   return v;
 }
 
@@ -177,7 +167,7 @@ void main() {
   uint base_c = p.off_c + zo * p.sc_outer + zi * p.sc_inner;
   uint m0 = gl_WorkGroupID.y * BM + gl_LocalInvocationID.y * TM;
   uint n0 = gl_WorkGroupID.x * BN;
-  if ((p.flags & 1u) != 0u)
+  if ((p.flags & MATMUL_TRANS_B) != 0u)
     main_nt(base_a, base_b, base_c, m0, n0);
   else
     main_nn(base_a, base_b, base_c, m0, n0);
@@ -195,7 +185,7 @@ void main() {
   uint m0 = gl_WorkGroupID.y * BM, n0 = gl_WorkGroupID.x * BN;
   uint tx = gl_LocalInvocationID.x, ty = gl_LocalInvocationID.y;
   uint lid = gl_LocalInvocationIndex;
-  bool trans_b = (p.flags & 1u) != 0u;
+  bool trans_b = (p.flags & MATMUL_TRANS_B) != 0u;
 
   float acc[MAX_T * MAX_T];
   [[unroll]] for (uint i = 0u; i < MAX_T * MAX_T; ++i) acc[i] = 0.0;

@@ -21,10 +21,8 @@ layout(std430, binding = 0) readonly buffer BufX { float x[]; };
 layout(std430, binding = 1) writeonly buffer BufY { float y[]; };
 layout(std430, binding = 2) readonly buffer BufMask { float mask[]; };
 
-layout(push_constant) uniform Params {
-  uint rows, n, ldx, ldy, off_x, off_y, off_mask, mask_rows, has_mask;
-  float scale;
-} p;
+#include "softmax_contract.h"
+layout(push_constant) uniform Params { SOFTMAX_PARAMS } p;
 
 #ifdef TEXEL_LOADS
 float logit4(vec4 v, uint c, uint mrow, uint i) {

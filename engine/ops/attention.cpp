@@ -2,6 +2,7 @@
 // (shaders/attention.comp, shaders/attention_weights.comp). CPU reference: ref/attention.cpp.
 #include <cmath>
 
+#include "attention_contract.h"
 #include "loop_budget.h"
 #include "op_util.h"
 
@@ -10,20 +11,14 @@ namespace ops {
 
 namespace {
 
-struct Params {
-  uint32_t b, h, l, s;
-  uint32_t off_q, sq_b, sq_h, sq_l;
-  uint32_t off_k, sk_b, sk_h, sk_s;
-  uint32_t off_v, sv_b, sv_h, sv_s;
-  uint32_t off_o, so_b, so_h, so_l;
-  uint32_t off_kp, off_am, off_lse, flags;
-  float scale;
-  uint32_t d_total, d0;
-};
-constexpr uint32_t kKeyPad = 1, kAttnMask = 2, kLse = 4;
-// Up to this head_dim one invocation keeps q, k, v rows and its output in registers; beyond,
-// the WIDE variant: dispatches of kWideChunk output columns that recompute full-width scores.
-constexpr int64_t kMaxFusedHeadDim = 256, kWideChunk = 128;
+using Params = shader::AttentionParams;
+using shader::FLAG_ATTN_MASK;
+using shader::FLAG_KEY_PAD;
+using shader::FLAG_LSE;
+constexpr int64_t kMaxFusedHeadDim = shader::ATTENTION_MAX_FUSED_D, kWideChunk = shader::ATTENTION_WIDE_CHUNK;
+static_assert(shader::SCORE_DOT == uint32_t(Score::Dot) && shader::SCORE_NEG_EUCLIDEAN == uint32_t(Score::NegEuclidean) &&
+                  shader::SCORE_NEG_MANHATTAN == uint32_t(Score::NegManhattan),
+              "ops::Score is the shaders' SCORE code");
 
 // A [B, H, rows, D] view: its offset and its strides for b, h and the row.
 void view4(const Tensor& t, const std::string& op, const char* name, uint32_t& off, uint32_t& sb,
@@ -54,10 +49,10 @@ Params common(Sequence& s, const Tensor& q, const Tensor& k, const AttentionOpti
                   std::to_string(sk) + " keys of head dimension " + std::to_string(dd) +
                       " are more than one invocation may loop over (" + std::to_string(detail::kLoopBudget) +
                       " loop steps)");
-  p.b = detail::u32(b);
-  p.h = detail::u32(h);
-  p.l = detail::u32(l);
-  p.s = detail::u32(sk);
+  p.B = detail::u32(b);
+  p.H = detail::u32(h);
+  p.L = detail::u32(l);
+  p.S = detail::u32(sk);
   p.scale = o.scale != 0.f ? o.scale : 1.f / std::sqrt(static_cast<float>(dd));
   p.d_total = detail::u32(dd);
   d.bindings = {detail::reads(q), detail::reads(k), detail::reads(q), detail::reads(q),
@@ -71,8 +66,8 @@ Params common(Sequence& s, const Tensor& q, const Tensor& k, const AttentionOpti
     p.flags |= flag;
     d.bindings[slot] = detail::reads(*m);
   };
-  mask(o.key_padding, b, "key padding mask", kKeyPad, p.off_kp, 4);
-  mask(o.attn_mask, l, "attention mask", kAttnMask, p.off_am, 5);
+  mask(o.key_padding, b, "key padding mask", FLAG_KEY_PAD, p.off_kp, 4);
+  mask(o.attn_mask, l, "attention mask", FLAG_ATTN_MASK, p.off_am, 5);
   (void)s;
   return p;
 }
@@ -110,21 +105,21 @@ void attention(Sequence& s, const Tensor& q, const Tensor& k, const Tensor& v, c
     detail::require(o.lse->contiguous() && o.lse->shape() == Shape{q.dim(0), q.dim(1), q.dim(2)}, op,
                     "lse " + o.lse->describe() + " should be contiguous [B, H, L]");
     p.off_lse = detail::u32(o.lse->offset());
-    p.flags |= kLse;
+    p.flags |= FLAG_LSE;
     d.bindings[6] = detail::writes(*o.lse);
   }
   detail::ContextImpl& ctx = detail::context_of(s);
   const uint32_t wg = ctx.tuning.attention.wg;
   const int64_t dd = q.dim(3);
-  const std::string label = "attention " + std::to_string(p.b * p.h) + "x" + std::to_string(p.l) + "x" +
-                            std::to_string(p.s) + " d" + std::to_string(dd);
+  const std::string label = "attention " + std::to_string(p.B * p.H) + "x" + std::to_string(p.L) + "x" +
+                            std::to_string(p.S) + " d" + std::to_string(dd);
   if (dd <= kMaxFusedHeadDim) {
     const bool texels = use_texels(ctx, p, dd, {&q, &k, &v}, d);
     d.pipeline = &ctx.pipelines->get(texels ? "attention_texel" : "attention",
                                      {wg, detail::u32(dd), static_cast<uint32_t>(o.score)}, 7, sizeof(Params),
                                      texels ? 7u : 0u);
     d.push = detail::push_bytes(p);
-    detail::split_groups(ctx, detail::ceil_div(uint64_t(p.b) * p.h * p.l, wg), d.groups);
+    detail::split_groups(ctx, detail::ceil_div(uint64_t(p.B) * p.H * p.L, wg), d.groups);
     d.label = label;
     detail::add_dispatch(s, std::move(d));
     return;
@@ -132,13 +127,13 @@ void attention(Sequence& s, const Tensor& q, const Tensor& k, const Tensor& v, c
   for (int64_t d0 = 0; d0 < dd; d0 += kWideChunk) {
     Params c = p;
     c.d0 = detail::u32(d0);
-    if (d0 > 0) c.flags &= ~kLse;  // every chunk finds the same row statistics
+    if (d0 > 0) c.flags &= ~FLAG_LSE;  // every chunk finds the same row statistics
     detail::Dispatch part = d;
     part.pipeline = &ctx.pipelines->get(
         "attention_wide", {wg, detail::u32(std::min(kWideChunk, dd - d0)), static_cast<uint32_t>(o.score)}, 7,
         sizeof(Params));
     part.push = detail::push_bytes(c);
-    detail::split_groups(ctx, detail::ceil_div(uint64_t(p.b) * p.h * p.l, wg), part.groups);
+    detail::split_groups(ctx, detail::ceil_div(uint64_t(p.B) * p.H * p.L, wg), part.groups);
     part.label = label + " cols " + std::to_string(d0);
     detail::add_dispatch(s, std::move(part));
   }
@@ -183,8 +178,8 @@ void attention_weights(Sequence& s, const Tensor& q, const Tensor& k, const Tens
                                    {wg, wide ? 4u : detail::u32(q.dim(3)), static_cast<uint32_t>(o.score)}, 7,
                                    sizeof(Params), texels ? 7u : 0u);
   d.push = detail::push_bytes(p);
-  detail::split_groups(ctx, detail::ceil_div(uint64_t(p.b) * p.l * p.s, wg), d.groups);
-  d.label = "attention_weights " + std::to_string(p.b) + "x" + std::to_string(p.l) + "x" + std::to_string(p.s);
+  detail::split_groups(ctx, detail::ceil_div(uint64_t(p.B) * p.L * p.S, wg), d.groups);
+  d.label = "attention_weights " + std::to_string(p.B) + "x" + std::to_string(p.L) + "x" + std::to_string(p.S);
   detail::add_dispatch(s, std::move(d));
 }
 

@@ -1,18 +1,15 @@
 // add, relu, gelu, sigmoid, strided copy (heads), gather_rows: argument checks and dispatch
 // (shaders/elementwise.comp). CPU references: ref/elementwise.cpp.
+#include "elementwise_contract.h"
 #include "op_util.h"
 
 namespace vkfuse {
 namespace ops {
 
 namespace {
-enum Op : uint32_t { kAdd = 0, kRelu = 1, kGelu = 2, kCopy = 3, kGather = 4, kSigmoid = 5 };
-constexpr int kMaxCopyRank = 6;
-
-struct Params {
-  uint32_t n, bn, off_a, off_b, off_c;
-  uint32_t size[kMaxCopyRank], sa[kMaxCopyRank], sc[kMaxCopyRank];
-};
+using Params = shader::ElementwiseParams;
+using Op = uint32_t;  // shader::EW_*
+constexpr int kMaxCopyRank = EW_MAX_COPY_RANK;
 
 void record(Sequence& s, Op op, const Tensor& a, const Tensor& b, const Tensor& c, Params p,
             const std::string& label) {
@@ -24,7 +21,7 @@ void record(Sequence& s, Op op, const Tensor& a, const Tensor& b, const Tensor& 
   d.push = detail::push_bytes(p);
   detail::split_groups(ctx, detail::ceil_div(p.n, wg), d.groups);
   if (p.n == 0) d.groups[0] = 0;
-  if (op == kGather) d.bindings[1] = detail::reads(b);  // ids: I32 bits read through the float binding
+  if (op == shader::EW_GATHER) d.bindings[1] = detail::reads(b);  // ids: I32 bits read through the float binding
   d.label = label;
   detail::add_dispatch(s, std::move(d));
 }
@@ -66,11 +63,11 @@ void add(Sequence& s, const Tensor& a, const Tensor& b, const Tensor& c) {
   p.off_a = detail::u32(a.offset());
   p.off_b = detail::u32(b.offset());
   p.off_c = detail::u32(c.offset());
-  record(s, kAdd, a, b, c, p, "add " + std::to_string(p.n));
+  record(s, shader::EW_ADD, a, b, c, p, "add " + std::to_string(p.n));
 }
 
-void relu(Sequence& s, const Tensor& x, const Tensor& y) { unary(s, kRelu, "relu", x, y); }
-void sigmoid(Sequence& s, const Tensor& x, const Tensor& y) { unary(s, kSigmoid, "sigmoid", x, y); }
+void relu(Sequence& s, const Tensor& x, const Tensor& y) { unary(s, shader::EW_RELU, "relu", x, y); }
+void sigmoid(Sequence& s, const Tensor& x, const Tensor& y) { unary(s, shader::EW_SIGMOID, "sigmoid", x, y); }
 
 void gather_rows(Sequence& s, const Tensor& table, const Tensor& ids, const Tensor& out) {
   const std::string op = "gather_rows";
@@ -88,9 +85,9 @@ void gather_rows(Sequence& s, const Tensor& table, const Tensor& ids, const Tens
   p.off_a = detail::u32(table.offset());
   p.off_b = detail::u32(ids.offset());
   p.off_c = detail::u32(out.offset());
-  record(s, kGather, table, ids, out, p, "gather_rows " + std::to_string(ids.numel()) + "x" + std::to_string(p.bn));
+  record(s, shader::EW_GATHER, table, ids, out, p, "gather_rows " + std::to_string(ids.numel()) + "x" + std::to_string(p.bn));
 }
-void gelu(Sequence& s, const Tensor& x, const Tensor& y) { unary(s, kGelu, "gelu", x, y); }
+void gelu(Sequence& s, const Tensor& x, const Tensor& y) { unary(s, shader::EW_GELU, "gelu", x, y); }
 
 void copy(Sequence& s, const Tensor& src, const Tensor& dst) {
   detail::check_f32(src, "copy", "src");
@@ -112,7 +109,7 @@ void copy(Sequence& s, const Tensor& src, const Tensor& dst) {
     detail::require(!real || (src.strides()[i - pad] >= 0 && dst.strides()[i - pad] >= 0), "copy",
                     "negative strides are not supported");
   }
-  record(s, kCopy, src, src, dst, p, "copy " + shape_string(src.shape()));
+  record(s, shader::EW_COPY, src, src, dst, p, "copy " + shape_string(src.shape()));
 }
 
 void split_heads(Sequence& s, const Tensor& x, const Tensor& heads, int64_t h) {

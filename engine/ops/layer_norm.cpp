@@ -1,5 +1,6 @@
 // layer norm over the last axis: argument checks and dispatch (shaders/layer_norm.comp).
 // CPU reference: ref/layer_norm.cpp.
+#include "layer_norm_contract.h"
 #include "op_util.h"
 
 namespace vkfuse {
@@ -9,10 +10,7 @@ void layer_norm(Sequence& s, const Tensor& x, const Tensor& y, const LayerNormOp
   const std::string op = "layer_norm";
   const auto [rx, ry] = detail::same_rows(x, y, op);
   detail::require(rx.n > 0, op, "rows are empty");
-  struct Params {
-    uint32_t rows, n, ldx, ldy, ldr, off_x, off_y, off_r, off_w, off_b, flags;
-    float eps;
-  } p{rx.rows, rx.n, rx.ld, ry.ld, 0, detail::u32(x.offset()), detail::u32(y.offset()), 0, 0, 0, 0, o.eps};
+  shader::LayerNormParams p{rx.rows, rx.n, rx.ld, ry.ld, 0, detail::u32(x.offset()), detail::u32(y.offset()), 0, 0, 0, 0, o.eps};
   detail::Dispatch d;
   d.bindings = {detail::reads(x), detail::writes(y), detail::reads(x), detail::reads(x), detail::reads(x)};
   auto vec = [&](const Tensor* t, const char* name, uint32_t bit, uint32_t& off, size_t slot) {
@@ -25,22 +23,22 @@ void layer_norm(Sequence& s, const Tensor& x, const Tensor& y, const LayerNormOp
     p.flags |= bit;
     d.bindings[slot] = detail::reads(*t);
   };
-  vec(o.weight, "weight", 1u, p.off_w, 3);
-  vec(o.bias, "bias", 2u, p.off_b, 4);
+  vec(o.weight, "weight", shader::LN_WEIGHT, p.off_w, 3);
+  vec(o.bias, "bias", shader::LN_BIAS, p.off_b, 4);
   if (o.residual) {
     detail::Rows rr = detail::as_rows(*o.residual, op, "residual");
     detail::require(rr.rows == rx.rows && rr.n == rx.n, op,
                     "residual " + o.residual->describe() + " differs from x " + x.describe());
     p.ldr = rr.ld;
     p.off_r = detail::u32(o.residual->offset());
-    p.flags |= 4u;
+    p.flags |= shader::LN_RESIDUAL;
     d.bindings[2] = detail::reads(*o.residual);
   }
   detail::ContextImpl& ctx = detail::context_of(s);
   const auto& t = ctx.tuning.layer_norm;
   const uint32_t tpr = detail::row_tpr(rx.n, t.tpr, t.wg, op);
   bool sg = ctx.tuning.use_subgroups && tpr == t.wg;
-  d.pipeline = &ctx.pipelines->get(sg ? "layer_norm_subgroup" : "layer_norm", {t.wg, tpr}, 5, sizeof(Params));
+  d.pipeline = &ctx.pipelines->get(sg ? "layer_norm_subgroup" : "layer_norm", {t.wg, tpr}, 5, sizeof(p));
   d.push = detail::push_bytes(p);
   detail::split_groups(ctx, detail::ceil_div(rx.rows, t.wg / tpr), d.groups);
   d.label = "layer_norm " + std::to_string(rx.rows) + "x" + std::to_string(rx.n);

@@ -1,18 +1,17 @@
 // matmul: argument checks, K slicing and dispatch (shaders/matmul.comp). CPU reference:
 // ref/matmul.cpp.
 #include "loop_budget.h"
+#include "matmul_contract.h"
 #include "op_util.h"
 
 namespace vkfuse {
 namespace ops {
 
 namespace {
-struct Params {
-  uint32_t m, n, k, lda, ldb, ldc, off_a, off_b, off_c, off_bias, batch_inner;
-  uint32_t sa_outer, sa_inner, sb_outer, sb_inner, sc_outer, sc_inner, flags;
-  float alpha;
-  uint32_t off_res;
-};
+using Params = shader::MatmulParams;
+static_assert(shader::ACT_NONE == uint32_t(Activation::None) && shader::ACT_RELU == uint32_t(Activation::Relu) &&
+                  shader::ACT_GELU == uint32_t(Activation::Gelu),
+              "ops::Activation is the shaders' activation code");
 
 struct Batch {
   int64_t outer = 1, inner = 1;
@@ -70,9 +69,9 @@ void matmul(Sequence& s, const Tensor& a, const Tensor& b, const Tensor& c, cons
   detail::ContextImpl& ctx = detail::context_of(s);
   const auto& t = ctx.tuning.matmul;
   Params p{};
-  p.m = detail::u32(m);
-  p.n = detail::u32(n);
-  p.k = detail::u32(k);
+  p.M = detail::u32(m);
+  p.N = detail::u32(n);
+  p.K = detail::u32(k);
   p.lda = detail::u32(a.strides()[a.rank() - 2]);
   p.ldb = detail::u32(b.strides()[b.rank() - 2]);
   p.ldc = detail::u32(c.strides()[c.rank() - 2]);
@@ -91,7 +90,7 @@ void matmul(Sequence& s, const Tensor& a, const Tensor& b, const Tensor& c, cons
     require(o.bias->rank() == 1 && o.bias->dim(0) == n, op,
             "bias " + o.bias->describe() + " should be [" + std::to_string(n) + "]");
     require(o.bias->strides()[0] == 1 || n == 1, op, "bias must be contiguous");
-    bias_flag = 2u;
+    bias_flag = shader::MATMUL_BIAS;
     p.off_bias = detail::u32(o.bias->offset());
     bias_binding = detail::reads(*o.bias);
   }
@@ -111,7 +110,7 @@ void matmul(Sequence& s, const Tensor& a, const Tensor& b, const Tensor& c, cons
     require(o.residual->shape() == c.shape() && o.residual->strides() == c.strides(), op,
             "residual " + o.residual->describe() + " must have C's shape and strides " + c.describe());
     require(o.residual->storage() != c.storage(), op, "the residual must not share memory with C");
-    res_flag = 32u;
+    res_flag = shader::MATMUL_RESIDUAL;
     p.off_res = detail::u32(o.residual->offset());
     res_binding = detail::reads(*o.residual);
   }
@@ -131,11 +130,11 @@ void matmul(Sequence& s, const Tensor& a, const Tensor& b, const Tensor& c, cons
   for (int64_t k0 = 0; k0 < k_total; k0 += slice) {
     const bool last = k0 + slice >= k_total;
     Params q = p;
-    q.k = detail::u32(std::min<int64_t>(slice, k - k0));
+    q.K = detail::u32(std::min<int64_t>(slice, k - k0));
     q.off_a = p.off_a + detail::u32(k0);
     q.off_b = p.off_b + detail::u32(k0) * b_step;
-    q.flags = (o.trans_b ? 1u : 0u) | (k0 > 0 ? 16u : 0u) |
-              (last ? bias_flag | res_flag | (static_cast<uint32_t>(o.act) << 2) : 0u);
+    q.flags = (o.trans_b ? shader::MATMUL_TRANS_B : 0u) | (k0 > 0 ? shader::MATMUL_ACCUMULATE : 0u) |
+              (last ? bias_flag | res_flag | (static_cast<uint32_t>(o.act) << shader::MATMUL_ACT_SHIFT) : 0u);
     detail::Dispatch d;
     d.bindings = {texels ? detail::reads_texels(a) : detail::reads(a),
                   texels ? detail::reads_texels(b) : detail::reads(b), detail::writes(c), bias_binding,
@@ -145,7 +144,7 @@ void matmul(Sequence& s, const Tensor& a, const Tensor& b, const Tensor& c, cons
     d.groups[0] = detail::u32(detail::ceil_div(n, t.wg_x * t.tn));
     d.groups[1] = detail::u32(detail::ceil_div(m, t.wg_y * t.tm));
     d.groups[2] = detail::u32(batch.outer * batch.inner);
-    d.label = "matmul " + std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(q.k) +
+    d.label = "matmul " + std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(q.K) +
               (d.groups[2] > 1 ? " x" + std::to_string(d.groups[2]) : "");
     detail::add_dispatch(s, std::move(d));
   }

@@ -1,6 +1,7 @@
 // softmax over the last axis: argument checks and dispatch (shaders/softmax.comp). CPU
 // reference: ref/softmax.cpp.
 #include "op_util.h"
+#include "softmax_contract.h"
 
 namespace vkfuse {
 namespace ops {
@@ -8,10 +9,7 @@ namespace ops {
 void softmax(Sequence& s, const Tensor& x, const Tensor& y, const SoftmaxOptions& o) {
   const std::string op = "softmax";
   const auto [rx, ry] = detail::same_rows(x, y, op);
-  struct Params {
-    uint32_t rows, n, ldx, ldy, off_x, off_y, off_mask, mask_rows, has_mask;
-    float scale;
-  } p{rx.rows, rx.n, rx.ld, ry.ld, detail::u32(x.offset()), detail::u32(y.offset()), 0, 1, 0, o.scale};
+  shader::SoftmaxParams p{rx.rows, rx.n, rx.ld, ry.ld, detail::u32(x.offset()), detail::u32(y.offset()), 0, 1, 0, o.scale};
   detail::Dispatch d;
   d.bindings = {detail::reads(x), detail::writes(y), detail::reads(x)};
   if (o.mask) {
@@ -34,7 +32,7 @@ void softmax(Sequence& s, const Tensor& x, const Tensor& y, const SoftmaxOptions
   const bool sg = !texels && ctx.tuning.use_subgroups && tpr == t.wg;
   if (texels) d.bindings[0] = detail::reads_texels(x);
   d.pipeline = &ctx.pipelines->get(texels ? "softmax_texel" : sg ? "softmax_subgroup" : "softmax", {t.wg, tpr}, 3,
-                                   sizeof(Params), texels ? 1u : 0u);
+                                   sizeof(p), texels ? 1u : 0u);
   d.push = detail::push_bytes(p);
   detail::split_groups(ctx, detail::ceil_div(rx.rows, t.wg / tpr), d.groups);
   d.label = "softmax " + std::to_string(rx.rows) + "x" + std::to_string(rx.n);

@@ -2,9 +2,7 @@
 #ifndef VKFUSE_ACTIVATION_GLSL
 #define VKFUSE_ACTIVATION_GLSL
 
-#define ACT_NONE 0u
-#define ACT_RELU 1u
-#define ACT_GELU 2u
+#include "activation_contract.h"  // ACT_NONE, ACT_RELU, ACT_GELU
 
 // GLSL has no erf. |x| < 0.5: Taylor series to x^13 (truncation < 2e-9 relative);
 // otherwise 1 - erfc with Numerical Recipes' erfcc (relative error of erfc < 1.2e-7, so

@@ -1,9 +1,7 @@
 // score(q, k) of model-format.md §4, with scale = p.scale (1/sqrt(D) by default):
 //   dot: scale·(q·k);  neg_euclidean: -scale·‖q-k‖₂;  neg_manhattan: -scale·‖q-k‖₁
 // Needs D and SCORE (specialization constants) and p.scale.
-#define SCORE_DOT 0u
-#define SCORE_NEG_EUCLIDEAN 1u
-#define SCORE_NEG_MANHATTAN 2u
+// SCORE_DOT, SCORE_NEG_EUCLIDEAN, SCORE_NEG_MANHATTAN: attention_contract.h
 
 #ifdef WIDE
 // head_dim above what one invocation keeps in registers: the score over all d_total columns,
