@@ -15,7 +15,7 @@ int main(int argc, char** argv) try {
   vkfuse::Model model = vkfuse::Model::load(SHAPES_QA_MODEL);
   auto vocab = shapes::Vocab::from_json(model.metadata().at("vkfuse.vocab"));
   auto norm = shapes::Normalization::from_json(model.metadata().at("vkfuse.image_preprocess"));
-  const int64_t side = model.fusion_config().image_size, len = model.fusion_config().max_text_len;
+  const int64_t side = model.config<vkfuse::FusionConfig>().image_size, len = model.config<vkfuse::FusionConfig>().max_text_len;
 
   vkfuse::Context gpu;                    // the default device (VKFUSE_DEVICE picks another)
   vkfuse::Session session(gpu, model);    // weights go to the device once

@@ -32,7 +32,7 @@ struct QaModel {
   vkfuse::Model model;
   shapes::Vocab vocab;
   shapes::Normalization norm;
-  const vkfuse::FusionConfig& config() const { return model.fusion_config(); }
+  const vkfuse::FusionConfig& config() const { return model.config<vkfuse::FusionConfig>(); }
 
   static QaModel load(const std::string& path) {
     vkfuse::Model m = vkfuse::Model::load(path);
@@ -43,7 +43,7 @@ struct QaModel {
     if (vocab == md.end()) throw vkfuse::Error(path + ": no 'vkfuse.vocab' in the metadata: the model has no vocabulary");
     auto pre = md.find("vkfuse.image_preprocess");
     if (pre == md.end()) throw vkfuse::Error(path + ": no 'vkfuse.image_preprocess' in the metadata");
-    const auto& c = m.fusion_config();
+    const auto& c = m.config<vkfuse::FusionConfig>();
     if (c.in_channels != 3 || c.num_outputs != 1 || c.output_activation != vkfuse::FusionConfig::Output::Sigmoid)
       throw vkfuse::Error(path + ": shapes_qa needs RGB input and one sigmoid output (a yes probability)");
     shapes::Vocab v = shapes::Vocab::from_json(vocab->second);

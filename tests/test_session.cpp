@@ -49,6 +49,21 @@ TEST_P(SessionTest, ReplaysEachInputsOwnAnswer) {
   EXPECT_EQ(session.recordings(), 2u);
 }
 
+// A session holds its model: one made from a temporary (the model's last handle gone as the
+// statement ends) runs and gives the CPU reference's answer. Under AddressSanitizer
+// (-DVKFUSE_SANITIZE=address,undefined) a session that kept a reference would be a
+// heap use-after-free here.
+TEST_P(SessionTest, KeepsATemporaryModelAlive) {
+  auto& ctx = vkt::context(GetParam());
+  const std::string path = std::string(VKFUSE_TEST_DATA) + "/transformer_encoder/post_norm_relu/model.safetensors";
+  vkfuse::Session session(ctx, vkfuse::Model::load(path));
+  auto in = vkfuse::SafetensorsFile::open(src_file(2, 5, 16, 11));
+  auto got = session.run(in);
+  auto want = vkfuse::Model::load(path).run(in, false, nullptr);
+  EXPECT_TRUE(vkt::near_all(got.at("output").data, want.at("output").data, 3e-5f, 0.f));
+  EXPECT_EQ(session.run(in).at("output").data, got.at("output").data);  // and replays
+}
+
 // Bytes the C heap has handed out and not taken back (a leak shows here byte for byte, where
 // the resident size moves in steps of whole heap extensions).
 size_t heap_in_use() {

@@ -115,13 +115,13 @@ TEST_P(ShapesModel, MatchesReferenceAndPyTorch) {
 TEST(ShapesModelFile, CarriesVocabularyAndPreprocessing) {
   auto model = vkfuse::Model::load(model_path());
   auto vocab = shapes::Vocab::from_json(model.metadata().at("vkfuse.vocab"));
-  EXPECT_EQ(int64_t(vocab.size()), model.fusion_config().vocab_size);
+  EXPECT_EQ(int64_t(vocab.size()), model.config<vkfuse::FusionConfig>().vocab_size);
   shapes::Normalization::from_json(model.metadata().at("vkfuse.image_preprocess"));
   shapes::Generator gen(5);
   for (int i = 0; i < 50; ++i) {
     auto scene = gen.scene();
     for (const auto& q : gen.questions(scene, 4)) {
-      auto e = vocab.encode(q.text, int(model.fusion_config().max_text_len));
+      auto e = vocab.encode(q.text, int(model.config<vkfuse::FusionConfig>().max_text_len));
       EXPECT_TRUE(e.unknown_words.empty()) << q.text;
     }
   }

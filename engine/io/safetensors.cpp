@@ -16,6 +16,7 @@
 #include <optional>
 #include <set>
 
+#include "io/convert.h"
 #include "vkfuse/error.hpp"
 
 // The data section is little-endian; copying it out byte for byte is only right on a
@@ -73,16 +74,6 @@ std::optional<DType> dtype_from_name(const std::string& s) {
   for (const auto& [name, t] : table)
     if (s == name) return t;
   return std::nullopt;
-}
-
-// numel * dtype_size, or nullopt past 2^64. A zero dimension makes the product zero whatever
-// the others are, so it is settled before any multiplication can overflow.
-std::optional<uint64_t> byte_count(const Shape& shape, DType dtype) {
-  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return 0;
-  uint64_t n = dtype_size(dtype);
-  for (int64_t d : shape)
-    if (__builtin_mul_overflow(n, uint64_t(d), &n)) return std::nullopt;
-  return n;
 }
 
 // nlohmann::json keeps the last of duplicate keys without a word; the parser callback sees
@@ -241,7 +232,7 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
     if (end > data_size)
       throw fail(at + offsets + " run past the end of the data section (" +
                  std::to_string(data_size) + " bytes)");
-    const auto need = byte_count(shape, *dtype);
+    const auto need = detail::byte_count(shape, *dtype);
     const std::string what = std::string(dtype_name(*dtype)) + " " + shape_string(shape);
     if (!need) throw fail(at + what + " is over 2^64 bytes");
     if (*need != end - begin)
@@ -293,7 +284,7 @@ SafetensorsFile SafetensorsFile::from_tensors(const std::string& label,
     f.index_[name] = 0;
     for (int64_t d : t.shape)
       if (d < 0) throw Error(at + "negative dimension in shape " + shape_string(t.shape));
-    const auto bytes = byte_count(t.shape, t.dtype);
+    const auto bytes = detail::byte_count(t.shape, t.dtype);
     if (!bytes || *bytes > std::numeric_limits<size_t>::max() - total)
       throw Error(at + "shape " + shape_string(t.shape) + " is too large");
     if (*bytes && !t.data) throw Error(at + "no data");
@@ -351,54 +342,17 @@ const SafetensorsFile::TensorInfo& SafetensorsFile::tensor(const std::string& na
 
 std::vector<float> SafetensorsFile::to_f32(const std::string& name) const {
   const TensorInfo& t = tensor(name);
-  const size_t n = t.bytes / dtype_size(t.dtype);
-  std::vector<float> r(n);
-  if (t.dtype == DType::F32) {
-    if (n) std::memcpy(r.data(), t.data, t.bytes);
-  } else if (t.dtype == DType::F16 || t.dtype == DType::BF16) {
-    const auto convert = t.dtype == DType::F16 ? half_to_float : bf16_to_float;
-    for (size_t i = 0; i < n; ++i) {
-      uint16_t h;
-      std::memcpy(&h, t.data + 2 * i, 2);
-      r[i] = convert(h);
-    }
-  } else {
-    throw Error(where(name) + ": is " + dtype_name(t.dtype) + ", not F32, F16 or BF16");
-  }
-  return r;
+  return detail::to_f32({t.dtype, t.shape, t.data}, where(name));
 }
 
 std::vector<int64_t> SafetensorsFile::to_i64(const std::string& name) const {
   const TensorInfo& t = tensor(name);
-  const size_t n = t.bytes / dtype_size(t.dtype);
-  std::vector<int64_t> r(n);
-  if (t.dtype == DType::I64) {
-    if (n) std::memcpy(r.data(), t.data, t.bytes);
-  } else if (t.dtype == DType::I32) {
-    for (size_t i = 0; i < n; ++i) {
-      int32_t v;
-      std::memcpy(&v, t.data + 4 * i, 4);
-      r[i] = v;
-    }
-  } else {
-    throw Error(where(name) + ": is " + dtype_name(t.dtype) + ", not I64 or I32");
-  }
-  return r;
+  return detail::to_i64({t.dtype, t.shape, t.data}, where(name));
 }
 
 std::vector<uint8_t> SafetensorsFile::to_mask(const std::string& name) const {
   const TensorInfo& t = tensor(name);
-  if (t.dtype != DType::Bool && t.dtype != DType::U8)
-    throw Error(where(name) + ": is " + dtype_name(t.dtype) + ", not BOOL or U8");
-  std::vector<uint8_t> r(t.data, t.data + t.bytes);
-  if (t.dtype == DType::Bool) {
-    // A byte other than 0 or 1 is no bool PyTorch writes: corruption, not a mask.
-    auto bad = std::find_if(r.begin(), r.end(), [](uint8_t b) { return b > 1; });
-    if (bad != r.end())
-      throw Error(where(name) + ": BOOL element " + std::to_string(bad - r.begin()) + " is " +
-                  std::to_string(*bad) + ", not 0 or 1");
-  }
-  return r;
+  return detail::to_mask({t.dtype, t.shape, t.data}, where(name));
 }
 
 TensorBytes f32_bytes(const Shape& shape, const std::vector<float>& values) {
@@ -478,7 +432,7 @@ void write_safetensors(const std::string& path,
     if (!seen.insert(name).second) throw Error(at + "duplicate tensor name");
     for (int64_t d : t.shape)
       if (d < 0) throw Error(at + "negative dimension in shape " + shape_string(t.shape));
-    const auto bytes = byte_count(t.shape, t.dtype);
+    const auto bytes = detail::byte_count(t.shape, t.dtype);
     if (!bytes) throw Error(at + "shape " + shape_string(t.shape) + " is over 2^64 bytes");
     if (*bytes && !t.data) throw Error(at + "no data");
     header[name] = {{"dtype", dtype_name(t.dtype)},

@@ -1,14 +1,17 @@
 #pragma once
-// Model files (model-format.md §2): a safetensors file whose metadata key `vkfuse.config`
+// Model files (docs/model-format.md §2): a safetensors file whose metadata key `vkfuse.config`
 // holds the architecture's config as JSON and whose tensors are the PyTorch state_dict().
+#include <any>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "vkfuse/context.hpp"
+#include "vkfuse/error.hpp"
+#include "vkfuse/fusion.hpp"
 #include "vkfuse/multihead_attention.hpp"
 #include "vkfuse/safetensors.hpp"
-#include "vkfuse/fusion.hpp"
 #include "vkfuse/transformer.hpp"
 
 namespace vkfuse {
@@ -20,35 +23,44 @@ struct HostTensor {
 };
 using HostTensors = std::map<std::string, HostTensor>;
 
+// A loaded model. Copies share the loaded weights (they are cheap), and every Session holds
+// one, so the model lives as long as anything that runs it.
 class Model {
  public:
-  // Reads and checks the file: config fields and types, every tensor present with the shape
-  // the config implies, none unexpected. F16 and BF16 weights become F32 once, here.
+  // Reads and checks the file: every config key known to the arch with its type (an unknown
+  // key is an error), every tensor present with the shape the config implies, none
+  // unexpected. F16 and BF16 weights become F32 once, here.
   static Model load(const std::string& path);
 
-  const std::string& path() const { return path_; }
-  const std::string& arch() const { return arch_; }
-  const std::string& config_json() const { return config_json_; }  // as stored in the file
+  const std::string& path() const;
+  const std::string& arch() const;         // the arch's name in the file
+  const std::string& config_json() const;  // as stored in the file
   // Every metadata string of the file (vkfuse.config, and what the exporter added, such as
   // vkfuse.vocab and vkfuse.image_preprocess; docs/model-format.md).
-  const std::map<std::string, std::string>& metadata() const { return metadata_; }
-  const MultiheadAttentionConfig& attention_config() const { return mha_; }
-  const TransformerConfig& transformer_config() const { return tf_; }
-  const FusionConfig& fusion_config() const { return fusion_; }
-  const WeightMap& weights() const { return weights_; }
+  const std::map<std::string, std::string>& metadata() const;
+  const WeightMap& weights() const;
 
-  // The forward pass on named inputs (model-format.md §2 lists them per arch), on the GPU
-  // or, without a context, on the CPU reference. Outputs by name; `attn_weights` too when
-  // need_weights. Errors name the input and what is wrong.
+  // The arch's parsed config: FusionConfig for vision_text_fusion, TransformerConfig for
+  // transformer_encoder and _decoder, MultiheadAttentionConfig for multihead_attention. An
+  // Error when the model's arch has no config of type T.
+  template <class T> const T& config() const {
+    const T* c = std::any_cast<T>(&config_any());
+    if (!c) throw Error(path() + ": arch " + arch() + " has no config of the type asked for");
+    return *c;
+  }
+  const std::any& config_any() const;
+
+  // The forward pass on named inputs (docs/model-format.md §2 lists them per arch), on the
+  // GPU or, without a context, on the CPU reference. Outputs by name; the attention weights
+  // too when need_weights. Errors name the input and what is wrong.
   HostTensors run(const SafetensorsFile& inputs, bool need_weights, Context* gpu) const;
 
+  struct State;  // engine/models/model_state.h
+  const State& state() const { return *state_; }
+
  private:
-  std::string path_, arch_, config_json_;
-  std::map<std::string, std::string> metadata_;
-  MultiheadAttentionConfig mha_;
-  TransformerConfig tf_;
-  FusionConfig fusion_;
-  WeightMap weights_;
+  Model() = default;
+  std::shared_ptr<const State> state_;
 };
 
 }  // namespace vkfuse

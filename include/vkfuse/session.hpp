@@ -11,15 +11,18 @@ namespace vkfuse {
 
 class Session {
  public:
-  // Uploads the model's weights to the device once. With need_weights the runs also return
-  // the attention weights the arch defines; with profile, per-dispatch device timings.
+  // Uploads the model's weights to the device once (at the first run). The session holds
+  // the model (a Model is a shared handle), so a temporary one is safe. With need_weights
+  // the runs also return the attention weights the arch defines; with profile,
+  // per-dispatch device timings.
   Session(Context& ctx, const Model& model, bool need_weights = false, bool profile = false);
   ~Session();
   Session(Session&&) noexcept;
 
   // Inputs by name from memory (model-format.md §2 names them per arch): floats as F32,
-  // token ids as I64 or I32, masks as U8/BOOL through the raw form. They stay set for later
-  // runs until replaced or cleared, so a new image can be run with the same question.
+  // token ids as I64 or I32, masks as U8/BOOL through the raw form. The values are copied
+  // once, into the session; they stay set for later runs until replaced or cleared, so a new
+  // image can be run with the same question.
   void set_input(const std::string& name, const Shape& shape, const std::vector<float>& values);
   void set_input(const std::string& name, const Shape& shape, const std::vector<int64_t>& values);
   void set_input(const std::string& name, DType dtype, const Shape& shape, const void* data);
@@ -49,22 +52,5 @@ class Session {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-namespace detail {
-// Parsed inputs of one run: named device inputs (F32, or I32 for token ids), the output
-// shapes, and a signature of every shape (a new signature means a new recording).
-struct Prepared {
-  struct Input {
-    Shape shape;
-    std::vector<float> f32;
-    std::vector<int32_t> i32;
-  };
-  std::map<std::string, Input> inputs;
-  std::map<std::string, Shape> outputs;
-  std::string signature;
-};
-Prepared prepare(const Model& m, const SafetensorsFile& in, bool need_weights);
-HostTensors run_cpu(const Model& m, const Prepared& p);
-}  // namespace detail
 
 }  // namespace vkfuse

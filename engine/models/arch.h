@@ -1,0 +1,60 @@
+#pragma once
+// An arch: what one kind of model file means (docs/model-format.md §2). Each arch is one file
+// in engine/models/archs/ implementing this interface, and one line of the registry
+// (engine/models/arch_registry.cpp). Model and Session know no arch by name.
+#include <any>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "models/config.h"
+#include "models/inputs.h"
+#include "vkfuse/model.hpp"
+
+namespace vkfuse::detail {
+
+using TensorList = std::vector<std::pair<std::string, Shape>>;
+using DeviceTensors = std::map<std::string, Tensor>;
+
+// The tensor of that name, or null (an optional input or output).
+inline const Tensor* find(const DeviceTensors& t, const std::string& name) {
+  auto it = t.find(name);
+  return it == t.end() ? nullptr : &it->second;
+}
+
+// An arch's modules on one device, their weights uploaded once.
+class ArchProgram {
+ public:
+  virtual ~ArchProgram() = default;
+  // Records the forward pass: `in` holds a device tensor for each of Prepared::inputs, `out`
+  // one (of Output::device shape) for each output asked for.
+  virtual void record(Sequence& s, const DeviceTensors& in, const DeviceTensors& out) = 0;
+};
+
+class Arch {
+ public:
+  virtual ~Arch() = default;
+  // The state_dict() names and shapes the config implies; the file must hold exactly these.
+  virtual TensorList tensors() const = 0;
+  // Why a tensor the file holds but tensors() does not name cannot be run (a feature vkfuse
+  // does not implement), or "" when it is simply unexpected.
+  virtual std::string unsupported(const std::string& /*tensor*/) const { return ""; }
+  // Checks the named inputs (names, dtypes, shapes, ids) and prepares what the device and the
+  // CPU reference read, and the outputs (attention weights only with need_weights).
+  virtual Prepared prepare(const InputSet& in, bool need_weights) const = 0;
+  // Makes the modules on ctx, uploading the weights.
+  virtual std::unique_ptr<ArchProgram> program(Context& ctx, const WeightMap& weights) const = 0;
+  // The CPU reference of the forward pass; `out` holds every output of p, sized, to fill.
+  virtual void run_cpu(const WeightMap& weights, const Prepared& p, HostTensors& out) const = 0;
+  // The arch's typed config (Model::config<T>()).
+  virtual std::any config() const = 0;
+};
+
+// Reads the config of arch `name` through its registry entry: an Error listing the archs
+// for a name none has. The arch reads every key it knows; the caller then calls finish().
+std::unique_ptr<Arch> parse_arch(const std::string& name, ConfigReader& config);
+std::vector<std::string> arch_names();
+
+}  // namespace vkfuse::detail

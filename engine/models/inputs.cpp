@@ -1,0 +1,119 @@
+// The input path: views, their conversions, and the checks every arch shares.
+#include "models/inputs.h"
+
+#include <algorithm>
+#include <cstdint>
+
+#include "io/convert.h"
+#include "vkfuse/error.hpp"
+#include "vkfuse/multihead_attention.hpp"
+
+namespace vkfuse::detail {
+
+InputSet InputSet::of(const SafetensorsFile& file) {
+  InputSet in(file.path());
+  for (const auto& name : file.names()) {
+    const auto& t = file.tensor(name);
+    in.add(name, {t.dtype, t.shape, t.data});
+  }
+  return in;
+}
+
+std::vector<std::string> InputSet::names() const {
+  std::vector<std::string> n;
+  for (const auto& [name, t] : tensors_) n.push_back(name);
+  return n;
+}
+
+const TensorBytes& InputSet::at(const std::string& name) const {
+  auto it = tensors_.find(name);
+  if (it == tensors_.end()) throw Error(label_ + ": input '" + name + "' is missing");
+  return it->second;
+}
+
+std::string InputSet::where(const std::string& name) const { return label_ + ": input '" + name + "'"; }
+std::vector<float> InputSet::to_f32(const std::string& name) const { return detail::to_f32(at(name), where(name)); }
+std::vector<int64_t> InputSet::to_i64(const std::string& name) const { return detail::to_i64(at(name), where(name)); }
+std::vector<uint8_t> InputSet::to_mask(const std::string& name) const { return detail::to_mask(at(name), where(name)); }
+
+const void* DeviceInput::data() const {
+  if (view) return view;
+  return dtype == DType::I32 ? static_cast<const void*>(i32.data()) : static_cast<const void*>(f32.data());
+}
+
+const float* Prepared::floats(const std::string& name) const {
+  auto it = inputs.find(name);
+  return it == inputs.end() ? nullptr : it->second.floats();
+}
+
+std::string Prepared::signature() const {
+  std::string s;
+  for (const auto& [name, x] : inputs) s += name + dtype_name(x.dtype) + shape_string(x.shape) + ";";
+  for (const auto& [name, o] : outputs) s += name + ";";
+  return s;
+}
+
+DeviceInput floats_of(Shape shape, std::vector<float> values) {
+  DeviceInput x;
+  x.shape = std::move(shape);
+  x.f32 = std::move(values);
+  return x;
+}
+
+void only_inputs(const InputSet& in, const std::vector<std::string>& known, const std::string& arch) {
+  for (const auto& name : in.names())
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      throw Error(in.label() + ": input '" + name + "' is not an input of arch " + arch + " (" + list + ")");
+    }
+}
+
+DeviceInput float_input(const InputSet& in, const std::string& name, const Shape& device) {
+  const TensorBytes& t = in.at(name);
+  DeviceInput x;
+  x.shape = device;
+  // F32 data on a float boundary is read where it lies; F16/BF16 (or a misaligned mapping)
+  // is converted once.
+  if (t.dtype == DType::F32 && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0 && t.data)
+    x.view = t.data;
+  else
+    x.f32 = in.to_f32(name);
+  return x;
+}
+
+int rows_rank(const InputSet& in, const std::string& name, const char* what) {
+  const auto& s = in.at(name).shape;
+  if (s.size() != 2 && s.size() != 3)
+    throw Error(in.where(name) + " has shape " + shape_string(s) + "; expected " + what);
+  return static_cast<int>(s.size());
+}
+
+DeviceInput rows_input(const InputSet& in, const std::string& name, int rank, const char* like) {
+  const Shape& s = in.at(name).shape;
+  if (static_cast<int>(s.size()) != rank)
+    throw Error(in.where(name) + " has shape " + shape_string(s) + "; expected rank " + std::to_string(rank) +
+                " like '" + like + "'");
+  return float_input(in, name, rank == 3 ? s : Shape{1, s[0], s[1]});
+}
+
+void check_features(const InputSet& in, const DeviceInput& x, const std::string& name, int64_t want, const char* what) {
+  if (x.shape[2] != want)
+    throw Error(in.where(name) + " has " + std::to_string(x.shape[2]) + " features, the model's " + what + " is " +
+                std::to_string(want));
+}
+
+void mask_input(Prepared& p, const InputSet& in, const std::string& name, const std::string& as, const Shape& want,
+                bool additive, const Shape& device) {
+  if (!in.contains(name)) return;
+  const auto& t = in.at(name);
+  const bool flags = t.dtype == DType::Bool || t.dtype == DType::U8;
+  if (!flags && !(additive && t.dtype == DType::F32))
+    throw Error(in.where(name) + " is " + dtype_name(t.dtype) + "; it must be BOOL or U8" +
+                (additive ? " (masked where nonzero) or F32 (added to the scores)" : " (masked where nonzero)"));
+  if (t.shape != want)
+    throw Error(in.where(name) + " has shape " + shape_string(t.shape) + ", expected " + shape_string(want));
+  p.inputs[as] = flags ? floats_of(device, additive_mask(in.to_mask(name))) : float_input(in, name, device);
+}
+
+}  // namespace vkfuse::detail
