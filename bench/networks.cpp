@@ -107,7 +107,8 @@ nlohmann::json bench_networks(vkfuse::Context& ctx, int reps, bool print, bool w
     double cpu = 0;
     if (with_cpu) {
       std::vector<float> x = bench::random_vec(tokens * e, 7), y(x.size());
-      cpu = cpu_ms([&] { vkfuse::ref::transformer_encoder(c, w, "", x.data(), 1, tokens, nullptr, nullptr, y.data()); });
+      const int64_t l = tokens;  // C++17 lambdas cannot capture a structured binding (clang refuses)
+      cpu = cpu_ms([&] { vkfuse::ref::transformer_encoder(c, w, "", x.data(), 1, l, nullptr, nullptr, y.data()); });
     }
     report(name, t, s, ctx.memory_peak() - before, cpu);
   }

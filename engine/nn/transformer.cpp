@@ -125,15 +125,20 @@ void norm(Sequence& s, const Tensor& x, const Tensor& y, const Tensor& w, const 
 }
 }  // namespace
 
-namespace detail {
-LinearWeights::LinearWeights(Context& ctx, const WeightMap& w, const std::string& name, const Shape& weight_shape)
-    : weight(ctx.tensor(weight_shape, need(w, name + ".weight"))),
-      bias(ctx.tensor({weight_shape[0]}, need(w, name + ".bias"))) {}
-}  // namespace detail
+namespace {
+// A weight and its bias on the device: nn.Linear's [out, in] and [out], or a LayerNorm's [E]
+// and [E]; the bias has the weight's first dimension.
+struct LinearWeights {
+  Tensor weight, bias;
+  LinearWeights(Context& ctx, const WeightMap& w, const std::string& name, const Shape& weight_shape)
+      : weight(ctx.tensor(weight_shape, need(w, name + ".weight"))),
+        bias(ctx.tensor({weight_shape[0]}, need(w, name + ".bias"))) {}
+};
+}  // namespace
 
 struct TransformerEncoder::Layer {
   MultiheadAttention attn;
-  detail::LinearWeights lin1, lin2, norm1, norm2;
+  LinearWeights lin1, lin2, norm1, norm2;
   Layer(Context& ctx, const TransformerConfig& c, const WeightMap& w, const std::string& p)
       : attn(ctx, c.attention(), sub_weights(w, p + "self_attn.")),
         lin1(ctx, w, p + "linear1", {c.dim_feedforward, c.d_model}),
@@ -168,9 +173,9 @@ void TransformerEncoder::record(Sequence& s, const Tensor& src, const Tensor& ou
   // block has given its own intermediates back.
   detail::Scratch scratch(s);
   Tensor ping = scratch({b, l, e}), pong = scratch({b, l, e}), x1 = scratch({b, l, e}), tmp = scratch({b, l, e});
-  auto lin = [&](const Tensor& x, const detail::LinearWeights& w, const Tensor& y, ops::Activation act,
+  auto lin = [&](const Tensor& x, const LinearWeights& w, const Tensor& y, ops::Activation act,
                  const Tensor* res) { linear(s, x, w.weight, w.bias, y, act, res); };
-  auto nrm = [&](const Tensor& x, const Tensor& y, const detail::LinearWeights& w, const Tensor* res) {
+  auto nrm = [&](const Tensor& x, const Tensor& y, const LinearWeights& w, const Tensor* res) {
     norm(s, x, y, w.weight, w.bias, c.layer_norm_eps, res);
   };
   const Tensor* x = &src;
@@ -209,17 +214,23 @@ void TransformerEncoder::record(Sequence& s, const Tensor& src, const Tensor& ou
     ops::copy(s, src, out);
 }
 
+struct TransformerDecoderLayer::Weights {
+  MultiheadAttention self, cross;
+  LinearWeights lin1, lin2, norm1, norm2, norm3;
+  Weights(Context& ctx, const TransformerConfig& c, const WeightMap& w, const std::string& p)
+      : self(ctx, c.attention(), sub_weights(w, p + "self_attn.")),
+        cross(ctx, c.attention(), sub_weights(w, p + "multihead_attn.")),
+        lin1(ctx, w, p + "linear1", {c.dim_feedforward, c.d_model}),
+        lin2(ctx, w, p + "linear2", {c.d_model, c.dim_feedforward}),
+        norm1(ctx, w, p + "norm1", {c.d_model}),
+        norm2(ctx, w, p + "norm2", {c.d_model}),
+        norm3(ctx, w, p + "norm3", {c.d_model}) {}
+};
+
 TransformerDecoderLayer::TransformerDecoderLayer(Context& ctx, const TransformerConfig& config, const WeightMap& w,
                                                  const std::string& p)
-    : ctx_(ctx),
-      config_(config),
-      self_(ctx, config.attention(), sub_weights(w, p + "self_attn.")),
-      cross_(ctx, config.attention(), sub_weights(w, p + "multihead_attn.")),
-      lin1_(ctx, w, p + "linear1", {config.dim_feedforward, config.d_model}),
-      lin2_(ctx, w, p + "linear2", {config.d_model, config.dim_feedforward}),
-      norm1_(ctx, w, p + "norm1", {config.d_model}),
-      norm2_(ctx, w, p + "norm2", {config.d_model}),
-      norm3_(ctx, w, p + "norm3", {config.d_model}) {}
+    : config_(config), w_(std::make_unique<Weights>(ctx, config, w, p)) {}
+TransformerDecoderLayer::~TransformerDecoderLayer() = default;
 
 void TransformerDecoderLayer::record(Sequence& s, const Tensor& tgt, const Tensor& memory, const Tensor& out,
                                      const DecoderMasks& masks, const Tensor* cross_weights) {
@@ -235,24 +246,24 @@ void TransformerDecoderLayer::record(Sequence& s, const Tensor& tgt, const Tenso
   const float eps = c.layer_norm_eps;
   if (c.norm_first) {
     // x1 = x + SA(LN1(x)); x2 = x1 + CA(LN2(x1), mem); y = x2 + FF(LN3(x2))
-    norm(s, tgt, tmp, norm1_.weight, norm1_.bias, eps, nullptr);
-    self_.record(s, tmp, tmp, tmp, x1, masks.self, nullptr, &tgt);
-    norm(s, x1, tmp, norm2_.weight, norm2_.bias, eps, nullptr);
-    cross_.record(s, tmp, memory, memory, x2, masks.cross, cross_weights, &x1);
-    norm(s, x2, tmp, norm3_.weight, norm3_.bias, eps, nullptr);
+    norm(s, tgt, tmp, w_->norm1.weight, w_->norm1.bias, eps, nullptr);
+    w_->self.record(s, tmp, tmp, tmp, x1, masks.self, nullptr, &tgt);
+    norm(s, x1, tmp, w_->norm2.weight, w_->norm2.bias, eps, nullptr);
+    w_->cross.record(s, tmp, memory, memory, x2, masks.cross, cross_weights, &x1);
+    norm(s, x2, tmp, w_->norm3.weight, w_->norm3.bias, eps, nullptr);
     Tensor hidden = scratch(hidden_shape);
-    linear(s, tmp, lin1_.weight, lin1_.bias, hidden, c.activation, nullptr);
-    linear(s, hidden, lin2_.weight, lin2_.bias, out, ops::Activation::None, &x2);
+    linear(s, tmp, w_->lin1.weight, w_->lin1.bias, hidden, c.activation, nullptr);
+    linear(s, hidden, w_->lin2.weight, w_->lin2.bias, out, ops::Activation::None, &x2);
   } else {
     // x1 = LN1(x + SA(x)); x2 = LN2(x1 + CA(x1, mem)); y = LN3(x2 + FF(x2))
-    self_.record(s, tgt, tgt, tgt, tmp, masks.self);
-    norm(s, tmp, x1, norm1_.weight, norm1_.bias, eps, &tgt);
-    cross_.record(s, x1, memory, memory, tmp, masks.cross, cross_weights);
-    norm(s, tmp, x2, norm2_.weight, norm2_.bias, eps, &x1);
+    w_->self.record(s, tgt, tgt, tgt, tmp, masks.self);
+    norm(s, tmp, x1, w_->norm1.weight, w_->norm1.bias, eps, &tgt);
+    w_->cross.record(s, x1, memory, memory, tmp, masks.cross, cross_weights);
+    norm(s, tmp, x2, w_->norm2.weight, w_->norm2.bias, eps, &x1);
     Tensor hidden = scratch(hidden_shape);
-    linear(s, x2, lin1_.weight, lin1_.bias, hidden, c.activation, nullptr);
-    linear(s, hidden, lin2_.weight, lin2_.bias, tmp, ops::Activation::None, nullptr);
-    norm(s, tmp, out, norm3_.weight, norm3_.bias, eps, &x2);
+    linear(s, x2, w_->lin1.weight, w_->lin1.bias, hidden, c.activation, nullptr);
+    linear(s, hidden, w_->lin2.weight, w_->lin2.bias, tmp, ops::Activation::None, nullptr);
+    norm(s, tmp, out, w_->norm3.weight, w_->norm3.bias, eps, &x2);
   }
 }
 

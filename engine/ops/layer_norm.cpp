@@ -13,12 +13,12 @@ void layer_norm(Sequence& s, const Tensor& x, const Tensor& y, const LayerNormOp
   shader::LayerNormParams p{rx.rows, rx.n, rx.ld, ry.ld, 0, detail::u32(x.offset()), detail::u32(y.offset()), 0, 0, 0, 0, o.eps};
   detail::Dispatch d;
   d.bindings = {detail::reads(x), detail::writes(y), detail::reads(x), detail::reads(x), detail::reads(x)};
+  const uint32_t n = rx.n;  // C++17 lambdas cannot capture a structured binding (clang refuses)
   auto vec = [&](const Tensor* t, const char* name, uint32_t bit, uint32_t& off, size_t slot) {
     if (!t) return;
     detail::check_f32(*t, op, name);
-    detail::require(t->rank() == 1 && t->dim(0) == rx.n && (t->strides()[0] == 1 || rx.n == 1), op,
-                    std::string(name) + " " + t->describe() + " should be contiguous [" +
-                        std::to_string(rx.n) + "]");
+    detail::require(t->rank() == 1 && t->dim(0) == n && (t->strides()[0] == 1 || n == 1), op,
+                    std::string(name) + " " + t->describe() + " should be contiguous [" + std::to_string(n) + "]");
     off = detail::u32(t->offset());
     p.flags |= bit;
     d.bindings[slot] = detail::reads(*t);

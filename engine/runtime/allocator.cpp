@@ -96,11 +96,17 @@ Block* Allocator::new_block(VkDeviceSize size, MemoryKind kind) {
                 " in use in " + std::to_string(blocks_.size()) + " blocks, heap size " +
                 mib(props_.memoryHeaps[heap].size));
   }
-  VK_CHECK(vk_.vkBindBufferMemory(device_, b->buffer, b->memory, 0));
-  if (kind != MemoryKind::Device) {
-    void* p = nullptr;
-    VK_CHECK(vk_.vkMapMemory(device_, b->memory, 0, VK_WHOLE_SIZE, 0, &p));
-    b->mapped = static_cast<uint8_t*>(p);
+  try {  // the buffer and its memory are freed if binding or mapping fails
+    VK_CHECK(vk_.vkBindBufferMemory(device_, b->buffer, b->memory, 0));
+    if (kind != MemoryKind::Device) {
+      void* p = nullptr;
+      VK_CHECK(vk_.vkMapMemory(device_, b->memory, 0, VK_WHOLE_SIZE, 0, &p));
+      b->mapped = static_cast<uint8_t*>(p);
+    }
+  } catch (...) {
+    vk_.vkDestroyBuffer(device_, b->buffer, nullptr);
+    vk_.vkFreeMemory(device_, b->memory, nullptr);
+    throw;
   }
   b->free[0] = size;
   blocks_.push_back(std::move(b));

@@ -91,6 +91,18 @@ ContextImpl::ContextImpl(const Options& o) : options(o) {
   VK_CHECK(f.vkCreateDevice(physical, &dci, nullptr, &device));
   load_device_functions(f, device);
   vk = &f;
+  // A constructor that throws runs no destructor: whatever was made from here on is released
+  // by hand before the error goes on.
+  try {
+    finish_setup();
+  } catch (...) {
+    release();
+    throw;
+  }
+}
+
+void ContextImpl::finish_setup() {
+  VulkanFunctions& f = inst->vk;
   f.vkGetDeviceQueue(device, queue_family, 0, &queue);
 
   tuning = choose_tuning(info, caps);
@@ -120,11 +132,19 @@ ContextImpl::~ContextImpl() {
   } catch (const std::exception&) {
     // A cache that cannot be written only costs the next start some time.
   }
+  release();
+}
+
+void ContextImpl::release() noexcept {
+  if (!device) return;
   pipelines.reset();
   allocator.reset();
   if (transfer_fence) vk->vkDestroyFence(device, transfer_fence, nullptr);
   if (transfer_pool) vk->vkDestroyCommandPool(device, transfer_pool, nullptr);
+  transfer_fence = VK_NULL_HANDLE;
+  transfer_pool = VK_NULL_HANDLE;
   vk->vkDestroyDevice(device, nullptr);
+  device = VK_NULL_HANDLE;
 }
 
 void ContextImpl::submit(const std::vector<VkCommandBuffer>& cbs, VkFence fence) {

@@ -20,6 +20,7 @@ struct Instance {
   explicit Instance(bool validation,
                     std::function<void(MessageSeverity, const std::string&)> on_message = {});
   ~Instance();
+  void release() noexcept;
   Instance(const Instance&) = delete;
   Instance& operator=(const Instance&) = delete;
   std::vector<VkPhysicalDevice> physical_devices() const;
@@ -47,11 +48,17 @@ struct ContextImpl {
 
   explicit ContextImpl(const Options& o);
   ~ContextImpl();
+  ContextImpl(const ContextImpl&) = delete;
+  ContextImpl& operator=(const ContextImpl&) = delete;
 
   // Records `fn` into a one-shot command buffer, submits it and waits.
   template <class F> void one_shot(F&& fn);
   void one_shot_impl(const std::function<void(VkCommandBuffer)>& fn);
   void submit(const std::vector<VkCommandBuffer>& cbs, VkFence fence);
+
+ private:
+  void finish_setup();      // everything after vkCreateDevice
+  void release() noexcept;  // destroys what exists, the device last; safe to call twice
 };
 
 template <class F> void ContextImpl::one_shot(F&& fn) { one_shot_impl(std::forward<F>(fn)); }

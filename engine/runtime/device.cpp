@@ -162,16 +162,25 @@ Instance::Instance(bool validation,
     throw Error("vkCreateInstance: no Vulkan driver is installed (VK_ERROR_INCOMPATIBLE_DRIVER); "
                 "for a CPU device install mesa-vulkan-drivers (lavapipe)");
   VK_CHECK(r);
-  load_instance_functions(vk, instance);
-  if (validation) {
-    if (!vk.vkCreateDebugUtilsMessengerEXT) throw Error("vkCreateDebugUtilsMessengerEXT is missing");
-    VK_CHECK(vk.vkCreateDebugUtilsMessengerEXT(instance, &messenger_info, nullptr, &messenger));
+  try {  // a throwing constructor runs no destructor: the instance is released here
+    load_instance_functions(vk, instance);
+    if (validation) {
+      if (!vk.vkCreateDebugUtilsMessengerEXT) throw Error("vkCreateDebugUtilsMessengerEXT is missing");
+      VK_CHECK(vk.vkCreateDebugUtilsMessengerEXT(instance, &messenger_info, nullptr, &messenger));
+    }
+  } catch (...) {
+    release();
+    throw;
   }
 }
 
-Instance::~Instance() {
+Instance::~Instance() { release(); }
+
+void Instance::release() noexcept {
   if (messenger) vk.vkDestroyDebugUtilsMessengerEXT(instance, messenger, nullptr);
-  if (instance) vk.vkDestroyInstance(instance, nullptr);
+  if (instance && vk.vkDestroyInstance) vk.vkDestroyInstance(instance, nullptr);
+  messenger = VK_NULL_HANDLE;
+  instance = VK_NULL_HANDLE;
 }
 
 std::vector<VkPhysicalDevice> Instance::physical_devices() const {

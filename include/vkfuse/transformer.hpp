@@ -48,15 +48,6 @@ class TransformerEncoder {
   Tensor norm_w_, norm_b_;
 };
 
-namespace detail {
-// A weight and its bias on the device: nn.Linear's [out, in] and [out], or a LayerNorm's [E]
-// and [E]; the bias has the weight's first dimension.
-struct LinearWeights {
-  Tensor weight, bias;
-  LinearWeights(Context& ctx, const WeightMap& w, const std::string& name, const Shape& weight_shape);
-};
-}  // namespace detail
-
 // Self-attention masks over the target and cross-attention masks over the memory.
 struct DecoderMasks {
   AttentionMasks self;   // key padding [B, L], attention mask [L, L]
@@ -73,12 +64,12 @@ class TransformerDecoderLayer {
   // over heads into cross_weights [B, L, S] when given.
   void record(Sequence& s, const Tensor& tgt, const Tensor& memory, const Tensor& out, const DecoderMasks& masks = {},
               const Tensor* cross_weights = nullptr);
+  ~TransformerDecoderLayer();
 
  private:
-  Context ctx_;
+  struct Weights;  // its attention modules, linear and norm weights on the device
   TransformerConfig config_;
-  MultiheadAttention self_, cross_;
-  detail::LinearWeights lin1_, lin2_, norm1_, norm2_, norm3_;
+  std::unique_ptr<Weights> w_;
 };
 
 class TransformerDecoder {
