@@ -15,8 +15,27 @@ if [ ! -f "$build/CMakeCache.txt" ] && command -v ninja >/dev/null; then gen=(-G
 cmake -S "$root" -B "$build" ${gen[@]+"${gen[@]}"} -DCMAKE_BUILD_TYPE=Release -DVKFUSE_WERROR=ON >/dev/null
 cmake --build "$build" --parallel "$(nproc)"
 
+# The tests of what reads files and inputs from strangers (model loader, sessions, every
+# arch against PyTorch, the command line's bad-input tests) once more under AddressSanitizer
+# and UBSan, so a memory bug fails the run. LeakSanitizer stays off: Vulkan drivers keep
+# allocations for the life of the process.
+sanitized_tests() {
+  local asan="$build-asan"
+  gen=()
+  if [ ! -f "$asan/CMakeCache.txt" ] && command -v ninja >/dev/null; then gen=(-G Ninja); fi
+  cmake -S "$root" -B "$asan" ${gen[@]+"${gen[@]}"} -DCMAKE_BUILD_TYPE=Debug -DVKFUSE_WERROR=ON \
+    -DVKFUSE_SANITIZE=address,undefined >/dev/null
+  cmake --build "$asan" --parallel "$(nproc)" --target vkfuse_tests
+  cd "$asan" && ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --output-on-failure --parallel "$(nproc)" --timeout 600 \
+    -R '^(Model|Network/SessionTest|Safetensors|SafetensorsHalf|Cli|CliRun|Reference|Models/TorchCases)\.'
+}
+
 case "$what" in
   sample) exec "$build/shapes_qa" --out "$build/shapes_qa_out" ;;
-  test) cd "$build" && exec ctest --output-on-failure --parallel "$(nproc)" --timeout 600 ;;
+  test)
+    (cd "$build" && ctest --output-on-failure --parallel "$(nproc)" --timeout 600)
+    echo "vkfuse: the loader, session and command-line tests again under AddressSanitizer and UBSan" >&2
+    sanitized_tests ;;
   *) echo "usage: scripts/run.sh [sample|test]" >&2; exit 2 ;;
 esac

@@ -12,7 +12,7 @@ Each case is a directory tests/data/attention/<case>/ with three safetensors fil
   input.safetensors     query, key, value (F32); optional key_padding_mask, attn_mask
   expected.safetensors  output, attn_weights (F32; attn_weights averaged over heads)
 
-The contract is ../shared/spec/model-format.md (section 2, arch multihead_attention, and
+The format is docs/model-format.md (section 2, arch multihead_attention, and
 section 4, attention scores). The test suite reads these files only; it does not need torch.
 
 Where the expected values come from:
@@ -403,7 +403,7 @@ def write_readme(summary):
         "The test suite only reads these files; it does not need torch (or Python).",
         "",
         "Each `<case>/` directory holds three safetensors files (format and names as in",
-        "`../shared/spec/model-format.md` from the repository root, sections 1, 2 and 4):",
+        "`docs/model-format.md`, sections 1, 2 and 4):",
         "",
         "- `model.safetensors`: `nn.MultiheadAttention(...).state_dict()` under PyTorch's names",
         "  (`in_proj_weight` when kdim == vdim == E, else `q_proj_weight`, `k_proj_weight`,",

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Generate the network test cases under tests/data/{transformer_encoder,transformer_decoder,
-vision_text_fusion}/ (spec ../shared/spec/model-format.md, section 2).
+vision_text_fusion}/ (docs/model-format.md, section 2).
 
 Run from the repository root with Debian's PyTorch 1.13 (apt-get install python3-torch):
 
@@ -578,7 +578,7 @@ def write_readme(rows, total):
         "## Layout",
         "",
         "`tests/data/<arch>/<case>/` holds three safetensors files (spec",
-        "`shared/spec/model-format.md`, sections 1 and 2):",
+        "`docs/model-format.md`, sections 1 and 2):",
         "",
         "- `model.safetensors`: the module's `state_dict()` under PyTorch's own names, all F32,",
         "  with `__metadata__` `{\"vkfuse.config\": \"<JSON>\"}`; the JSON holds `arch` and",

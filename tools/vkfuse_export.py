@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Write a PyTorch model as a vkfuse model file, and read one back.
 
-A vkfuse model file (shared/spec/model-format.md, section 2; docs/model-format.md) is a
+A vkfuse model file (docs/model-format.md, section 2) is a
 safetensors file holding the module's state_dict() under PyTorch's own names, with
 `__metadata__` key `vkfuse.config` = the config as a JSON object (with at least "arch").
 This module writes one from any state_dict:

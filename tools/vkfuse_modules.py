@@ -1,4 +1,4 @@
-"""The PyTorch modules of the vkfuse model-format spec (shared/spec/model-format.md,
+"""The PyTorch modules of the vkfuse model-format spec (docs/model-format.md,
 section 2), exactly as the spec builds them: the modules whose state_dict() names a vkfuse
 model file uses and whose forward vkfuse matches.
 

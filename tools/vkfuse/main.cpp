@@ -1,4 +1,4 @@
-// vkfuse: the command line (../shared/spec/model-format.md §3).
+// vkfuse: the command line (docs/model-format.md §3).
 #include <cstdio>
 
 #include "commands.hpp"
