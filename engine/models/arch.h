@@ -52,6 +52,19 @@ class Arch {
   virtual std::any config() const = 0;
 };
 
+// What every arch's class shares: its typed config, and a program of type P made from it.
+template <class Config, class P> class ArchWith : public Arch {
+ public:
+  explicit ArchWith(const Config& c) : c_(c) {}
+  std::unique_ptr<ArchProgram> program(Context& ctx, const WeightMap& weights) const override {
+    return std::make_unique<P>(ctx, c_, weights);
+  }
+  std::any config() const override { return c_; }
+
+ protected:
+  Config c_;
+};
+
 // Reads the config of arch `name` through its registry entry: an Error listing the archs
 // for a name none has. The arch reads every key it knows; the caller then calls finish().
 std::unique_ptr<Arch> parse_arch(const std::string& name, ConfigReader& config);

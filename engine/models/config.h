@@ -8,6 +8,8 @@
 #include <set>
 #include <string>
 
+#include "vkfuse/error.hpp"
+
 namespace vkfuse::detail {
 
 class ConfigReader {
@@ -31,6 +33,15 @@ class ConfigReader {
   std::string choice(const char* key, std::initializer_list<const char*> options, const char* fallback = "");
   // Marks a key as known without reading it (the arch name, read by the loader).
   void known(const char* key) { read_.insert(key); }
+
+  // c.validate(), its Error prefixed with where().
+  template <class C> void validate(const C& c) const {
+    try {
+      c.validate();
+    } catch (const Error& e) {
+      throw Error(where_ + ": " + e.what());
+    }
+  }
 
   // Every key of the config was read; else an Error naming the first other one and listing
   // the keys `arch` knows.

@@ -21,11 +21,7 @@ TransformerConfig read_transformer(ConfigReader& f) {
   TransformerConfig t = read_transformer_layer(f);
   t.num_layers = f.layers("num_layers");
   t.final_norm = f.boolean("final_norm", false);
-  try {
-    t.validate();
-  } catch (const Error& e) {
-    throw Error(f.where() + ": " + e.what());
-  }
+  f.validate(t);
   return t;
 }
 

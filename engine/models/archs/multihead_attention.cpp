@@ -18,9 +18,9 @@ class Program final : public ArchProgram {
   MultiheadAttention attn_;
 };
 
-class MultiheadAttentionArch final : public Arch {
+class MultiheadAttentionArch final : public ArchWith<MultiheadAttentionConfig, Program> {
  public:
-  explicit MultiheadAttentionArch(const MultiheadAttentionConfig& c) : c_(c) {}
+  using ArchWith::ArchWith;
 
   TensorList tensors() const override { return c_.tensors(); }
   std::string unsupported(const std::string& name) const override {
@@ -52,10 +52,6 @@ class MultiheadAttentionArch final : public Arch {
     return p;
   }
 
-  std::unique_ptr<ArchProgram> program(Context& ctx, const WeightMap& w) const override {
-    return std::make_unique<Program>(ctx, c_, w);
-  }
-
   void run_cpu(const WeightMap& w, const Prepared& p, HostTensors& out) const override {
     const auto& q = p.inputs.at("query");
     const auto& k = p.inputs.at("key");
@@ -64,10 +60,6 @@ class MultiheadAttentionArch final : public Arch {
                              out.count("attn_weights") ? out.at("attn_weights").data.data() : nullptr);
   }
 
-  std::any config() const override { return c_; }
-
- private:
-  MultiheadAttentionConfig c_;
 };
 
 }  // namespace
@@ -81,11 +73,7 @@ std::unique_ptr<Arch> parse_multihead_attention(ConfigReader& f) {
   c.bias = f.boolean("bias", true);
   const std::string score = f.choice("score", {"dot", "neg_euclidean", "neg_manhattan"}, "dot");
   c.score = score == "dot" ? ops::Score::Dot : score == "neg_euclidean" ? ops::Score::NegEuclidean : ops::Score::NegManhattan;
-  try {
-    c.validate();
-  } catch (const Error& e) {
-    throw Error(f.where() + ": " + e.what());
-  }
+  f.validate(c);
   return std::make_unique<MultiheadAttentionArch>(c);
 }
 

@@ -21,9 +21,9 @@ class Program final : public ArchProgram {
   TransformerDecoder decoder_;
 };
 
-class TransformerDecoderArch final : public Arch {
+class TransformerDecoderArch final : public ArchWith<TransformerConfig, Program> {
  public:
-  explicit TransformerDecoderArch(const TransformerConfig& c) : c_(c) {}
+  using ArchWith::ArchWith;
 
   TensorList tensors() const override { return c_.decoder_tensors(); }
 
@@ -51,10 +51,6 @@ class TransformerDecoderArch final : public Arch {
     return p;
   }
 
-  std::unique_ptr<ArchProgram> program(Context& ctx, const WeightMap& w) const override {
-    return std::make_unique<Program>(ctx, c_, w);
-  }
-
   void run_cpu(const WeightMap& w, const Prepared& p, HostTensors& out) const override {
     const auto& t = p.inputs.at("tgt");
     const auto& mem = p.inputs.at("memory");
@@ -64,10 +60,6 @@ class TransformerDecoderArch final : public Arch {
                              out.count("cross_attn_weights") ? out.at("cross_attn_weights").data.data() : nullptr);
   }
 
-  std::any config() const override { return c_; }
-
- private:
-  TransformerConfig c_;
 };
 
 }  // namespace

@@ -18,9 +18,9 @@ class Program final : public ArchProgram {
   TransformerEncoder encoder_;
 };
 
-class TransformerEncoderArch final : public Arch {
+class TransformerEncoderArch final : public ArchWith<TransformerConfig, Program> {
  public:
-  explicit TransformerEncoderArch(const TransformerConfig& c) : c_(c) {}
+  using ArchWith::ArchWith;
 
   TensorList tensors() const override { return c_.encoder_tensors(); }
 
@@ -38,20 +38,12 @@ class TransformerEncoderArch final : public Arch {
     return p;
   }
 
-  std::unique_ptr<ArchProgram> program(Context& ctx, const WeightMap& w) const override {
-    return std::make_unique<Program>(ctx, c_, w);
-  }
-
   void run_cpu(const WeightMap& w, const Prepared& p, HostTensors& out) const override {
     const auto& x = p.inputs.at("src");
     ref::transformer_encoder(c_, w, "", x.floats(), x.shape[0], x.shape[1], p.floats("key_pad"),
                              p.floats("attn_mask"), out.at("output").data.data());
   }
 
-  std::any config() const override { return c_; }
-
- private:
-  TransformerConfig c_;
 };
 
 }  // namespace

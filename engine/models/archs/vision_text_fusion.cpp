@@ -20,9 +20,9 @@ class Program final : public ArchProgram {
   VisionTextFusion fusion_;
 };
 
-class VisionTextFusionArch final : public Arch {
+class VisionTextFusionArch final : public ArchWith<FusionConfig, Program> {
  public:
-  explicit VisionTextFusionArch(const FusionConfig& c) : c_(c) {}
+  using ArchWith::ArchWith;
 
   TensorList tensors() const override { return c_.tensors(); }
 
@@ -79,10 +79,6 @@ class VisionTextFusionArch final : public Arch {
     return p;
   }
 
-  std::unique_ptr<ArchProgram> program(Context& ctx, const WeightMap& w) const override {
-    return std::make_unique<Program>(ctx, c_, w);
-  }
-
   void run_cpu(const WeightMap& w, const Prepared& p, HostTensors& out) const override {
     const DeviceInput& ids = p.inputs.at("ids");
     const DeviceInput& image = p.inputs.at("image");
@@ -100,10 +96,6 @@ class VisionTextFusionArch final : public Arch {
     if (weights) out.at("cross_attn_weights").data = std::move(r.cross_weights);
   }
 
-  std::any config() const override { return c_; }
-
- private:
-  FusionConfig c_;
 };
 
 }  // namespace
@@ -129,11 +121,7 @@ std::unique_ptr<Arch> parse_vision_text_fusion(ConfigReader& f) {
   c.output_activation = act == "sigmoid"   ? FusionConfig::Output::Sigmoid
                         : act == "softmax" ? FusionConfig::Output::Softmax
                                            : FusionConfig::Output::None;
-  try {
-    c.validate();
-  } catch (const Error& e) {
-    throw Error(f.where() + ": " + e.what());
-  }
+  f.validate(c);
   return std::make_unique<VisionTextFusionArch>(c);
 }
 
