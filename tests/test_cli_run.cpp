@@ -110,22 +110,36 @@ TEST_F(CliRun, InfoShowsConfigAndTensors) {
   EXPECT_NE(r.out.find("[48,16]"), std::string::npos) << r.out;
 }
 
-TEST_F(CliRun, AbsurdLayerCountIsRefused) {
+// The encoder fixture with `from` replaced by `to` in its config, written as `name`.
+std::string encoder_with(const fs::path& tmp, const std::string& name, const std::string& from, const std::string& to) {
   const std::string enc = std::string(VKFUSE_TEST_DATA) + "/transformer_encoder/post_norm_relu/model.safetensors";
   auto f = vkfuse::SafetensorsFile::open(enc);
   auto meta = f.metadata();
   auto& cfg = meta["vkfuse.config"];
-  const std::string from = "\"num_layers\":2";
-  ASSERT_NE(cfg.find(from), std::string::npos) << cfg;
-  cfg.replace(cfg.find(from), from.size(), "\"num_layers\":1000000000000000");
+  EXPECT_NE(cfg.find(from), std::string::npos) << cfg;
+  if (cfg.find(from) != std::string::npos) cfg.replace(cfg.find(from), from.size(), to);
   std::vector<std::pair<std::string, vkfuse::TensorBytes>> tb;
   for (const auto& n : f.names()) {
     const auto& t = f.tensor(n);
     tb.push_back({n, {t.dtype, t.shape, t.data}});
   }
-  std::string path = (tmp / "layers.safetensors").string();
+  std::string path = (tmp / name).string();
   vkfuse::write_safetensors(path, tb, meta);
-  expect_error("info " + path, "layers, but the file holds only");
+  return path;
+}
+
+TEST_F(CliRun, AbsurdLayerCountIsRefused) {
+  expect_error("info " + encoder_with(tmp, "layers.safetensors", "\"num_layers\":2", "\"num_layers\":1000000000000000"),
+               "layers, but the file holds only");
+}
+
+// A sequence-first model run batch-first would exit 0 with a wrong answer: the key is refused.
+TEST_F(CliRun, UnimplementedConfigKeyIsRefused) {
+  const std::string bad = encoder_with(tmp, "batch_first.safetensors", "\"num_layers\":2",
+                                       "\"num_layers\":2,\"batch_first\":false");
+  const std::string in = std::string(VKFUSE_TEST_DATA) + "/transformer_encoder/post_norm_relu/input.safetensors";
+  expect_error("run " + bad + " --input " + in + " --output " + out(), "'batch_first' is not a config key");
+  expect_error("run " + bad + " --cpu --input " + in + " --output " + out(), "'batch_first' is not a config key");
 }
 
 TEST_F(CliRun, MalformedFilesAndInputs) {
