@@ -82,7 +82,7 @@ def run(args):
 def check_scene_targets():
     """The auxiliary targets of one hand-placed scene, worked out on paper from pixel
     centres (x + 0.5, y + 0.5) and the generator's shapes; patch p = 8 * row + column."""
-    from train_shapes import scene_targets
+    from shapes_aux import scene_targets
     px = 8  # 1/8 px units
     objects = torch.full((1, 4, 5), -1, dtype=torch.int64)
     objects[0, 0] = torch.tensor([0, 1, 16 * px, 16 * px, 8 * px])  # red square, x and y 8..24
