@@ -306,11 +306,15 @@ TEST(Safetensors, RejectsMalformedFiles) {
     fs::remove(path);
   }
   // Deep nesting and long tokens must give short messages, not a stack overflow.
+  // Nesting past kMaxJsonDepth is refused before any tree is built for it.
   expect_rejected("deep_header", st_bytes(std::string(1'000'000, '[') + std::string(1'000'000, ']'), ""),
-                  {"header is a JSON array, not an object"});
+                  {"header nests deeper than 64 levels"});
   expect_rejected("deep_shape",
                   st_bytes(R"({"a":{"dtype":"F32","shape":[)" + std::string(1'000'000, '[') +
                                std::string(1'000'000, ']') + R"(],"data_offsets":[0,0]}})", ""),
+                  {"header nests deeper than 64 levels"});
+  expect_rejected("nested_shape",
+                  st_bytes(R"({"a":{"dtype":"F32","shape":[[[[[1]]]]],"data_offsets":[0,0]}})", ""),
                   {"tensor 'a': shape[0] is a JSON array of 1, not a non-negative integer"});
   expect_rejected("long_token", st_bytes("{\"" + std::string(1'000'000, 'x'), ""),
                   {"header is not valid UTF-8 JSON"});

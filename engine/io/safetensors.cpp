@@ -17,6 +17,7 @@
 #include <set>
 
 #include "io/convert.h"
+#include "io/strict_json.h"
 #include "vkfuse/error.hpp"
 
 // The data section is little-endian; copying it out byte for byte is only right on a
@@ -76,43 +77,15 @@ std::optional<DType> dtype_from_name(const std::string& s) {
   return std::nullopt;
 }
 
-// nlohmann::json keeps the last of duplicate keys without a word; the parser callback sees
-// every key, so the first duplicate at any depth is remembered here and reported.
-class DuplicateKeys {
- public:
-  json::parser_callback_t callback() {
-    return [this](int, json::parse_event_t ev, json& parsed) {
-      if (ev == json::parse_event_t::object_start) {
-        stack_.emplace_back();
-      } else if (ev == json::parse_event_t::object_end) {
-        stack_.pop_back();
-      } else if (ev == json::parse_event_t::key) {
-        const auto& key = parsed.get_ref<const std::string&>();
-        if (!stack_.back().keys.insert(key).second && first_.empty()) first_ = describe(key);
-        stack_.back().key = key;
-      }
-      return true;
-    };
-  }
-  const std::string& first() const { return first_; }
-
- private:
-  std::string describe(const std::string& key) const {
-    if (stack_.size() == 1)
-      return key == "__metadata__" ? "__metadata__ appears twice"
-                                   : "duplicate tensor name " + quote(key);
-    const std::string& owner = stack_[0].key;
-    const std::string in = owner == "__metadata__" ? "__metadata__" : "tensor " + quote(owner);
-    return in + ": duplicate key " + quote(key);
-  }
-
-  struct Frame {
-    std::set<std::string> keys;
-    std::string key;  // the latest, which owns the objects nested under it
-  };
-  std::vector<Frame> stack_;
-  std::string first_;
-};
+// A repeated key in a header: a tensor name twice, __metadata__ twice, or a key twice inside
+// one entry.
+std::string duplicate_in_header(const detail::DuplicateKey& d) {
+  if (d.path.empty())
+    return d.key == "__metadata__" ? "__metadata__ appears twice" : "duplicate tensor name " + quote(d.key);
+  const std::string& owner = d.path[0];
+  const std::string in = owner == "__metadata__" ? "__metadata__" : "tensor " + quote(owner);
+  return in + ": duplicate key " + quote(d.key);
+}
 
 }  // namespace
 
@@ -146,7 +119,25 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
   f.map_ = map;  // from here f's destructor unmaps when validation throws
   f.map_size_ = size;
 
-  const auto* base = static_cast<const uint8_t*>(map);
+  f.validate(static_cast<const uint8_t*>(map), size);
+  return f;
+}
+
+SafetensorsFile SafetensorsFile::parse(const std::string& label, const void* bytes, size_t size) {
+  SafetensorsFile f;
+  f.path_ = label;
+  if (size < 8)
+    throw Error(label + ": " + std::to_string(size) + " bytes, too short for the 8-byte header length");
+  const auto* p = static_cast<const uint8_t*>(bytes);
+  f.owned_.assign(p, p + size);
+  f.validate(f.owned_.data(), size);
+  return f;
+}
+
+void SafetensorsFile::validate(const uint8_t* base, size_t size) {
+  SafetensorsFile& f = *this;
+  const std::string& path = path_;
+  auto fail = [&](const std::string& msg) { return Error(path + ": " + msg); };
   uint64_t n = 0;
   for (int i = 0; i < 8; ++i) n |= uint64_t(base[i]) << (8 * i);
   if (n > size - 8)
@@ -156,20 +147,8 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
     throw fail("header length " + std::to_string(n) + " is over the " +
                std::to_string(kMaxHeaderBytes) + "-byte limit");
 
-  DuplicateKeys dups;
-  json header;
-  try {
-    const char* text = reinterpret_cast<const char*>(base + 8);
-    header = json::parse(text, text + n, dups.callback());
-  } catch (const json::exception& e) {
-    // nlohmann prefixes "[json.exception.parse_error.101] "; the rest is the useful part.
-    std::string what = e.what();
-    const size_t cut = what.find("] ");
-    throw fail("header is not valid UTF-8 JSON: " +
-               clipped(escaped(cut == std::string::npos ? what : what.substr(cut + 2), false),
-                       300));
-  }
-  if (!dups.first().empty()) throw fail(dups.first());
+  const json header =
+      detail::parse_strict_json(reinterpret_cast<const char*>(base + 8), n, path, "header", duplicate_in_header);
   if (!header.is_object())
     throw fail(std::string("header is a JSON ") + header.type_name() + ", not an object");
 
@@ -266,7 +245,6 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
                " bytes, but the tensors end at byte " + std::to_string(covered));
 
   for (size_t i = 0; i < f.tensors_.size(); ++i) f.index_[f.tensors_[i].name] = i;
-  return f;
 }
 
 SafetensorsFile SafetensorsFile::from_tensors(const std::string& label,
@@ -371,6 +349,19 @@ namespace {
 class TempFile {
  public:
   explicit TempFile(const std::string& target) {
+    // Through a temporary renamed over the target only where the target is a regular file or
+    // absent: a rename would replace a device node (--output /dev/null as root), a FIFO or
+    // the user's symbolic link with a regular file. Those are written in place.
+    struct stat st {};
+    if (::lstat(target.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+      struct stat to {};
+      if (::stat(target.c_str(), &to) == 0 && S_ISDIR(to.st_mode)) throw Error(target + ": is a directory");
+      name_ = target;
+      in_place_ = true;
+      fd_ = ::open(target.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+      if (fd_ < 0) throw Error(target + ": cannot open for writing: " + std::strerror(errno));
+      return;
+    }
     static std::atomic<unsigned> counter{0};
     for (int attempt = 0; attempt < 100; ++attempt) {
       name_ = target + ".tmp." + std::to_string(getpid()) + "." + std::to_string(counter++);
@@ -384,7 +375,7 @@ class TempFile {
   TempFile& operator=(const TempFile&) = delete;
   ~TempFile() {
     if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlink(name_.c_str());
+    if (!committed_ && !in_place_) ::unlink(name_.c_str());
   }
 
   void write(const std::string& target, const void* p, size_t n) {
@@ -399,6 +390,13 @@ class TempFile {
   }
 
   void commit(const std::string& target) {
+    if (in_place_) {
+      const int rc = ::close(fd_);
+      fd_ = -1;
+      if (rc != 0) throw Error(target + ": close failed: " + std::strerror(errno));
+      committed_ = true;
+      return;
+    }
     // fsync before rename: otherwise a crash can leave the new name on an empty file.
     if (fsync(fd_) != 0) throw Error(target + ": fsync failed: " + std::strerror(errno));
     const int rc = ::close(fd_);
@@ -412,7 +410,7 @@ class TempFile {
  private:
   std::string name_;
   int fd_ = -1;
-  bool committed_ = false;
+  bool committed_ = false, in_place_ = false;
 };
 
 }  // namespace

@@ -2,9 +2,11 @@
 // against what the arch's config implies, the weights widened to F32 once.
 #include "vkfuse/model.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "io/strict_json.h"
 #include "models/model_state.h"
 #include "vkfuse/session.hpp"
 
@@ -37,50 +39,69 @@ void check_tensors(const SafetensorsFile& file, const detail::Arch& arch, const 
 
 }  // namespace
 
-Model Model::load(const std::string& path) {
-  SafetensorsFile file = SafetensorsFile::open(path);
-  auto m = std::make_shared<State>();
-  m->path = path;
+namespace {
+std::string duplicate_in_config(const detail::DuplicateKey& d) {
+  std::string in;
+  for (const auto& k : d.path) in += "'" + k + "': ";
+  return "config: " + in + "key '" + d.key + "' appears twice";
+}
+}  // namespace
+
+Model Model::load(const std::string& path) { return load(SafetensorsFile::open(path)); }
+
+Model Model::load(SafetensorsFile file) {
+  const std::string path = file.path();
   auto it = file.metadata().find("vkfuse.config");
   if (it == file.metadata().end())
     throw Error(path + ": no 'vkfuse.config' in the metadata; is this a vkfuse model file?");
+  auto m = std::make_shared<State>(std::move(file));
   m->config_json = it->second;
-  m->metadata = file.metadata();
-  const nlohmann::json j = nlohmann::json::parse(m->config_json, nullptr, false);
+  const nlohmann::json j = detail::parse_strict_json(m->config_json.data(), m->config_json.size(), path, "config",
+                                                     duplicate_in_config);
   const std::string where = path + ": config";
-  if (j.is_discarded() || !j.is_object()) throw Error(where + " is not a JSON object");
-  detail::ConfigReader config(j, where, static_cast<int64_t>(file.names().size()));
+  if (!j.is_object()) throw Error(where + " is not a JSON object");
+  detail::ConfigReader config(j, where, static_cast<int64_t>(m->file.names().size()));
   if (!j.contains("arch")) throw Error(where + ": 'arch' is missing");
   m->arch_name = config.string("arch", "");
   m->arch = detail::parse_arch(m->arch_name, config);
   config.finish(m->arch_name);
   m->config = m->arch->config();
-  check_tensors(file, *m->arch, m->arch_name);
-  for (const auto& [name, shape] : m->arch->tensors()) m->weights[name] = file.to_f32(name);
+  check_tensors(m->file, *m->arch, m->arch_name);
   Model model;
   model.state_ = std::move(m);
   return model;
 }
 
-const std::string& Model::path() const { return state_->path; }
+const std::string& Model::path() const { return state_->file.path(); }
 const std::string& Model::arch() const { return state_->arch_name; }
 const std::string& Model::config_json() const { return state_->config_json; }
-const std::map<std::string, std::string>& Model::metadata() const { return state_->metadata; }
-const WeightMap& Model::weights() const { return state_->weights; }
+const std::map<std::string, std::string>& Model::metadata() const { return state_->file.metadata(); }
 const std::any& Model::config_any() const { return state_->config; }
+const WeightMap& Model::weights() const {
+  const State& m = *state_;
+  std::call_once(m.converted, [&m] {
+    WeightMap w;
+    for (const auto& [name, shape] : m.arch->tensors()) w[name] = m.file.to_f32(name);
+    m.weights = std::move(w);
+  });
+  return m.weights;
+}
 
 namespace detail {
-HostTensors run_cpu(const Model::State& m, const Prepared& p) {
+HostTensors run_cpu(const Model& model, const Prepared& p) {
+  const Model::State& m = model.state();
   HostTensors out;
   for (const auto& [name, o] : p.outputs) out[name] = {o.shape, std::vector<float>(size_t(shape_numel(o.shape)))};
-  m.arch->run_cpu(m.weights, p, out);
+  if (std::all_of(out.begin(), out.end(), [](const auto& o) { return o.second.data.empty(); }))
+    return out;  // an empty batch (or no query rows): empty outputs, as PyTorch gives
+  m.arch->run_cpu(model.weights(), p, out);
   return out;
 }
 }  // namespace detail
 
 HostTensors Model::run(const SafetensorsFile& inputs, bool need_weights, Context* gpu) const {
   if (gpu) return Session(*gpu, *this, need_weights).run(inputs);
-  return detail::run_cpu(*state_, state_->arch->prepare(detail::InputSet::of(inputs), need_weights));
+  return detail::run_cpu(*this, state_->arch->prepare(detail::InputSet::of(inputs), need_weights));
 }
 
 }  // namespace vkfuse

@@ -2,6 +2,7 @@
 // What a loaded Model holds, shared by its copies and the sessions that run it.
 #include <any>
 #include <memory>
+#include <mutex>
 
 #include "models/arch.h"
 #include "vkfuse/model.hpp"
@@ -9,16 +10,20 @@
 namespace vkfuse {
 
 struct Model::State {
-  std::string path, arch_name, config_json;
-  std::map<std::string, std::string> metadata;
-  WeightMap weights;
+  explicit State(SafetensorsFile f) : file(std::move(f)) {}
+  SafetensorsFile file;  // mapped: weights are read from it when first needed
+  std::string arch_name, config_json;
   std::unique_ptr<detail::Arch> arch;
   std::any config;
+  // Widened to F32 on the first weights() call: loading (and `vkfuse info`) touches only the
+  // header, and a session checks every tensor against the device's limits first.
+  mutable std::once_flag converted;
+  mutable WeightMap weights;
 };
 
 namespace detail {
 // The outputs of p, sized and zeroed, for the CPU reference to fill; then filled.
-HostTensors run_cpu(const Model::State& m, const Prepared& p);
+HostTensors run_cpu(const Model& model, const Prepared& p);
 }  // namespace detail
 
 }  // namespace vkfuse

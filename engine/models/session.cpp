@@ -2,11 +2,40 @@
 // shape and replayed per input, outputs read back by name.
 #include "vkfuse/session.hpp"
 
+#include <cstdio>
+
 #include "io/convert.h"
 #include "models/model_state.h"
 #include "vkfuse/error.hpp"
 
 namespace vkfuse {
+
+namespace {
+
+std::string mib(uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", double(bytes) / (1 << 20));
+  return buf;
+}
+
+// A device tensor of `shape` (F32 or I32: 4 bytes an element) fits one storage buffer; checked
+// against the shapes before anything is allocated or converted.
+void check_fits(const Context& ctx, const std::string& what, const Shape& shape) {
+  const auto bytes = detail::byte_count(shape, DType::F32);
+  const uint64_t range = ctx.caps().max_storage_buffer_range;
+  if (!bytes || *bytes > range)
+    throw Error(what + " " + shape_string(shape) + " needs " + (bytes ? mib(*bytes) : std::string("over 2^64 bytes")) +
+                " on the device, more than one storage buffer of '" + ctx.device().name + "' can hold (" + mib(range) +
+                (ctx.caps().portable ? ", portable mode" : "") + ")");
+}
+
+std::string shapes_of(const detail::InputSet& in) {
+  std::string s;
+  for (const auto& name : in.names()) s += (s.empty() ? "" : ", ") + name + " " + shape_string(in.at(name).shape);
+  return s;
+}
+
+}  // namespace
 
 struct Session::Impl {
   Context ctx;
@@ -41,12 +70,18 @@ struct Session::Impl {
     SequenceOptions so;
     so.timestamps = profile && ctx.caps().timestamps;
     seq = std::make_unique<Sequence>(ctx, so);
+    for (const auto& [name, x] : p.inputs) check_fits(ctx, "input '" + name + "'", x.shape);
+    for (const auto& [name, o] : p.outputs) check_fits(ctx, "output '" + name + "'", o.device);
     for (const auto& [name, x] : p.inputs) {
       in[name] = ctx.tensor(x.shape, x.dtype);
       seq->upload(in[name]);
     }
     for (const auto& [name, o] : p.outputs) out[name] = ctx.tensor(o.device);
     if (!program) {
+      // Every weight against the device's limits from the header's shapes, before one byte
+      // is converted or uploaded.
+      for (const auto& [name, shape] : model.state().arch->tensors())
+        check_fits(ctx, model.path() + ": tensor '" + name + "'", shape);
       const uint64_t before = ctx.memory_in_use();
       program = model.state().arch->program(ctx, model.weights());
       weight_bytes = ctx.memory_in_use() - before;
@@ -62,7 +97,21 @@ struct Session::Impl {
 
   HostTensors run(const detail::InputSet& inputs) {
     const detail::Prepared p = model.state().arch->prepare(inputs, need_weights);
-    if (!seq || p.signature() != signature) record(p);
+    bool empty = true;
+    for (const auto& [name, o] : p.outputs) empty = empty && shape_numel(o.shape) == 0;
+    if (empty) {  // an empty batch (or no query rows): empty outputs, as PyTorch gives
+      last.clear();
+      for (const auto& [name, o] : p.outputs) last[name] = {o.shape, {}};
+      return last;
+    }
+    if (!seq || p.signature() != signature) {
+      try {
+        record(p);
+      } catch (const Error& e) {
+        throw Error("running " + model.path() + " (arch " + model.arch() + ") on " + inputs.label() + " (" +
+                    shapes_of(inputs) + "): " + e.what());
+      }
+    }
     for (const auto& [name, x] : p.inputs) in.at(name).write_host(x.data(), x.bytes());
     seq->run();
     HostTensors result;

@@ -1,4 +1,5 @@
 // Context: the chosen device, its queue, memory, pipelines and tuning.
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -114,7 +115,8 @@ void ContextImpl::finish_setup() {
   allocator = std::make_unique<Allocator>(f, physical, device, align, caps.max_allocation_size);
   direct_memory = caps.device_local_host_visible && !options.force_staging &&
                   allocator->has_kind(MemoryKind::Direct);
-  pipelines = std::make_unique<PipelineCache>(f, device, info, props, options.pipeline_cache_dir);
+  pipelines = std::make_unique<PipelineCache>(f, device, info, props, options.pipeline_cache_dir,
+                                              [this](const std::string& m) { warn(m); });
 
   VkCommandPoolCreateInfo pci{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
   pci.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
@@ -145,6 +147,13 @@ void ContextImpl::release() noexcept {
   transfer_pool = VK_NULL_HANDLE;
   vk->vkDestroyDevice(device, nullptr);
   device = VK_NULL_HANDLE;
+}
+
+void ContextImpl::warn(const std::string& message) const {
+  if (options.on_message)
+    options.on_message(MessageSeverity::Warning, message);
+  else
+    std::fprintf(stderr, "vkfuse: warning: %s\n", message.c_str());
 }
 
 void ContextImpl::submit(const std::vector<VkCommandBuffer>& cbs, VkFence fence) {

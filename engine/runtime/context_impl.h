@@ -55,6 +55,9 @@ struct ContextImpl {
   template <class F> void one_shot(F&& fn);
   void one_shot_impl(const std::function<void(VkCommandBuffer)>& fn);
   void submit(const std::vector<VkCommandBuffer>& cbs, VkFence fence);
+  // A problem that costs only speed (the pipeline cache file): to Options::on_message, or
+  // stderr without one.
+  void warn(const std::string& message) const;
 
  private:
   void finish_setup();      // everything after vkCreateDevice

@@ -7,9 +7,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
+#include "cache_file.h"
 #include "shader_table.h"
 #include "vkfuse/error.hpp"
 
@@ -30,11 +29,6 @@ std::string default_cache_dir() {
   return "";
 }
 
-void make_dirs(const std::string& dir) {
-  for (size_t i = 1; i <= dir.size(); ++i)
-    if (i == dir.size() || dir[i] == '/') ::mkdir(dir.substr(0, i).c_str(), 0755);
-}
-
 // The header every VkPipelineCache blob starts with (Vulkan spec, "Pipeline Cache").
 // Data from another driver or device is dropped here rather than trusted to the driver.
 bool header_matches(const std::vector<char>& data, const VkPhysicalDeviceProperties& p) {
@@ -52,8 +46,9 @@ bool header_matches(const std::vector<char>& data, const VkPhysicalDevicePropert
 }  // namespace
 
 PipelineCache::PipelineCache(const VulkanFunctions& vk, VkDevice device, const DeviceInfo& info,
-                             const VkPhysicalDeviceProperties& props, const std::string& dir_opt)
-    : vk_(vk), device_(device) {
+                             const VkPhysicalDeviceProperties& props, const std::string& dir_opt,
+                             std::function<void(const std::string&)> warn)
+    : vk_(vk), device_(device), warn_(std::move(warn)) {
   std::string dir = dir_opt.empty() ? default_cache_dir() : dir_opt;
   std::vector<char> data;
   if (!dir.empty() && dir != "none") {
@@ -63,8 +58,7 @@ PipelineCache::PipelineCache(const VulkanFunctions& vk, VkDevice device, const D
     std::snprintf(name, sizeof name, "/pipelines-%04x-%04x-%08x-%s.bin", info.vendor_id,
                   info.device_id, info.driver_version, uuid);
     path_ = dir + name;
-    std::ifstream f(path_, std::ios::binary);
-    if (f) data.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+    data = read_cache_file(path_, warn_);
     if (!header_matches(data, props)) data.clear();
   }
   loaded_bytes_ = data.size();
@@ -86,13 +80,8 @@ void PipelineCache::save() {
   VK_CHECK(vk_.vkGetPipelineCacheData(device_, cache_, &n, nullptr));
   std::vector<char> data(n);
   VK_CHECK(vk_.vkGetPipelineCacheData(device_, cache_, &n, data.data()));
-  make_dirs(path_.substr(0, path_.rfind('/')));
-  std::string tmp = path_ + ".tmp" + std::to_string(::getpid());
-  {
-    std::ofstream f(tmp, std::ios::binary);
-    if (!f.write(data.data(), static_cast<std::streamsize>(n))) return;
-  }
-  std::rename(tmp.c_str(), path_.c_str());  // atomic: a concurrent reader sees old or new
+  data.resize(n);
+  write_cache_file(path_, data, warn_);
 }
 
 const Pipeline& PipelineCache::get(const char* shader, const std::vector<uint32_t>& spec,

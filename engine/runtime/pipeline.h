@@ -1,4 +1,5 @@
 #pragma once
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -29,7 +30,8 @@ struct Pipeline {
 class PipelineCache {
  public:
   PipelineCache(const VulkanFunctions& vk, VkDevice device, const DeviceInfo& info,
-                const VkPhysicalDeviceProperties& props, const std::string& dir);
+                const VkPhysicalDeviceProperties& props, const std::string& dir,
+                std::function<void(const std::string&)> warn);
   ~PipelineCache();
   // Bit i of texel_bindings: binding i is a storage texel buffer (RGBA32F), not a storage buffer.
   const Pipeline& get(const char* shader, const std::vector<uint32_t>& spec, uint32_t bindings,
@@ -43,6 +45,7 @@ class PipelineCache {
   VkDevice device_;
   VkPipelineCache cache_ = VK_NULL_HANDLE;
   std::string path_;
+  std::function<void(const std::string&)> warn_;  // problems with the cache file
   size_t loaded_bytes_ = 0;
   std::map<std::string, std::unique_ptr<Pipeline>> pipelines_;
   std::mutex mutex_;

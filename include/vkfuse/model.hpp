@@ -29,8 +29,11 @@ class Model {
  public:
   // Reads and checks the file: every config key known to the arch with its type (an unknown
   // key is an error), every tensor present with the shape the config implies, none
-  // unexpected. F16 and BF16 weights become F32 once, here.
+  // unexpected. Only the header is read here; the weights (F16 and BF16 widened to F32 once)
+  // when a session or the CPU reference first needs them.
   static Model load(const std::string& path);
+  // The same from a file already opened or parsed from memory (SafetensorsFile::parse).
+  static Model load(SafetensorsFile file);
 
   const std::string& path() const;
   const std::string& arch() const;         // the arch's name in the file
@@ -38,7 +41,7 @@ class Model {
   // Every metadata string of the file (vkfuse.config, and what the exporter added, such as
   // vkfuse.vocab and vkfuse.image_preprocess; docs/model-format.md).
   const std::map<std::string, std::string>& metadata() const;
-  const WeightMap& weights() const;
+  const WeightMap& weights() const;  // converted on the first call
 
   // The arch's parsed config: FusionConfig for vision_text_fusion, TransformerConfig for
   // transformer_encoder and _decoder, MultiheadAttentionConfig for multihead_attention. An

@@ -40,6 +40,10 @@ class SafetensorsFile {
   // Maps the file read-only and validates the whole header; tensor data stays on disk until
   // it is touched, so a large file is never held twice.
   static SafetensorsFile open(const std::string& path);
+  // The same checks on a file's bytes in memory (an asset bundled with an app, a fuzzer's
+  // input); the bytes are copied, so they need not outlive the call. `label` stands for the
+  // path in error messages.
+  static SafetensorsFile parse(const std::string& label, const void* bytes, size_t size);
   // Copies the tensors into memory, checked as open() checks a file (names unique, sizes
   // that fit); `label` stands for the path in error messages.
   static SafetensorsFile from_tensors(const std::string& label,
@@ -66,11 +70,12 @@ class SafetensorsFile {
  private:
   SafetensorsFile() = default;
   std::string where(const std::string& name) const;  // "path: tensor 'name'"
+  void validate(const uint8_t* bytes, size_t size);   // the header and the data section
 
   std::string path_;
   void* map_ = nullptr;
   size_t map_size_ = 0;
-  std::vector<uint8_t> owned_;  // the data of from_tensors()
+  std::vector<uint8_t> owned_;  // the bytes of parse() and from_tensors()
   std::map<std::string, std::string> metadata_;
   std::vector<TensorInfo> tensors_;  // sorted by offset
   std::map<std::string, size_t> index_;

@@ -1,5 +1,7 @@
 // vkfuse: the command line (docs/model-format.md §3).
 #include <cstdio>
+#include <new>
+#include <string>
 
 #include "commands.hpp"
 #include "vkfuse/error.hpp"
@@ -14,6 +16,13 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const std::bad_alloc&) {
+    // Inputs and models are checked against their bytes before anything is sized by them;
+    // what is left is a machine that is really out of memory.
+    std::string cmd;
+    for (int i = 1; i < argc; ++i) cmd += std::string(i > 1 ? " " : "") + argv[i];
+    std::fprintf(stderr, "vkfuse: error: out of host memory running 'vkfuse %s'\n", cmd.c_str());
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vkfuse: error: %s\n", e.what());
     return 1;
