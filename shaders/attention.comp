@@ -51,7 +51,7 @@ void main() {
     LOAD_ROW(kv, k, ki)
     x += score(qv, kv);
 #endif
-    float m_new = max(m, x);
+    float m_new = max_nan(m, x);  // a NaN score makes the row NaN, as in PyTorch
     float c = exp(m - m_new);  // 0 on the first live key (m = -inf)
     float e = exp(x - m_new);
     s = s * c + e;
@@ -63,5 +63,5 @@ void main() {
   float inv = s > 0.0 ? 1.0 / s : 0.0;
   uint oi = p.off_o + b * p.so_b + h * p.so_h + l * p.so_l + p.d0;
   [[unroll]] for (uint d = 0u; d < D; ++d) o[oi + d] = acc[d] * inv;
-  if ((p.flags & FLAG_LSE) != 0u) lse[p.off_lse + r] = s > 0.0 ? m + log(s) : NEG_INF;
+  if ((p.flags & FLAG_LSE) != 0u) lse[p.off_lse + r] = s > 0.0 || isnan(s) ? m + log(s) : NEG_INF;
 }

@@ -42,7 +42,7 @@ void main() {
     vec4 v = imageLoad(tx, int(t));
     [[unroll]] for (uint c = 0u; c < 4u; ++c) {
       uint e = 4u * t + c;
-      if (e >= xrow && e < xend) mx = max(mx, logit4(v, c, mrow, e - xrow));
+      if (e >= xrow && e < xend) mx = max_nan(mx, logit4(v, c, mrow, e - xrow));
     }
   }
   float s = 0.0;
@@ -81,7 +81,7 @@ void main() {
   uint mrow = p.off_mask + (live_row && p.has_mask != 0u ? (row % p.mask_rows) * p.n : 0u);
 
   float mx = NEG_INF;
-  if (live_row) for (uint i = t; i < p.n; i += TPR) mx = max(mx, logit(xrow, mrow, i));
+  if (live_row) for (uint i = t; i < p.n; i += TPR) mx = max_nan(mx, logit(xrow, mrow, i));
   mx = row_max(mx);
   float s = 0.0;
   if (live_row && mx != NEG_INF) for (uint i = t; i < p.n; i += TPR) s += exp(logit(xrow, mrow, i) - mx);

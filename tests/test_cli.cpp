@@ -5,16 +5,14 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "cli_runner.hpp"
+
 namespace {
 
 std::string run(const std::string& args, int* status) {
-  std::string out;
-  FILE* p = ::popen((std::string(VKFUSE_CLI) + " " + args + " 2>&1").c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  *status = ::pclose(p);
-  return out;
+  vkt::CliResult r = vkt::cli(args);
+  *status = r.status;
+  return r.out;
 }
 
 TEST(Cli, DevicesJsonNamesLavapipeWithItsLimits) {

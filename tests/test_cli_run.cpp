@@ -7,26 +7,15 @@
 #include <filesystem>
 #include <fstream>
 
+#include "cli_runner.hpp"
 #include "vkfuse/model.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int status = -1;
-  std::string out;
-};
-
-Result cli(const std::string& args) {
-  Result r;
-  FILE* p = ::popen((std::string(VKFUSE_CLI) + " " + args + " 2>&1").c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  r.status = ::pclose(p);
-  return r;
-}
+using Result = vkt::CliResult;
+using vkt::cli;
 
 class CliRun : public ::testing::Test {
  protected:
@@ -42,11 +31,7 @@ class CliRun : public ::testing::Test {
 
   // Runs `args`; expects a normal non-zero exit with one line naming `needle`.
   void expect_error(const std::string& args, const std::string& needle) {
-    Result r = cli(args);
-    ASSERT_TRUE(WIFEXITED(r.status)) << "crashed: " << args << "\n" << r.out;
-    EXPECT_NE(WEXITSTATUS(r.status), 0) << args;
-    EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << "not one line: " << r.out;
-    EXPECT_NE(r.out.find(needle), std::string::npos) << "'" << needle << "' not in: " << r.out;
+    EXPECT_TRUE(vkt::one_line_error(cli(args), needle)) << args;
   }
 
   // A copy of the model (or input) with tensors changed: `edit` gets name -> (dtype, shape, bytes).

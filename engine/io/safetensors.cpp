@@ -17,6 +17,7 @@
 #include <set>
 
 #include "io/convert.h"
+#include "io/safetensors_header.h"
 #include "io/strict_json.h"
 #include "vkfuse/error.hpp"
 
@@ -34,58 +35,7 @@ using json = nlohmann::json;
 // parsing it would cost more memory than any real model's header.
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 
-// Text from the file goes into one-line messages: control bytes (and, where the text may not
-// be UTF-8, every non-ASCII byte) are shown as \xNN.
-std::string escaped(const std::string& s, bool keep_utf8) {
-  std::string r;
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7f || (c >= 0x80 && !keep_utf8)) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      r += buf;
-    } else {
-      r += char(c);
-    }
-  }
-  return r;
-}
-
-// A name or key: the parser has already checked it is UTF-8.
-std::string quote(const std::string& s) { return "'" + escaped(s, true) + "'"; }
-
-std::string clipped(std::string s, size_t max) {
-  return s.size() > max ? s.substr(0, max - 3) + "..." : s;
-}
-
-// A JSON value as the file wrote it, for a message. Only flat values are printed: dump() is
-// recursive, and a hostile header can nest arrays a million deep.
-std::string shown(const json& v) {
-  const bool flat = !v.is_structured() ||
-                    (v.size() <= 4 && std::all_of(v.begin(), v.end(), [](const json& e) {
-                       return e.is_primitive();
-                     }));
-  if (!flat) return std::string("a JSON ") + v.type_name() + " of " + std::to_string(v.size());
-  return clipped(v.dump(), 40);
-}
-
-std::optional<DType> dtype_from_name(const std::string& s) {
-  static const std::pair<const char*, DType> table[] = {
-      {"F32", DType::F32}, {"F16", DType::F16}, {"BF16", DType::BF16}, {"I64", DType::I64},
-      {"I32", DType::I32}, {"BOOL", DType::Bool}, {"U8", DType::U8}};
-  for (const auto& [name, t] : table)
-    if (s == name) return t;
-  return std::nullopt;
-}
-
-// A repeated key in a header: a tensor name twice, __metadata__ twice, or a key twice inside
-// one entry.
-std::string duplicate_in_header(const detail::DuplicateKey& d) {
-  if (d.path.empty())
-    return d.key == "__metadata__" ? "__metadata__ appears twice" : "duplicate tensor name " + quote(d.key);
-  const std::string& owner = d.path[0];
-  const std::string in = owner == "__metadata__" ? "__metadata__" : "tensor " + quote(owner);
-  return in + ": duplicate key " + quote(d.key);
-}
+using detail::quote;
 
 }  // namespace
 
@@ -94,7 +44,8 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
   f.path_ = path;
   auto fail = [&](const std::string& msg) { return Error(path + ": " + msg); };
 
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO at the path must not hang the open (it is refused below).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) throw fail(std::string("cannot open: ") + std::strerror(errno));
   struct stat st {};
   if (fstat(fd, &st) != 0) {
@@ -147,78 +98,12 @@ void SafetensorsFile::validate(const uint8_t* base, size_t size) {
     throw fail("header length " + std::to_string(n) + " is over the " +
                std::to_string(kMaxHeaderBytes) + "-byte limit");
 
-  const json header =
-      detail::parse_strict_json(reinterpret_cast<const char*>(base + 8), n, path, "header", duplicate_in_header);
-  if (!header.is_object())
-    throw fail(std::string("header is a JSON ") + header.type_name() + ", not an object");
-
+  const char* text = reinterpret_cast<const char*>(base + 8);
+  detail::check_json_text(text, n, path, "header");
+  detail::read_header(text, n, size - 8 - n, path, f.tensors_, f.index_, f.metadata_);
   const uint8_t* data = base + 8 + n;
   const uint64_t data_size = size - 8 - n;
-  for (const auto& [name, entry] : header.items()) {
-    if (name == "__metadata__") {
-      if (!entry.is_object())
-        throw fail(std::string("__metadata__ is a JSON ") + entry.type_name() +
-                   ", not an object of strings");
-      for (const auto& [key, value] : entry.items()) {
-        if (!value.is_string())
-          throw fail("__metadata__ " + quote(key) + " is a JSON " + value.type_name() +
-                     ", not a string");
-        f.metadata_[key] = value.get<std::string>();
-      }
-      continue;
-    }
-    const std::string at = "tensor " + quote(name) + ": ";
-    if (!entry.is_object())
-      throw fail(at + "entry is a JSON " + entry.type_name() +
-                 ", not an object with dtype, shape and data_offsets");
-    for (const auto& [key, value] : entry.items()) {
-      (void)value;
-      if (key != "dtype" && key != "shape" && key != "data_offsets")
-        throw fail(at + "unexpected key " + quote(key) +
-                   " (an entry holds dtype, shape and data_offsets)");
-    }
-    for (const char* key : {"dtype", "shape", "data_offsets"})
-      if (!entry.contains(key)) throw fail(at + "missing \"" + key + "\"");
-
-    const json& jd = entry.at("dtype");
-    if (!jd.is_string())
-      throw fail(at + "dtype is a JSON " + jd.type_name() + ", not a string");
-    const auto dtype = dtype_from_name(jd.get<std::string>());
-    if (!dtype)
-      throw fail(at + "dtype " + quote(jd.get<std::string>()) +
-                 " is not one vkfuse reads (F32, F16, BF16, I64, I32, BOOL, U8)");
-
-    const json& js = entry.at("shape");
-    if (!js.is_array()) throw fail(at + "shape is a JSON " + js.type_name() + ", not an array");
-    Shape shape;
-    for (size_t i = 0; i < js.size(); ++i) {
-      const json& d = js[i];
-      if (!d.is_number_unsigned() ||
-          d.get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max()))
-        throw fail(at + "shape[" + std::to_string(i) + "] is " + shown(d) +
-                   ", not a non-negative integer");
-      shape.push_back(d.get<int64_t>());
-    }
-
-    const json& jo = entry.at("data_offsets");
-    if (!jo.is_array() || jo.size() != 2 || !jo[0].is_number_unsigned() ||
-        !jo[1].is_number_unsigned())
-      throw fail(at + "data_offsets is " + shown(jo) + ", not [begin, end] in bytes");
-    const uint64_t begin = jo[0].get<uint64_t>(), end = jo[1].get<uint64_t>();
-    const std::string offsets = "data_offsets [" + std::to_string(begin) + ", " +
-                                std::to_string(end) + "]";
-    if (begin > end) throw fail(at + offsets + " end before they begin");
-    if (end > data_size)
-      throw fail(at + offsets + " run past the end of the data section (" +
-                 std::to_string(data_size) + " bytes)");
-    const auto need = detail::byte_count(shape, *dtype);
-    const std::string what = std::string(dtype_name(*dtype)) + " " + shape_string(shape);
-    if (!need) throw fail(at + what + " is over 2^64 bytes");
-    if (*need != end - begin)
-      throw fail(at + offsets + " hold " + std::to_string(end - begin) + " bytes, but " + what +
-                 " needs " + std::to_string(*need));
-    f.tensors_.push_back({name, *dtype, shape, size_t(begin), size_t(end - begin), data + begin});
-  }
+  for (auto& t : f.tensors_) t.data = data + t.offset;
 
   // The reference implementation requires the tensors to tile the data section exactly: no
   // overlap (two names for one buffer), no gap, nothing after the last tensor.

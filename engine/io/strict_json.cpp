@@ -89,8 +89,7 @@ std::string clean(const std::string& what) {
 
 }  // namespace
 
-json parse_strict_json(const char* text, size_t size, const std::string& where, const std::string& what,
-                       std::string (*duplicate)(const DuplicateKey&)) {
+void check_json_text(const char* text, size_t size, const std::string& where, const std::string& what) {
   // nlohmann skips a UTF-8 byte-order mark without a word; the format has none.
   if (size >= 3 && std::memcmp(text, "\xEF\xBB\xBF", 3) == 0)
     throw Error(where + ": " + what + " starts with a UTF-8 byte-order mark; it must be plain UTF-8 JSON");
@@ -99,6 +98,11 @@ json parse_strict_json(const char* text, size_t size, const std::string& where, 
   if (const void* nul = std::memchr(text, 0, size))
     throw Error(where + ": " + what + " holds a NUL byte at offset " +
                 std::to_string(static_cast<const char*>(nul) - text) + "; it must be UTF-8 JSON");
+}
+
+json parse_strict_json(const char* text, size_t size, const std::string& where, const std::string& what,
+                       std::string (*duplicate)(const DuplicateKey&)) {
+  check_json_text(text, size, where, what);
   Checker check;
   const bool ok = json::sax_parse(text, text + size, &check, json::input_format_t::json, true);
   if (check.found_dup_) throw Error(where + ": " + duplicate(check.dup_));

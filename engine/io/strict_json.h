@@ -19,6 +19,9 @@ struct DuplicateKey {
   std::vector<std::string> path;
 };
 
+// The checks on the text itself: no byte-order mark, no NUL byte.
+void check_json_text(const char* text, size_t size, const std::string& where, const std::string& what);
+
 // `duplicate` turns a repeated key into the message (the caller knows what the objects are);
 // `what` names the text in the other messages ("header", "config").
 nlohmann::json parse_strict_json(const char* text, size_t size, const std::string& where, const std::string& what,

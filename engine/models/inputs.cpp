@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "io/convert.h"
 #include "vkfuse/error.hpp"
@@ -41,6 +42,16 @@ const void* DeviceInput::data() const {
   return dtype == DType::I32 ? static_cast<const void*>(i32.data()) : static_cast<const void*>(f32.data());
 }
 
+const float* DeviceInput::floats() const {
+  const void* p = data();
+  if (reinterpret_cast<uintptr_t>(p) % alignof(float) == 0) return static_cast<const float*>(p);
+  if (aligned_.empty()) {
+    aligned_.resize(static_cast<size_t>(shape_numel(shape)));
+    std::memcpy(aligned_.data(), p, bytes());
+  }
+  return aligned_.data();
+}
+
 const float* Prepared::floats(const std::string& name) const {
   auto it = inputs.find(name);
   return it == inputs.end() ? nullptr : it->second.floats();
@@ -73,9 +84,8 @@ DeviceInput float_input(const InputSet& in, const std::string& name, const Shape
   const TensorBytes& t = in.at(name);
   DeviceInput x;
   x.shape = device;
-  // F32 data on a float boundary is read where it lies; F16/BF16 (or a misaligned mapping)
-  // is converted once.
-  if (t.dtype == DType::F32 && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0 && t.data)
+  // F32 data is read where it lies; F16/BF16 is converted once.
+  if (t.dtype == DType::F32 && t.data)
     x.view = t.data;
   else
     x.f32 = in.to_f32(name);

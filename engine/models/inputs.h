@@ -32,9 +32,9 @@ class InputSet {
   std::map<std::string, TensorBytes> tensors_;
 };
 
-// One device input: F32 values (or I32 token ids) of `shape`. Aligned F32 input data is read
-// in place (`view`); anything converted (F16 widened, masks made additive, ids narrowed) is
-// owned here.
+// One device input: F32 values (or I32 token ids) of `shape`. F32 input data is read in
+// place (`view`: the device upload copies bytes, aligned or not); anything converted (F16
+// widened, masks made additive, ids narrowed) is owned here.
 struct DeviceInput {
   Shape shape;
   DType dtype = DType::F32;
@@ -42,10 +42,15 @@ struct DeviceInput {
   std::vector<float> f32;
   std::vector<int32_t> i32;
 
-  const void* data() const;
+  const void* data() const;  // the bytes the device tensor gets
   size_t bytes() const { return static_cast<size_t>(shape_numel(shape)) * 4; }
-  const float* floats() const { return static_cast<const float*>(data()); }
+  // As floats for the CPU reference: a view off a float boundary (a file's data section need
+  // not be aligned) is copied once, here, and only for the CPU path.
+  const float* floats() const;
   const int32_t* ints() const { return static_cast<const int32_t*>(data()); }
+
+ private:
+  mutable std::vector<float> aligned_;
 };
 
 // What an arch made of one set of inputs: the device inputs by name, and the outputs asked

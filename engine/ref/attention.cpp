@@ -1,5 +1,6 @@
 // CPU references of ops::attention and ops::attention_weights (engine/ops/attention.cpp): the
-// scores of docs/model-format.md §4, masks, softmax over keys, in double.
+// scores of docs/model-format.md §4, masks, softmax over keys, in double. A NaN score makes
+// its row NaN (PyTorch's semantics); a row whose keys are all masked gives zeros.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -24,6 +25,7 @@ void attend(const float* q, const float* k, const float* v, float* out, float* w
       for (int64_t il = 0; il < l; ++il) {
         const float* qr = q + ((ib * h + ih) * l + il) * d;
         double mx = ninf;
+        bool nan = false;  // a NaN score makes the row NaN, as PyTorch's softmax does
         for (int64_t j = 0; j < s; ++j) {
           const float* kr = k + ((ib * h + ih) * s + j) * d;
           double a = 0;
@@ -39,9 +41,16 @@ void attend(const float* q, const float* k, const float* v, float* out, float* w
           if (key_pad) sj += key_pad[ib * s + j];
           if (attn_mask) sj += attn_mask[il * s + j];
           x[j] = sj;
+          nan = nan || std::isnan(sj);
           mx = std::max(mx, sj);
         }
         float* o = out ? out + ((ib * h + ih) * l + il) * d : nullptr;
+        if (nan) {
+          if (o) std::fill(o, o + d, std::numeric_limits<float>::quiet_NaN());
+          if (weights)
+            for (int64_t j = 0; j < s; ++j) wsum[(ib * l + il) * s + j] = std::numeric_limits<double>::quiet_NaN();
+          continue;
+        }
         if (o) std::fill(o, o + d, 0.f);
         if (mx == ninf) continue;  // every key masked: zeros
         double sum = 0;

@@ -1,4 +1,5 @@
 // CPU reference of ops::softmax (engine/ops/softmax.cpp), in double.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -15,6 +16,10 @@ void softmax(const float* x, float* y, int64_t rows, int64_t n, float scale, con
     for (int64_t i = 0; i < n; ++i) {
       v[i] = static_cast<double>(scale) * x[r * n + i] + (mask ? mask[(r % mask_rows) * n + i] : 0.f);
       mx = std::max(mx, v[i]);
+    }
+    if (std::any_of(v.begin(), v.end(), [](double e) { return std::isnan(e); })) {
+      for (int64_t i = 0; i < n; ++i) y[r * n + i] = std::numeric_limits<float>::quiet_NaN();  // as PyTorch
+      continue;
     }
     if (std::isinf(mx) && mx < 0) {
       for (int64_t i = 0; i < n; ++i) y[r * n + i] = 0.f;

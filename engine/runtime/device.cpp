@@ -93,9 +93,20 @@ Instance::Instance(bool validation,
                 "; vkfuse needs 1.1 or later");
 
   uint32_t n = 0;
-  VK_CHECK(vk.vkEnumerateInstanceExtensionProperties(nullptr, &n, nullptr));
+  // The first call that reads the driver and layer manifests: the loader reports a manifest
+  // it cannot parse as VK_ERROR_OUT_OF_HOST_MEMORY, which names nothing; say where to look.
+  VkResult listed = vk.vkEnumerateInstanceExtensionProperties(nullptr, &n, nullptr);
   std::vector<VkExtensionProperties> exts(n);
-  VK_CHECK(vk.vkEnumerateInstanceExtensionProperties(nullptr, &n, exts.data()));
+  if (listed == VK_SUCCESS) listed = vk.vkEnumerateInstanceExtensionProperties(nullptr, &n, exts.data());
+  if (listed != VK_SUCCESS && listed != VK_INCOMPLETE) {
+    std::string files;
+    for (const char* var : {"VK_DRIVER_FILES", "VK_ICD_FILENAMES", "VK_ADD_DRIVER_FILES", "VK_LAYER_PATH"})
+      if (const char* v = std::getenv(var); v && *v) files += std::string(files.empty() ? "" : ", ") + var + "=" + v;
+    throw Error("the Vulkan loader cannot list instance extensions (" + std::string(result_name(listed)) +
+                "): a driver or layer manifest it read is probably broken" +
+                (files.empty() ? std::string(" (the system's, in /usr/share/vulkan/icd.d)") : " (" + files + ")") +
+                "; VK_LOADER_DEBUG=error,warn shows which");
+  }
 
   std::vector<const char*> enable_exts, layers;
   VkInstanceCreateFlags flags = 0;

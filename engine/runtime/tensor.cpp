@@ -1,4 +1,5 @@
 // Tensors: shapes and strides over suballocated storage; synchronous and host-side transfers.
+#include <algorithm>
 #include <cstring>
 #include <numeric>
 
@@ -108,16 +109,18 @@ Tensor Tensor::view(Shape shape, Shape strides, int64_t offset) const {
     throw Error("view: shape " + shape_string(shape) + " and strides " + shape_string(strides) +
                 " differ in rank");
   int64_t lo = offset, hi = offset;
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (shape[i] < 0) throw Error("view: negative size in " + shape_string(shape));
-    if (shape[i] == 0) lo = hi = offset;
+  for (int64_t d : shape)
+    if (d < 0) throw Error("view: negative size in " + shape_string(shape));
+  // An empty view touches no element: only its offset has to make sense.
+  const bool empty = std::find(shape.begin(), shape.end(), 0) != shape.end();
+  for (size_t i = 0; i < shape.size() && !empty; ++i) {
     int64_t span = 0;
     if (__builtin_mul_overflow(shape[i] - 1, strides[i], &span) ||
         __builtin_add_overflow(span < 0 ? lo : hi, span, span < 0 ? &lo : &hi))
       throw Error("view " + shape_string(shape) + " strides " + shape_string(strides) + " overflows");
   }
   int64_t cap = storage_ ? static_cast<int64_t>(storage_->bytes / dtype_size(dtype_)) : 0;
-  if (lo < 0 || (shape_numel(shape) > 0 && hi >= cap))
+  if (lo < 0 || (!empty && hi >= cap))
     throw Error("view " + shape_string(shape) + " strides " + shape_string(strides) + " offset " +
                 std::to_string(offset) + " reaches outside its storage of " + std::to_string(cap) +
                 " elements");

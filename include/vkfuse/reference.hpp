@@ -18,7 +18,8 @@ void matmul(const float* a, const float* b, float* c, int64_t batch, int64_t m, 
             int64_t k, const ops::MatmulOptions& o, const float* bias, bool b_broadcast,
             const float* residual = nullptr);
 
-// Rows of length n; mask [mask_rows, n] or null. A row with no finite logit gives zeros.
+// Rows of length n; mask [mask_rows, n] or null. A row with a NaN logit is NaN (as PyTorch);
+// a row with no finite logit (all masked) gives zeros.
 void softmax(const float* x, float* y, int64_t rows, int64_t n, float scale,
              const float* mask, int64_t mask_rows);
 
@@ -40,7 +41,8 @@ void merge_heads(const float* heads, float* x, int64_t b, int64_t l, int64_t h, 
 void gather_rows(const float* table, int64_t v, int64_t e, const int32_t* ids, int64_t n, float* out);
 
 // Attention on contiguous q [B,H,L,D], k, v [B,H,S,D] into out [B,H,L,D]; weights [B,L,S]
-// (averaged over heads) when not null. key_pad [B,S] and attn_mask [L,S] are additive.
+// (averaged over heads) when not null. key_pad [B,S] and attn_mask [L,S] are additive. A row
+// with a NaN score is NaN; a row whose keys are all masked gives zeros.
 void attention(const float* q, const float* k, const float* v, float* out, float* weights, int64_t b,
                int64_t h, int64_t l, int64_t s, int64_t d, ops::Score score, float scale,
                const float* key_pad, const float* attn_mask);

@@ -43,13 +43,13 @@ shared float red_shm[gl_WorkGroupSize.x];
     return r;                                                                     \
   }
 #define subgroupAdd_pair(a, b) ((a) + (b))
-#define subgroupMax_pair(a, b) max((a), (b))
+#define subgroupMax_pair(a, b) max_nan((a), (b))
 #else
 #define ROW_REDUCE_SUBGROUP(SUBGROUP_OP)
 #endif
 
 #define REDUCE_ADD(a, b) ((a) + (b))
 DEFINE_ROW_REDUCE(row_sum, REDUCE_ADD, subgroupAdd)
-DEFINE_ROW_REDUCE(row_max, max, subgroupMax)
+DEFINE_ROW_REDUCE(row_max, max_nan, subgroupMax)
 
 #endif

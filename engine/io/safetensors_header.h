@@ -1,0 +1,24 @@
+#pragma once
+// A safetensors header read as a stream of JSON events straight into tensor entries: linear
+// in the header's size, with no JSON tree (one of 150,000 tensors took 150 MB as a tree), and
+// every malformed entry one message naming the tensor.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "vkfuse/safetensors.hpp"
+
+namespace vkfuse::detail {
+
+// Control bytes (and, unless keep_utf8, every non-ASCII byte) as \xNN, for one-line messages.
+std::string escaped(const std::string& s, bool keep_utf8);
+inline std::string quote(const std::string& s) { return "'" + escaped(s, true) + "'"; }
+
+// Reads the header text (already checked for a BOM and NUL bytes) into `tensors` (data
+// pointers left null, offsets relative to the data section, each checked against
+// data_size), `index` (each name once) and `metadata`. Errors: "<path>: <what>".
+void read_header(const char* text, size_t size, uint64_t data_size, const std::string& path,
+                 std::vector<SafetensorsFile::TensorInfo>& tensors, std::map<std::string, size_t>& index,
+                 std::map<std::string, std::string>& metadata);
+
+}  // namespace vkfuse::detail
