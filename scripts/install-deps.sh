@@ -3,7 +3,7 @@
 # Idempotent and quiet: prints nothing and installs nothing when all are present.
 set -euo pipefail
 pkgs=(
-  cmake g++ ninja-build pkg-config
+  cmake g++ clang libclang-rt-14-dev ninja-build pkg-config
   libvulkan-dev libvulkan1 mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
   glslang-tools spirv-tools
   libglm-dev libgtest-dev nlohmann-json3-dev libcli11-dev libstb-dev

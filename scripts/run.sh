@@ -16,26 +16,29 @@ cmake -S "$root" -B "$build" ${gen[@]+"${gen[@]}"} -DCMAKE_BUILD_TYPE=Release -D
 cmake --build "$build" --parallel "$(nproc)"
 
 # The tests of what reads files and inputs from strangers (model loader, sessions, every
-# arch against PyTorch, the command line's bad-input tests) once more under AddressSanitizer
-# and UBSan, so a memory bug fails the run. LeakSanitizer stays off: Vulkan drivers keep
-# allocations for the life of the process.
+# arch against PyTorch, hostile files, the pipeline cache, the command line's bad input) once
+# more, built by clang (the compiler of Android's NDK and Apple) under AddressSanitizer and
+# UBSan, so a memory bug fails the run; then the libFuzzer targets of tests/fuzz for 30 s
+# each. LeakSanitizer stays off for the tests: Vulkan drivers keep allocations for the life
+# of the process.
 sanitized_tests() {
-  local asan="$build-asan"
+  local san="$build-sanitize"
   gen=()
-  if [ ! -f "$asan/CMakeCache.txt" ] && command -v ninja >/dev/null; then gen=(-G Ninja); fi
-  cmake -S "$root" -B "$asan" ${gen[@]+"${gen[@]}"} -DCMAKE_BUILD_TYPE=Debug -DVKFUSE_WERROR=ON \
-    -DVKFUSE_SANITIZE=address,undefined >/dev/null
-  cmake --build "$asan" --parallel "$(nproc)" --target vkfuse_tests
-  cd "$asan" && ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
+  if [ ! -f "$san/CMakeCache.txt" ] && command -v ninja >/dev/null; then gen=(-G Ninja); fi
+  CXX=clang++ cmake -S "$root" -B "$san" ${gen[@]+"${gen[@]}"} -DCMAKE_BUILD_TYPE=Debug -DVKFUSE_WERROR=ON \
+    -DVKFUSE_SANITIZE=address,undefined,fuzzer-no-link -DVKFUSE_BUILD_FUZZERS=ON >/dev/null
+  cmake --build "$san" --parallel "$(nproc)" --target vkfuse_tests fuzz_safetensors fuzz_config fuzz_inputs
+  (cd "$san" && ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --output-on-failure --parallel "$(nproc)" --timeout 600 \
-    -R '^(Model|Network/SessionTest|Safetensors|SafetensorsHalf|Cli|CliRun|Reference|Models/TorchCases)\.'
+    -R '^(Model|Network/SessionTest|Safetensors|SafetensorsHalf|Cli|CliRun|Reference|Models/TorchCases|HostileFiles|EmptyAndNaN|PipelineCacheFile)\.')
+  bash "$root/tests/fuzz/run.sh" "$san" "${VKFUSE_FUZZ_SECONDS:-30}"
 }
 
 case "$what" in
   sample) exec "$build/shapes_qa" --out "$build/shapes_qa_out" ;;
   test)
     (cd "$build" && ctest --output-on-failure --parallel "$(nproc)" --timeout 600)
-    echo "vkfuse: the loader, session and command-line tests again under AddressSanitizer and UBSan" >&2
+    echo "vkfuse: the loader, session, hostile-file and command-line tests again (clang, AddressSanitizer, UBSan), then the fuzzers" >&2
     sanitized_tests ;;
   *) echo "usage: scripts/run.sh [sample|test]" >&2; exit 2 ;;
 esac

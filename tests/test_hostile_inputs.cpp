@@ -25,6 +25,14 @@ namespace {
 
 const std::string kData = VKFUSE_TEST_DATA;
 constexpr double kMaxSeconds = 1.0, kMaxMiB = 100.0;
+// Under AddressSanitizer in a Debug build time and memory are a sanitizer's, not vkfuse's:
+// there the limits are not held (the Release build of the same suite holds them), and every
+// other assertion is.
+#ifdef VKFUSE_SANITIZED
+constexpr bool kLimits = false;
+#else
+constexpr bool kLimits = true;
+#endif
 
 std::string tmp(const std::string& name) { return (vkt::temp_dir() / name).string(); }
 
@@ -59,6 +67,7 @@ void expect_clean_error(const std::string& args, const std::string& needle, cons
                         bool device = false) {
   vkt::CliResult r = vkt::cli(args, env);
   EXPECT_TRUE(vkt::one_line_error(r, needle)) << args;
+  if (!kLimits) return;
   EXPECT_LT(r.seconds, kMaxSeconds) << args;
   EXPECT_LT(r.peak_mib, kMaxMiB + (device ? device_baseline_mib() : 0.0)) << args;
 }
@@ -111,7 +120,16 @@ TEST(HostileFiles, ManyTensorsOpenInLinearTime) {
   auto f = vkfuse::SafetensorsFile::open(path);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_EQ(f.names().size(), size_t(n));
-  EXPECT_LT(s, 5.0) << "opening " << header.size() / 1e6 << " MB of header took " << s << " s";
+  if (kLimits) {
+    EXPECT_LT(s, 5.0) << "opening " << header.size() / 1e6 << " MB of header took " << s << " s";
+  }
+  // As a model file through the command line: refused for the tensors its arch needs, fast,
+  // in little memory.
+  const std::string model = raw_file(
+      "many_model.safetensors",
+      R"({"__metadata__":{"vkfuse.config":"{\"arch\":\"multihead_attention\",\"embed_dim\":16,\"num_heads\":2}"},)" +
+          header.substr(1));
+  expect_clean_error("info " + model, "tensor 'in_proj_weight' is missing");
   // A duplicate among them is still found.
   const std::string dup = raw_file("manydup.safetensors", header.substr(0, header.size() - 1) +
                                                                R"(,"t77":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}})");
@@ -153,7 +171,9 @@ TEST(HostileFiles, TensorOverTheDeviceRangeIsRefusedBeforeLoading) {
   vkfuse::write_safetensors(in, {{"src", vkfuse::f32_bytes({1, 2, e}, src)}});
   vkt::CliResult info = vkt::cli("info " + model);
   EXPECT_EQ(info.status, 0) << info.out;
-  EXPECT_LT(info.peak_mib, kMaxMiB) << "vkfuse info read more than the header";
+  if (kLimits) {
+    EXPECT_LT(info.peak_mib, kMaxMiB) << "vkfuse info read more than the header";
+  }
   expect_clean_error("run " + model + " --input " + in + " --output " + tmp("big_out.safetensors"),
                      "tensor 'layers.0.linear1.weight' [2200000,16] needs 134.3 MiB on the device", "VKFUSE_PORTABLE=1",
                      true);
@@ -195,7 +215,9 @@ std::pair<vkfuse::HostTensors, vkfuse::HostTensors> both_paths(const std::string
     EXPECT_EQ(run.status, 0) << (cpu ? "cpu: " : "gpu: ") << run.out;
     EXPECT_EQ(run.out, "") << "a message (a validation message, on the GPU): " << run.out;
     // Nothing sized by a declared dimension that the file holds no bytes for.
-    EXPECT_LT(run.peak_mib, kMaxMiB + (cpu ? 0.0 : 2 * device_baseline_mib())) << (cpu ? "cpu" : "gpu (validation)");
+    if (kLimits) {
+      EXPECT_LT(run.peak_mib, kMaxMiB + (cpu ? 0.0 : 2 * device_baseline_mib())) << (cpu ? "cpu" : "gpu (validation)");
+    }
     if (run.status != 0) continue;
     auto f = vkfuse::SafetensorsFile::open(out);
     auto& dst = cpu ? r.second : r.first;

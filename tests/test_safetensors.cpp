@@ -313,6 +313,12 @@ TEST(Safetensors, RejectsMalformedFiles) {
                   st_bytes(R"({"a":{"dtype":"F32","shape":[)" + std::string(1'000'000, '[') +
                                std::string(1'000'000, ']') + R"(],"data_offsets":[0,0]}})", ""),
                   {"tensor 'a': shape[0] is a JSON array, not a non-negative integer"});
+  expect_rejected("rank65", st_bytes(R"({"a":{"dtype":"F32","shape":[)" + [] {
+                    std::string d = "1";
+                    for (int i = 0; i < 64; ++i) d += ",1";
+                    return d;
+                  }() + R"(],"data_offsets":[0,4]}})", std::string(4, '\0')),
+                  {"tensor 'a': shape has more than 64 dimensions"});
   expect_rejected("long_token", st_bytes("{\"" + std::string(1'000'000, 'x'), ""),
                   {"header is not valid UTF-8 JSON"});
   expect_rejected("bad_json", st_bytes("{\"a\": {", ""), {"header is not valid UTF-8 JSON"});

@@ -55,6 +55,8 @@ class Reader : public nlohmann::json_sax<json> {
   bool number_unsigned(number_unsigned_t v) override {
     if (at_ == At::Shape) {
       if (v > uint64_t(std::numeric_limits<int64_t>::max())) return fail_shape(std::to_string(v));
+      if (cur_.shape.size() == kMaxRank)
+        return fail(entry() + "shape has more than " + std::to_string(kMaxRank) + " dimensions");
       cur_.shape.push_back(int64_t(v));
       return true;
     }
@@ -135,6 +137,8 @@ class Reader : public nlohmann::json_sax<json> {
   }
   bool key(string_t& k) override {
     if (at_ == At::Top) {
+      if (tensors_.size() == kMaxTensors)
+        return fail("header holds more than " + std::to_string(kMaxTensors) + " tensors");
       if (index_.count(k) || (k == "__metadata__" && metadata_seen_))
         return fail(k == "__metadata__" ? "__metadata__ appears twice" : "duplicate tensor name " + quote(k));
       if (k == "__metadata__") metadata_seen_ = true;

@@ -10,6 +10,11 @@
 
 namespace vkfuse::detail {
 
+// Past these a header is corruption or an attack: PyTorch's tensors have at most 64
+// dimensions, and the largest checkpoints hold tens of thousands of tensors.
+constexpr size_t kMaxRank = 64;
+constexpr size_t kMaxTensors = 1'000'000;
+
 // Control bytes (and, unless keep_utf8, every non-ASCII byte) as \xNN, for one-line messages.
 std::string escaped(const std::string& s, bool keep_utf8);
 inline std::string quote(const std::string& s) { return "'" + escaped(s, true) + "'"; }
