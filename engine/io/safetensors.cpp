@@ -17,6 +17,7 @@
 #include <set>
 
 #include "io/convert.h"
+#include "io/message_text.h"
 #include "io/safetensors_header.h"
 #include "io/strict_json.h"
 #include "vkfuse/error.hpp"

@@ -10,23 +10,10 @@
 #include <set>
 
 #include "io/convert.h"
+#include "io/message_text.h"
 #include "vkfuse/error.hpp"
 
 namespace vkfuse::detail {
-
-std::string escaped(const std::string& s, bool keep_utf8) {
-  std::string r;
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7f || (c >= 0x80 && !keep_utf8)) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      r += buf;
-    } else {
-      r += char(c);
-    }
-  }
-  return r;
-}
 
 namespace {
 
@@ -230,13 +217,6 @@ class Reader : public nlohmann::json_sax<json> {
   std::string offsets_text_;
 };
 
-// nlohmann prefixes "[json.exception.parse_error.101] "; the rest is the useful part.
-std::string syntax_message(const std::string& what) {
-  const size_t cut = what.find("] ");
-  std::string s = escaped(cut == std::string::npos ? what : what.substr(cut + 2), false);
-  return s.size() > 300 ? s.substr(0, 297) + "..." : s;
-}
-
 }  // namespace
 
 void read_header(const char* text, size_t size, uint64_t data_size, const std::string& path,
@@ -245,7 +225,7 @@ void read_header(const char* text, size_t size, uint64_t data_size, const std::s
   Reader r(data_size, tensors, index, metadata);
   const bool ok = json::sax_parse(text, text + size, &r, json::input_format_t::json, true);
   if (!r.error.empty()) throw Error(path + ": " + r.error);
-  if (!ok) throw Error(path + ": header is not valid UTF-8 JSON: " + syntax_message(r.syntax));
+  if (!ok) throw Error(path + ": header is not valid UTF-8 JSON: " + json_error(r.syntax));
 }
 
 }  // namespace vkfuse::detail

@@ -15,10 +15,6 @@ namespace vkfuse::detail {
 constexpr size_t kMaxRank = 64;
 constexpr size_t kMaxTensors = 1'000'000;
 
-// Control bytes (and, unless keep_utf8, every non-ASCII byte) as \xNN, for one-line messages.
-std::string escaped(const std::string& s, bool keep_utf8);
-inline std::string quote(const std::string& s) { return "'" + escaped(s, true) + "'"; }
-
 // Reads the header text (already checked for a BOM and NUL bytes) into `tensors` (data
 // pointers left null, offsets relative to the data section, each checked against
 // data_size), `index` (each name once) and `metadata`. Errors: "<path>: <what>".

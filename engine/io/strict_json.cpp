@@ -6,6 +6,7 @@
 #include <cstring>
 #include <set>
 
+#include "io/message_text.h"
 #include "vkfuse/error.hpp"
 
 namespace vkfuse::detail {
@@ -69,24 +70,6 @@ class Checker : public nlohmann::json_sax<json> {
   std::vector<Frame> frames_;
 };
 
-// nlohmann prefixes "[json.exception.parse_error.101] "; the rest is the useful part.
-std::string clean(const std::string& what) {
-  const size_t cut = what.find("] ");
-  std::string s = cut == std::string::npos ? what : what.substr(cut + 2);
-  std::string out;
-  for (unsigned char c : s) {
-    if (out.size() > 300) return out + "...";
-    if (c < 0x20 || c >= 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else {
-      out += char(c);
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 void check_json_text(const char* text, size_t size, const std::string& where, const std::string& what) {
@@ -108,11 +91,11 @@ json parse_strict_json(const char* text, size_t size, const std::string& where, 
   if (check.found_dup_) throw Error(where + ": " + duplicate(check.dup_));
   if (check.too_deep_)
     throw Error(where + ": " + what + " nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
-  if (!ok) throw Error(where + ": " + what + " is not valid UTF-8 JSON: " + clean(check.error_));
+  if (!ok) throw Error(where + ": " + what + " is not valid UTF-8 JSON: " + json_error(check.error_));
   try {
     return json::parse(text, text + size);
   } catch (const json::exception& e) {  // the SAX pass accepted it; this is not expected
-    throw Error(where + ": " + what + " is not valid UTF-8 JSON: " + clean(e.what()));
+    throw Error(where + ": " + what + " is not valid UTF-8 JSON: " + json_error(e.what()));
   }
 }
 
