@@ -81,6 +81,29 @@ TEST_P(Softmax, FullyMaskedRowsGiveZeros) {
   for (float v : y) EXPECT_FALSE(std::isnan(v));
 }
 
+// A NaN logit makes its row NaN, as PyTorch's softmax does (GLSL's max() may drop a NaN:
+// the kernels use max_nan), including a row of NaN only, which must not pass for a fully
+// masked row of zeros. Long rows take the multi-invocation reduction; short ones one
+// invocation (texel loads on lavapipe).
+TEST_P(Softmax, NaNRowsStayNaN) {
+  auto& ctx = vkt::context(GetParam());
+  for (int64_t n : {int64_t(6), int64_t(3000)}) {
+    std::vector<float> x = vkt::random_vec(3 * n, 34);
+    x[1] = std::nanf("");                                             // row 0: one NaN
+    for (int64_t i = 0; i < n; ++i) x[2 * n + i] = std::nanf("");  // row 2: only NaN
+    Tensor tx = ctx.tensor({3, n}, x), ty = ctx.tensor({3, n});
+    vkt::run_once(ctx, [&](vkfuse::Sequence& s) { vkfuse::ops::softmax(s, tx, ty); });
+    auto y = ty.read();
+    std::vector<float> want(x.size());
+    vkfuse::ref::softmax(x.data(), want.data(), 3, n, 1.f, nullptr, 1);
+    for (int64_t i = 0; i < n; ++i) {
+      EXPECT_TRUE(std::isnan(y[i]) && std::isnan(want[i])) << "n " << n << " row 0 col " << i;
+      EXPECT_TRUE(std::isnan(y[2 * n + i]) && std::isnan(want[2 * n + i])) << "n " << n << " row 2 col " << i;
+      EXPECT_NEAR(y[n + i], want[n + i], 2e-6f) << "n " << n << " row 1 col " << i;
+    }
+  }
+}
+
 // lavapipe stops an invocation's loops after 65,535 back-edges in all: one invocation per
 // row over 70,000 elements (3 passes) would lose the row's tail. The op gives such rows more
 // invocations; a row too long even for the whole workgroup is an error, not a wrong answer.
