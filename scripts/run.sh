@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's quick start: installs what is missing, builds, then
 #   run.sh sample   runs the flagship sample on the default device
-#   run.sh test     runs every test (ctest; GPU tests under the Khronos validation layer)
+#   run.sh test     runs every test (ctest; GPU tests under the Khronos validation layer), the
+#                   fuzzers, and the tests of untrusted input again under ASan and UBSan
 set -euo pipefail
 what=${1:-sample}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,7 +19,7 @@ cmake --build "$build" --parallel "$(nproc)"
 # The tests of what reads files and inputs from strangers (model loader, sessions, every
 # arch against PyTorch, hostile files, the pipeline cache, the command line's bad input) once
 # more, built by clang (the compiler of Android's NDK and Apple) under AddressSanitizer and
-# UBSan, so a memory bug fails the run; then the libFuzzer targets of tests/fuzz for 30 s
+# UBSan, so a memory bug fails the run, after the libFuzzer targets of tests/fuzz for 30 s
 # each. LeakSanitizer stays off for the tests: Vulkan drivers keep allocations for the life
 # of the process.
 sanitized_tests() {
@@ -28,17 +29,17 @@ sanitized_tests() {
   CXX=clang++ cmake -S "$root" -B "$san" ${gen[@]+"${gen[@]}"} -DCMAKE_BUILD_TYPE=Debug -DVKFUSE_WERROR=ON \
     -DVKFUSE_SANITIZE=address,undefined,fuzzer-no-link -DVKFUSE_BUILD_FUZZERS=ON >/dev/null
   cmake --build "$san" --parallel "$(nproc)" --target vkfuse_tests fuzz_safetensors fuzz_config fuzz_inputs
-  (cd "$san" && ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --output-on-failure --parallel "$(nproc)" --timeout 600 \
-    -R '^(Model|Network/SessionTest|Safetensors|SafetensorsHalf|Cli|CliRun|Reference|Models/TorchCases|HostileFiles|EmptyAndNaN|PipelineCacheFile)\.')
   bash "$root/tests/fuzz/run.sh" "$san" "${VKFUSE_FUZZ_SECONDS:-30}"
+  cd "$san" && ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --output-on-failure --parallel "$(nproc)" --timeout 600 \
+    -R '^(Model|Network/SessionTest|Safetensors|SafetensorsHalf|Cli|CliRun|Reference|Models/TorchCases|HostileFiles|EmptyAndNaN|PipelineCacheFile)\.'
 }
 
 case "$what" in
   sample) exec "$build/shapes_qa" --out "$build/shapes_qa_out" ;;
   test)
     (cd "$build" && ctest --output-on-failure --parallel "$(nproc)" --timeout 600)
-    echo "vkfuse: the loader, session, hostile-file and command-line tests again (clang, AddressSanitizer, UBSan), then the fuzzers" >&2
+    echo "vkfuse: the fuzzers, then the loader, session, hostile-file and command-line tests again (clang, AddressSanitizer, UBSan)" >&2
     sanitized_tests ;;
   *) echo "usage: scripts/run.sh [sample|test]" >&2; exit 2 ;;
 esac

@@ -188,6 +188,10 @@ SafetensorsFile::~SafetensorsFile() {
   if (map_) munmap(map_, map_size_);
 }
 
+void SafetensorsFile::release_pages() const {
+  if (map_) ::madvise(map_, map_size_, MADV_DONTNEED);  // read-only private mapping: refaulted from the file
+}
+
 std::vector<std::string> SafetensorsFile::names() const {
   std::vector<std::string> r;
   for (const TensorInfo& t : tensors_) r.push_back(t.name);

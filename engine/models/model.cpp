@@ -83,6 +83,7 @@ const WeightMap& Model::weights() const {
     WeightMap w;
     for (const auto& [name, shape] : m.arch->tensors()) w[name] = m.file.to_f32(name);
     m.weights = std::move(w);
+    m.file.release_pages();  // the F32 copies are what is used from here on
   });
   return m.weights;
 }

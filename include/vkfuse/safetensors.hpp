@@ -62,6 +62,10 @@ class SafetensorsFile {
   bool contains(const std::string& name) const { return index_.count(name) != 0; }
   const TensorInfo& tensor(const std::string& name) const;  // Error if absent
 
+  // The mapped pages read so far are given back to the OS (they are read from the file again
+  // if touched): for a model whose weights were copied out, so they are not resident twice.
+  void release_pages() const;
+
   // Copies out with conversion. Each is an Error for a tensor of any other dtype.
   std::vector<float> to_f32(const std::string& name) const;      // F32, F16, BF16
   std::vector<int64_t> to_i64(const std::string& name) const;    // I64, I32
