@@ -63,14 +63,16 @@ double device_baseline_mib() {
 }
 
 // Runs the command line and holds it to one clear line, within a second, and to kMaxMiB
-// (beyond the device's own share when it opens one).
+// (beyond the device's own share when it opens one, measured without validation: the layer
+// takes its own share, so a device run is held to twice the device's).
 void expect_clean_error(const std::string& args, const std::string& needle, const std::string& env = "",
                         bool device = false) {
-  vkt::CliResult r = vkt::cli(args, env);
+  // On a device, under the validation layer: a validation message would break the one line.
+  vkt::CliResult r = vkt::cli(args, env + (device ? " VKFUSE_VALIDATION=1" : ""));
   EXPECT_TRUE(vkt::one_line_error(r, needle)) << args;
   if (!kLimits) return;
   EXPECT_LT(r.seconds, kMaxSeconds) << args;
-  EXPECT_LT(r.peak_mib, kMaxMiB + (device ? device_baseline_mib() : 0.0)) << args;
+  EXPECT_LT(r.peak_mib, kMaxMiB + (device ? 2 * device_baseline_mib() : 0.0)) << args;
 }
 
 TEST(HostileFiles, ConfigNestedAHundredThousandDeepIsOneError) {

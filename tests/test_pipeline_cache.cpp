@@ -16,15 +16,21 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A context whose cache lives in `dir`, its warnings collected (validation off: these
-// contexts only check the cache file).
+// A context whose cache lives in `dir`, under the validation layer: its cache warnings are
+// collected, and any other message (a validation message) fails the test.
 struct Cached {
   std::vector<std::string> warnings;
   std::unique_ptr<vkfuse::Context> ctx;
   explicit Cached(const fs::path& dir) {
     vkfuse::Options o;
     o.pipeline_cache_dir = dir.string();
-    o.on_message = [this](vkfuse::MessageSeverity, const std::string& m) { warnings.push_back(m); };
+    o.validation = true;
+    o.on_message = [this](vkfuse::MessageSeverity, const std::string& m) {
+      if (m.rfind("pipeline cache ", 0) == 0)
+        warnings.push_back(m);
+      else
+        ADD_FAILURE() << "validation: " << m;
+    };
     ctx = std::make_unique<vkfuse::Context>(o);
   }
   std::string path() const { return ctx->impl()->pipelines->path(); }
