@@ -60,7 +60,8 @@ void main() {
     [[unroll]] for (uint d = 0u; d < D; ++d) acc[d] = fma(e, vv[d], acc[d] * c);
     m = m_new;
   }
-  float inv = s > 0.0 ? 1.0 / s : 0.0;
+  // A NaN row stays NaN without relying on NaN·0 (drivers may fold it to 0).
+  float inv = isnan(s) ? s : s > 0.0 ? 1.0 / s : 0.0;
   uint oi = p.off_o + b * p.so_b + h * p.so_h + l * p.so_l + p.d0;
   [[unroll]] for (uint d = 0u; d < D; ++d) o[oi + d] = acc[d] * inv;
   if ((p.flags & FLAG_LSE) != 0u) lse[p.off_lse + r] = s > 0.0 || isnan(s) ? m + log(s) : NEG_INF;

@@ -26,7 +26,13 @@ void main() {
   if (i >= p.B * p.L * p.S) return;
   uint j = i % p.S, l = (i / p.S) % p.L, b = i / (p.S * p.L);
   float x = mask_add(b, l, j), sum = 0.0;
-  if (x != NEG_INF) {
+  for (uint h = 0u; h < p.H; ++h) {
+    float t = lse[p.off_lse + (b * p.H + h) * p.L + l];
+    // A NaN row's log-sum-exp is NaN: every position of it is NaN, masked ones too (softmax
+    // over a row holding a NaN), as in the CPU reference and PyTorch.
+    if (isnan(t)) sum += t;
+  }
+  if (x != NEG_INF && !isnan(sum)) {
     for (uint h = 0u; h < p.H; ++h) {
       float t = lse[p.off_lse + (b * p.H + h) * p.L + l];
       if (t == NEG_INF) continue;

@@ -82,7 +82,15 @@ void main() {
 
   float mx = NEG_INF;
   if (live_row) for (uint i = t; i < p.n; i += TPR) mx = max_nan(mx, logit(xrow, mrow, i));
+#ifdef USE_SUBGROUP
+  // subgroupMax skips NaN (and is undefined over NaN alone): count them with a sum, which
+  // cannot drop one, so a row holding a NaN is NaN here as in the shared-memory reduction.
+  float nans = row_sum(isnan(mx) ? 1.0 : 0.0);
   mx = row_max(mx);
+  if (nans > 0.0) mx = uintBitsToFloat(0x7fc00000u);
+#else
+  mx = row_max(mx);
+#endif
   float s = 0.0;
   if (live_row && mx != NEG_INF) for (uint i = t; i < p.n; i += TPR) s += exp(logit(xrow, mrow, i) - mx);
   s = row_sum(s);

@@ -95,6 +95,18 @@ TEST(Model, KnownKeysWithBadValuesNameTheKey) {
   EXPECT_NE(nested.find("'nhead' must be an integer from 1 to 2^31 - 1, got an array"), std::string::npos) << nested;
 }
 
+// kdim/vdim 0 mean embed_dim, as PyTorch's kdim=None; a negative one is refused.
+TEST(Model, ZeroKdimMeansEmbedDim) {
+  const auto& mha = kArchModels[0].second;
+  auto m = vkfuse::Model::load(with_config(mha, "kdim0.safetensors", [](auto& c) {
+    c["kdim"] = 0;
+    c["vdim"] = 0;
+  }));
+  EXPECT_EQ(m.config<vkfuse::MultiheadAttentionConfig>().k_dim(), 16);
+  EXPECT_NE(load_error(with_config(mha, "kdimneg.safetensors", [](auto& c) { c["kdim"] = -3; })).find("'kdim'"),
+            std::string::npos);
+}
+
 TEST(Model, UnknownArchListsTheRegistry) {
   const std::string e =
       load_error(with_config(kArchModels[0].second, "arch.safetensors", [](auto& c) { c["arch"] = "gpt2"; }));

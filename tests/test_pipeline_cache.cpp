@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "gpu_test.hpp"
+#include "runtime/cache_file.h"
 #include "runtime/context_impl.h"
 #include "temp_dir.hpp"
 
@@ -120,21 +121,31 @@ TEST(PipelineCacheFile, OversizedFileIsNotRead) {
   EXPECT_TRUE(c.warned("over the 64 MiB a cache file may hold"));
 }
 
-// A link planted where the old code put its temporary (<file>.tmp<pid>) must not make the
-// save write through it into a file of the user's.
+// A link planted at the temporary's name must not make the save write through it into a
+// file of the user's (the old code wrote <file>.tmp<pid> without O_EXCL|O_NOFOLLOW). The
+// temporary's name is random now; write_cache_file is given the planted one here.
 TEST(PipelineCacheFile, PlantedTemporaryLinkIsNeverWrittenThrough) {
-  const fs::path dir = vkt::temp_dir() / "cache_plant", p = cache_file(dir);
+  const fs::path dir = vkt::temp_dir() / "cache_plant";
+  fs::create_directories(dir);
+  const fs::path p = dir / "pipelines.bin", tmp = dir / "pipelines.bin.tmp";
   const fs::path victim = vkt::temp_dir() / "precious.txt";
   { std::ofstream(victim.string()) << "precious"; }
-  fs::create_symlink(victim, p.string() + ".tmp" + std::to_string(::getpid()));
-  {
-    Cached c(dir);
-    c.runs();
-  }
+  fs::create_symlink(victim, tmp);
+  std::vector<std::string> warnings;
+  vkfuse::detail::write_cache_file(p.string(), {'c', 'a', 'c', 'h', 'e'},
+                                   [&](const std::string& m) { warnings.push_back(m); }, tmp.string());
   std::ifstream f(victim.string());
   std::string got((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   EXPECT_EQ(got, "precious");
-  EXPECT_TRUE(fs::is_regular_file(p) && fs::file_size(p) > 0);
+  EXPECT_TRUE(fs::is_symlink(tmp));
+  EXPECT_FALSE(fs::exists(p)) << "the save went on through the planted name";
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("cannot create"), std::string::npos) << warnings[0];
+  // And the ordinary save, through a random name, leaves only the cache file.
+  fs::remove(tmp);
+  vkfuse::detail::write_cache_file(p.string(), {'c'}, [&](const std::string& m) { warnings.push_back(m); });
+  EXPECT_TRUE(fs::is_regular_file(p));
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);
 }
 
 }  // namespace

@@ -287,6 +287,26 @@ TEST(Safetensors, EmptyFileOfNoTensors) {
   EXPECT_TRUE(f.metadata().empty());
 }
 
+// What other writers may do and the format allows: entry keys in any order, metadata after
+// the tensors, a scalar (shape []) and an empty tensor; the same file parsed from memory.
+TEST(Safetensors, AcceptsAnyKeyOrderScalarsAndEmptyTensors) {
+  const std::string header =
+      R"({"b":{"data_offsets":[4,4],"shape":[0,3],"dtype":"I64"},)"
+      R"("a":{"shape":[],"dtype":"F32","data_offsets":[0,4]},"__metadata__":{"k":"v"}})";
+  const float one = 1.f;
+  const std::string bytes = st_bytes(header, std::string(reinterpret_cast<const char*>(&one), 4));
+  for (int from_memory = 0; from_memory < 2; ++from_memory) {
+    const auto f = from_memory ? SafetensorsFile::parse("mem", bytes.data(), bytes.size())
+                               : SafetensorsFile::open(write_file("order.safetensors", bytes));
+    ASSERT_EQ(f.names(), (std::vector<std::string>{"a", "b"}));  // in data order
+    EXPECT_EQ(f.tensor("a").shape, vkfuse::Shape{});
+    EXPECT_EQ(f.to_f32("a"), std::vector<float>{1.f});
+    EXPECT_EQ(f.tensor("b").shape, (vkfuse::Shape{0, 3}));
+    EXPECT_TRUE(f.to_i64("b").empty());
+    EXPECT_EQ(f.metadata().at("k"), "v");
+  }
+}
+
 TEST(Safetensors, RejectsMalformedFiles) {
   expect_rejected("short", std::string("\x10\0\0", 3), {"3 bytes", "too short"});
   expect_rejected("len_past_end", st_bytes("{" + kA + "}", k8, 1000),

@@ -9,10 +9,12 @@
 namespace vkfuse::detail {
 
 std::optional<uint64_t> byte_count(const Shape& shape, DType dtype) {
+  for (int64_t d : shape)
+    if (d < 0) return std::nullopt;
   if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return 0;
   uint64_t n = dtype_size(dtype);
   for (int64_t d : shape)
-    if (d < 0 || __builtin_mul_overflow(n, uint64_t(d), &n)) return std::nullopt;
+    if (__builtin_mul_overflow(n, uint64_t(d), &n)) return std::nullopt;
   return n;
 }
 

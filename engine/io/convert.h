@@ -10,7 +10,8 @@
 
 namespace vkfuse::detail {
 
-// numel * dtype_size, or nullopt past 2^64 (a zero dimension makes it 0 before any product).
+// numel * dtype_size, or nullopt for a negative dimension or past 2^64 (a zero dimension
+// makes it 0 before any product).
 std::optional<uint64_t> byte_count(const Shape& shape, DType dtype);
 
 std::vector<float> to_f32(const TensorBytes& t, const std::string& where);     // F32, F16, BF16

@@ -1,6 +1,7 @@
 #pragma once
 // Text from a file shown in a one-line message: control bytes (and, unless keep_utf8, every
 // non-ASCII byte) as \xNN, and long text cut.
+#include <cstdint>
 #include <cstdio>
 #include <string>
 
@@ -25,6 +26,13 @@ inline std::string quote(const std::string& s) { return "'" + escaped(s, true) +
 
 inline std::string clipped(const std::string& s, size_t max) {
   return s.size() > max ? s.substr(0, max - 3) + "..." : s;
+}
+
+// A byte count as a message shows it.
+inline std::string mib(uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  return buf;
 }
 
 // nlohmann's message without its "[json.exception.parse_error.101] " prefix, escaped and cut.

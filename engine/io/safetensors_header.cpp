@@ -48,6 +48,7 @@ class Reader : public nlohmann::json_sax<json> {
       return true;
     }
     if (at_ == At::Offsets) {
+      if (offsets_.size() == 2) return fail(entry() + "data_offsets holds more than [begin, end]");
       offsets_.push_back(v);
       offsets_text_ += (offsets_text_.size() > 1 ? "," : "") + std::to_string(v);
       return true;
@@ -66,7 +67,7 @@ class Reader : public nlohmann::json_sax<json> {
       cur_.dtype = *d;
       return true;
     }
-    return scalar("string", "\"" + (s.size() > 40 ? s.substr(0, 37) + "..." : s) + "\"");
+    return scalar("string", clipped(quote(s), 40));
   }
   bool binary(binary_t&) override { return scalar("binary", "binary"); }
 
@@ -124,7 +125,7 @@ class Reader : public nlohmann::json_sax<json> {
   }
   bool key(string_t& k) override {
     if (at_ == At::Top) {
-      if (tensors_.size() == kMaxTensors)
+      if (tensors_.size() == kMaxTensors && k != "__metadata__")
         return fail("header holds more than " + std::to_string(kMaxTensors) + " tensors");
       if (index_.count(k) || (k == "__metadata__" && metadata_seen_))
         return fail(k == "__metadata__" ? "__metadata__ appears twice" : "duplicate tensor name " + quote(k));
@@ -175,6 +176,7 @@ class Reader : public nlohmann::json_sax<json> {
       case At::Shape: return fail_shape(std::string(type) == "number" ? shown : kind);
       case At::Offsets:
         offsets_bad_ = true;
+        if (offsets_text_.size() > 40) return fail(entry() + "data_offsets is " + offsets_text_ + "..., not [begin, end] in bytes");
         if (std::string(type) == "array" || std::string(type) == "object")
           return fail(entry() + "data_offsets holds " + kind + ", not [begin, end] in bytes");
         offsets_text_ += (offsets_text_.size() > 1 ? "," : "") + shown;

@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "io/message_text.h"
 #include "vkfuse/error.hpp"
 
 namespace vkfuse::detail {
@@ -15,8 +16,7 @@ namespace {
 std::string shown(const json& v) {
   if (v.is_object()) return "an object";
   if (v.is_array()) return "an array";
-  std::string s = v.dump(-1, ' ', true, json::error_handler_t::replace);
-  return s.size() > 80 ? s.substr(0, 77) + "..." : s;
+  return clipped(escaped(v.dump(-1, ' ', true, json::error_handler_t::replace), false), 80);
 }
 }  // namespace
 
@@ -51,6 +51,12 @@ int64_t ConfigReader::size(const char* key, std::optional<int64_t> fallback) {
       (v->is_number_unsigned() && v->get<uint64_t>() >= (uint64_t(1) << 31)))
     fail(key, "an integer from 1 to 2^31 - 1", *v);
   return v->get<int64_t>();
+}
+
+int64_t ConfigReader::size_or_default(const char* key) {
+  const json* v = value(key);
+  if (!v || (v->is_number_integer() && v->get<int64_t>() == 0)) return 0;
+  return size(key);  // the value's type and range
 }
 
 int64_t ConfigReader::layers(const char* key) {
@@ -107,8 +113,7 @@ void ConfigReader::finish(const std::string& arch) const {
     if (read_.count(it.key())) continue;
     std::string list;
     for (const auto& k : read_) list += (list.empty() ? "" : ", ") + k;
-    std::string key = it.key().size() > 80 ? it.key().substr(0, 77) + "..." : it.key();
-    throw Error(where_ + ": '" + key + "' is not a config key of arch " + arch + " (its keys: " + list +
+    throw Error(where_ + ": " + clipped(quote(it.key()), 80) + " is not a config key of arch " + arch + " (its keys: " + list +
                 "); vkfuse does not ignore keys it does not implement");
   }
 }

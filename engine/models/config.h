@@ -24,6 +24,8 @@ class ConfigReader {
   int64_t integer(const char* key, int64_t fallback);
   // A size: an integer in [1, 2^31) (shader indices are 32-bit); required without a fallback.
   int64_t size(const char* key, std::optional<int64_t> fallback = std::nullopt);
+  // A size where 0 (or absence) means "the default": an integer in [0, 2^31).
+  int64_t size_or_default(const char* key);
   // A layer count: a required integer in [0, tensor_count].
   int64_t layers(const char* key);
   bool boolean(const char* key, bool fallback);

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "io/convert.h"
+#include "io/message_text.h"
 #include "vkfuse/error.hpp"
 #include "vkfuse/multihead_attention.hpp"
 
@@ -28,11 +29,11 @@ std::vector<std::string> InputSet::names() const {
 
 const TensorBytes& InputSet::at(const std::string& name) const {
   auto it = tensors_.find(name);
-  if (it == tensors_.end()) throw Error(label_ + ": input '" + name + "' is missing");
+  if (it == tensors_.end()) throw Error(where(name) + " is missing");
   return it->second;
 }
 
-std::string InputSet::where(const std::string& name) const { return label_ + ": input '" + name + "'"; }
+std::string InputSet::where(const std::string& name) const { return label_ + ": input " + quote(name); }
 std::vector<float> InputSet::to_f32(const std::string& name) const { return detail::to_f32(at(name), where(name)); }
 std::vector<int64_t> InputSet::to_i64(const std::string& name) const { return detail::to_i64(at(name), where(name)); }
 std::vector<uint8_t> InputSet::to_mask(const std::string& name) const { return detail::to_mask(at(name), where(name)); }
@@ -57,6 +58,12 @@ const float* Prepared::floats(const std::string& name) const {
   return it == inputs.end() ? nullptr : it->second.floats();
 }
 
+bool Prepared::outputs_empty() const {
+  for (const auto& [name, o] : outputs)
+    if (shape_numel(o.shape) != 0) return false;
+  return true;
+}
+
 std::string Prepared::signature() const {
   std::string s;
   for (const auto& [name, x] : inputs) s += name + dtype_name(x.dtype) + shape_string(x.shape) + ";";
@@ -76,7 +83,7 @@ void only_inputs(const InputSet& in, const std::vector<std::string>& known, cons
     if (std::find(known.begin(), known.end(), name) == known.end()) {
       std::string list;
       for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-      throw Error(in.label() + ": input '" + name + "' is not an input of arch " + arch + " (" + list + ")");
+      throw Error(in.where(name) + " is not an input of arch " + arch + " (" + list + ")");
     }
 }
 

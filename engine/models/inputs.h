@@ -63,6 +63,8 @@ struct Prepared {
   std::map<std::string, Output> outputs;
 
   const float* floats(const std::string& name) const;  // null when the input is absent
+  // Every output has no element (an empty batch, or no query rows): nothing to run.
+  bool outputs_empty() const;
   // Every shape and output name: a new signature means a new recording.
   std::string signature() const;
 };

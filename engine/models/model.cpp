@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "io/message_text.h"
 #include "io/strict_json.h"
 #include "models/model_state.h"
 #include "vkfuse/session.hpp"
@@ -21,7 +22,7 @@ void check_tensors(const SafetensorsFile& file, const detail::Arch& arch, const 
   for (const auto& [name, shape] : expected) {
     names.insert(name);
     if (!file.contains(name))
-      throw Error(file.path() + ": tensor '" + name + "' is missing (arch " + arch_name + " needs it)");
+      throw Error(file.path() + ": tensor " + detail::quote(name) + " is missing (arch " + arch_name + " needs it)");
     const auto& t = file.tensor(name);
     if (t.dtype != DType::F32 && t.dtype != DType::F16 && t.dtype != DType::BF16)
       throw Error(file.path() + ": tensor '" + name + "' is " + dtype_name(t.dtype) + "; weights must be F32, F16 or BF16");
@@ -32,7 +33,7 @@ void check_tensors(const SafetensorsFile& file, const detail::Arch& arch, const 
   for (const auto& name : file.names()) {
     if (names.count(name)) continue;
     const std::string why = arch.unsupported(name);
-    throw Error(file.path() + ": tensor '" + name + "'" +
+    throw Error(file.path() + ": tensor " + detail::quote(name) +
                 (why.empty() ? " is not expected for arch " + arch_name : ": " + why));
   }
 }
@@ -54,8 +55,9 @@ Model Model::load(SafetensorsFile file) {
   auto it = file.metadata().find("vkfuse.config");
   if (it == file.metadata().end())
     throw Error(path + ": no 'vkfuse.config' in the metadata; is this a vkfuse model file?");
+  std::string config_json = it->second;
   auto m = std::make_shared<State>(std::move(file));
-  m->config_json = it->second;
+  m->config_json = std::move(config_json);
   const nlohmann::json j = detail::parse_strict_json(m->config_json.data(), m->config_json.size(), path, "config",
                                                      duplicate_in_config);
   const std::string where = path + ": config";
@@ -93,8 +95,7 @@ HostTensors run_cpu(const Model& model, const Prepared& p) {
   const Model::State& m = model.state();
   HostTensors out;
   for (const auto& [name, o] : p.outputs) out[name] = {o.shape, std::vector<float>(size_t(shape_numel(o.shape)))};
-  if (std::all_of(out.begin(), out.end(), [](const auto& o) { return o.second.data.empty(); }))
-    return out;  // an empty batch (or no query rows): empty outputs, as PyTorch gives
+  if (p.outputs_empty()) return out;  // as PyTorch gives
   m.arch->run_cpu(model.weights(), p, out);
   return out;
 }

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "io/convert.h"
+#include "io/message_text.h"
 #include "models/model_state.h"
 #include "vkfuse/error.hpp"
 
@@ -12,11 +13,7 @@ namespace vkfuse {
 
 namespace {
 
-std::string mib(uint64_t bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f MiB", double(bytes) / (1 << 20));
-  return buf;
-}
+using detail::mib;
 
 // A device tensor of `shape` (F32 or I32: 4 bytes an element) fits one storage buffer; checked
 // against the shapes before anything is allocated or converted.
@@ -70,6 +67,11 @@ struct Session::Impl {
     SequenceOptions so;
     so.timestamps = profile && ctx.caps().timestamps;
     seq = std::make_unique<Sequence>(ctx, so);
+    // Every weight (from the header's shapes, before one byte is converted or uploaded),
+    // input and output against the device's limits, before anything is allocated.
+    if (!program)
+      for (const auto& [name, shape] : model.state().arch->tensors())
+        check_fits(ctx, model.path() + ": tensor '" + name + "'", shape);
     for (const auto& [name, x] : p.inputs) check_fits(ctx, "input '" + name + "'", x.shape);
     for (const auto& [name, o] : p.outputs) check_fits(ctx, "output '" + name + "'", o.device);
     for (const auto& [name, x] : p.inputs) {
@@ -78,10 +80,6 @@ struct Session::Impl {
     }
     for (const auto& [name, o] : p.outputs) out[name] = ctx.tensor(o.device);
     if (!program) {
-      // Every weight against the device's limits from the header's shapes, before one byte
-      // is converted or uploaded.
-      for (const auto& [name, shape] : model.state().arch->tensors())
-        check_fits(ctx, model.path() + ": tensor '" + name + "'", shape);
       const uint64_t before = ctx.memory_in_use();
       program = model.state().arch->program(ctx, model.weights());
       weight_bytes = ctx.memory_in_use() - before;
@@ -97,9 +95,7 @@ struct Session::Impl {
 
   HostTensors run(const detail::InputSet& inputs) {
     const detail::Prepared p = model.state().arch->prepare(inputs, need_weights);
-    bool empty = true;
-    for (const auto& [name, o] : p.outputs) empty = empty && shape_numel(o.shape) == 0;
-    if (empty) {  // an empty batch (or no query rows): empty outputs, as PyTorch gives
+    if (p.outputs_empty()) {  // as PyTorch gives
       last.clear();
       for (const auto& [name, o] : p.outputs) last[name] = {o.shape, {}};
       return last;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "io/message_text.h"
 #include "vkfuse/error.hpp"
 
 namespace vkfuse::detail {
@@ -17,11 +18,6 @@ struct Block {
 };
 
 namespace {
-std::string mib(uint64_t b) {
-  char s[32];
-  std::snprintf(s, sizeof s, "%.1f MiB", static_cast<double>(b) / (1 << 20));
-  return s;
-}
 const char* kind_name(MemoryKind k) {
   return k == MemoryKind::Device ? "device-local" : k == MemoryKind::Direct ? "device-local host-visible" : "staging";
 }

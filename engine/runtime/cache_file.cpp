@@ -61,30 +61,39 @@ std::vector<char> read_cache_file(const std::string& path, const Warn& warn) {
 }
 
 void write_cache_file(const std::string& path, const std::vector<char>& data, const Warn& warn) {
+  // A name no one can have planted a link at in advance, and O_EXCL in case they did.
+  std::random_device rd;
+  write_cache_file(path, data, warn, path + ".tmp" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+}
+
+void write_cache_file(const std::string& path, const std::vector<char>& data, const Warn& warn,
+                      const std::string& tmp) {
   make_dirs(path.substr(0, path.rfind('/')));
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
     warn("pipeline cache " + path + ": is not a regular file; the cache is not saved");
     return;
   }
-  // A name no one can have planted a link at in advance, and O_EXCL in case they did.
-  std::random_device rd;
-  const std::string tmp = path + ".tmp" + std::to_string(::getpid()) + "-" + std::to_string(rd());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) {
     warn("pipeline cache " + tmp + ": cannot create: " + std::strerror(errno) + "; the cache is not saved");
     return;
   }
   size_t put = 0;
+  int err = 0;
   while (put < data.size()) {
     const ssize_t w = ::write(fd, data.data() + put, data.size() - put);
     if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) break;
+    if (w <= 0) {
+      err = w < 0 ? errno : ENOSPC;
+      break;
+    }
     put += size_t(w);
   }
-  const bool ok = put == data.size() && ::close(fd) == 0;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {  // atomic: a reader sees old or new
-    warn("pipeline cache " + path + ": cannot write: " + std::strerror(errno) + "; the cache is not saved");
+  if (::close(fd) != 0 && !err) err = errno;
+  if (!err && std::rename(tmp.c_str(), path.c_str()) != 0) err = errno;  // atomic: a reader sees old or new
+  if (err) {
+    warn("pipeline cache " + path + ": cannot write: " + std::strerror(err) + "; the cache is not saved");
     ::unlink(tmp.c_str());
   }
 }

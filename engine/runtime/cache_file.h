@@ -21,5 +21,8 @@ std::vector<char> read_cache_file(const std::string& path, const Warn& warn);
 // or link there is never written through) renamed over it; skipped with a warning where
 // `path` is something other than a regular file.
 void write_cache_file(const std::string& path, const std::vector<char>& data, const Warn& warn);
+// The same through the temporary `tmp` (tests plant a link there).
+void write_cache_file(const std::string& path, const std::vector<char>& data, const Warn& warn,
+                      const std::string& tmp);
 
 }  // namespace vkfuse::detail

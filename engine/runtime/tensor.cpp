@@ -165,12 +165,12 @@ void check_transfer(const Tensor& t, size_t bytes, const char* what) {
 
 void Tensor::write_host(const void* data, size_t bytes) {
   check_transfer(*this, bytes, "write_host");
-  std::memcpy(storage_->host() + offset_ * dtype_size(dtype_), data, bytes);
+  if (bytes) std::memcpy(storage_->host() + offset_ * dtype_size(dtype_), data, bytes);
 }
 
 void Tensor::read_host(void* data, size_t bytes) const {
   check_transfer(*this, bytes, "read_host");
-  std::memcpy(data, storage_->host() + offset_ * dtype_size(dtype_), bytes);
+  if (bytes) std::memcpy(data, storage_->host() + offset_ * dtype_size(dtype_), bytes);
 }
 
 void Tensor::write(const void* data, size_t bytes) {

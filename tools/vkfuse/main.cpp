@@ -19,9 +19,9 @@ int main(int argc, char** argv) {
   } catch (const std::bad_alloc&) {
     // Inputs and models are checked against their bytes before anything is sized by them;
     // what is left is a machine that is really out of memory.
-    std::string cmd;
-    for (int i = 1; i < argc; ++i) cmd += std::string(i > 1 ? " " : "") + argv[i];
-    std::fprintf(stderr, "vkfuse: error: out of host memory running 'vkfuse %s'\n", cmd.c_str());
+    std::fputs("vkfuse: error: out of host memory running 'vkfuse", stderr);  // nothing allocated here
+    for (int i = 1; i < argc; ++i) std::fprintf(stderr, " %s", argv[i]);
+    std::fputs("'\n", stderr);
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vkfuse: error: %s\n", e.what());

@@ -68,8 +68,8 @@ std::unique_ptr<Arch> parse_multihead_attention(ConfigReader& f) {
   MultiheadAttentionConfig c;
   c.embed_dim = f.size("embed_dim");
   c.num_heads = f.size("num_heads");
-  c.kdim = f.size("kdim", 0);  // 0: embed_dim
-  c.vdim = f.size("vdim", 0);
+  c.kdim = f.size_or_default("kdim");  // 0: embed_dim, as PyTorch's kdim=None
+  c.vdim = f.size_or_default("vdim");
   c.bias = f.boolean("bias", true);
   const std::string score = f.choice("score", {"dot", "neg_euclidean", "neg_manhattan"}, "dot");
   c.score = score == "dot" ? ops::Score::Dot : score == "neg_euclidean" ? ops::Score::NegEuclidean : ops::Score::NegManhattan;
