@@ -33,6 +33,17 @@ class ArchProgram {
   virtual void record(Sequence& s, const DeviceTensors& in, const DeviceTensors& out) = 0;
 };
 
+// The usual program: one module of engine/nn/ made from the arch's config and the weights;
+// the arch's Program adds record().
+template <class Module> class ProgramOf : public ArchProgram {
+ public:
+  template <class Config>
+  ProgramOf(Context& ctx, const Config& c, const WeightMap& w) : module_(ctx, c, w) {}
+
+ protected:
+  Module module_;
+};
+
 class Arch {
  public:
   virtual ~Arch() = default;

@@ -6,16 +6,13 @@
 namespace vkfuse::detail {
 namespace {
 
-class Program final : public ArchProgram {
+class Program final : public ProgramOf<MultiheadAttention> {
  public:
-  Program(Context& ctx, const MultiheadAttentionConfig& c, const WeightMap& w) : attn_(ctx, c, w) {}
+  using ProgramOf::ProgramOf;
   void record(Sequence& s, const DeviceTensors& in, const DeviceTensors& out) override {
     AttentionMasks mk{find(in, "key_pad"), find(in, "attn_mask")};
-    attn_.record(s, in.at("query"), in.at("key"), in.at("value"), out.at("output"), mk, find(out, "attn_weights"));
+    module_.record(s, in.at("query"), in.at("key"), in.at("value"), out.at("output"), mk, find(out, "attn_weights"));
   }
-
- private:
-  MultiheadAttention attn_;
 };
 
 class MultiheadAttentionArch final : public ArchWith<MultiheadAttentionConfig, Program> {

@@ -7,18 +7,15 @@
 namespace vkfuse::detail {
 namespace {
 
-class Program final : public ArchProgram {
+class Program final : public ProgramOf<TransformerDecoder> {
  public:
-  Program(Context& ctx, const TransformerConfig& c, const WeightMap& w) : decoder_(ctx, c, w) {}
+  using ProgramOf::ProgramOf;
   void record(Sequence& s, const DeviceTensors& in, const DeviceTensors& out) override {
     DecoderMasks mk;
     mk.self = {find(in, "tgt_pad"), find(in, "tgt_mask")};
     mk.cross = {find(in, "mem_pad"), find(in, "mem_mask")};
-    decoder_.record(s, in.at("tgt"), in.at("memory"), out.at("output"), mk, find(out, "cross_attn_weights"));
+    module_.record(s, in.at("tgt"), in.at("memory"), out.at("output"), mk, find(out, "cross_attn_weights"));
   }
-
- private:
-  TransformerDecoder decoder_;
 };
 
 class TransformerDecoderArch final : public ArchWith<TransformerConfig, Program> {

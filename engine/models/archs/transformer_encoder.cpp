@@ -6,16 +6,13 @@
 namespace vkfuse::detail {
 namespace {
 
-class Program final : public ArchProgram {
+class Program final : public ProgramOf<TransformerEncoder> {
  public:
-  Program(Context& ctx, const TransformerConfig& c, const WeightMap& w) : encoder_(ctx, c, w) {}
+  using ProgramOf::ProgramOf;
   void record(Sequence& s, const DeviceTensors& in, const DeviceTensors& out) override {
     AttentionMasks mk{find(in, "key_pad"), find(in, "attn_mask")};
-    encoder_.record(s, in.at("src"), out.at("output"), mk);
+    module_.record(s, in.at("src"), out.at("output"), mk);
   }
-
- private:
-  TransformerEncoder encoder_;
 };
 
 class TransformerEncoderArch final : public ArchWith<TransformerConfig, Program> {

@@ -7,17 +7,14 @@
 namespace vkfuse::detail {
 namespace {
 
-class Program final : public ArchProgram {
+class Program final : public ProgramOf<VisionTextFusion> {
  public:
-  Program(Context& ctx, const FusionConfig& c, const WeightMap& w) : fusion_(ctx, c, w) {}
+  using ProgramOf::ProgramOf;
   void record(Sequence& s, const DeviceTensors& in, const DeviceTensors& out) override {
     VisionTextFusion::Inputs fi{in.at("image"),     in.at("ids"),       in.at("text_pad"),
                                 in.at("joint_pad"), in.at("pool_text"), in.at("pool_image")};
-    fusion_.record(s, fi, out.at("logits"), out.at("probs"), find(out, "cross_attn_weights"));
+    module_.record(s, fi, out.at("logits"), out.at("probs"), find(out, "cross_attn_weights"));
   }
-
- private:
-  VisionTextFusion fusion_;
 };
 
 class VisionTextFusionArch final : public ArchWith<FusionConfig, Program> {
