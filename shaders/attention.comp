@@ -40,7 +40,9 @@ void main() {
   float acc[D];
   [[unroll]] for (uint d = 0u; d < D; ++d) acc[d] = 0.0;
   uint kb = p.off_k + b * p.sk_b + h * p.sk_h, vb = p.off_v + b * p.sv_b + h * p.sv_h;
-  for (uint j = 0u; j < p.S; ++j) {
+  // Causal rows stop at their own position: the keys after it are masked.
+  uint keys = (p.flags & FLAG_CAUSAL) != 0u ? min(p.S, l + 1u) : p.S;
+  for (uint j = 0u; j < keys; ++j) {
     float x = mask_add(b, l, j);
     if (x == NEG_INF) continue;
     uint ki = kb + j * p.sk_s;

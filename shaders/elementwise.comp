@@ -2,7 +2,7 @@
 // One invocation per element. OP (a specialization constant, EW_* of elementwise_contract.h)
 // picks the operation:
 //   add:    c[i] = a[i] + b[i % bn]   (b of a's shape, or of its trailing dimensions)
-//   relu, gelu, sigmoid: c[i] = f(a[i])
+//   relu, gelu, sigmoid: c[i] = f(a[i]); activate: c[i] = f(a[i]) for f = ACT_* code bn
 //   copy:   c at dst strides = a at src strides, rank <= 6 (heads, image patches)
 //   gather: c[r·bn + j] = a[ids[r]·bn + j], ids = b read as uint bits (embedding rows)
 #extension GL_GOOGLE_include_directive : require
@@ -34,6 +34,8 @@ void main() {
     c[p.off_c + i] = 1.0 / (1.0 + exp(-a[p.off_a + i]));
   } else if (OP == EW_GELU) {
     c[p.off_c + i] = gelu(a[p.off_a + i]);
+  } else if (OP == EW_ACTIVATE) {
+    c[p.off_c + i] = activate(a[p.off_a + i], p.bn);
   } else {
     uint r = i, src = p.off_a, dst = p.off_c;
     [[unroll]] for (int d = EW_MAX_COPY_RANK - 1; d >= 0; --d) {

@@ -2,6 +2,8 @@
 // y = (v - mean) / sqrt(var + eps) · weight + bias, v = x (+ residual), over each row.
 // Two passes (mean, then the mean of squared deviations) in fp32: the one-pass
 // E[v²] - E[v]² cancels catastrophically when |mean| >> std.
+// L2_NORMALIZE: y = v / max(||v||_2, eps) (an embedding divided by its norm; eps 0 divides
+// by 0 as PyTorch's x / x.norm() does), one pass of squares.
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 
@@ -31,6 +33,16 @@ void main() {
   bool live_row = row < p.rows;
   uint xrow = p.off_x + row * p.ldx, rrow = p.off_r + row * p.ldr;
 
+#ifdef L2_NORMALIZE
+  float q2 = 0.0;
+  if (live_row) for (uint i = t; i < p.n; i += TPR) {
+    float v = val(xrow, rrow, i);
+    q2 = fma(v, v, q2);
+  }
+  float inv = 1.0 / max(sqrt(row_sum(q2)), p.eps);
+  if (!live_row) return;
+  for (uint i = t; i < p.n; i += TPR) y[p.off_y + row * p.ldy + i] = val(xrow, rrow, i) * inv;
+#else
   float s = 0.0;
   if (live_row) for (uint i = t; i < p.n; i += TPR) s += val(xrow, rrow, i);
   float mean = row_sum(s) / float(p.n);
@@ -48,4 +60,5 @@ void main() {
     if ((p.flags & LN_BIAS) != 0u) v += bs[p.off_b + i];
     y[yrow + i] = v;
   }
+#endif
 }

@@ -145,6 +145,7 @@ void MultiheadAttention::record(Sequence& s, const Tensor& query, const Tensor& 
   ao.score = c.score;
   ao.key_padding = masks.key_padding;
   ao.attn_mask = masks.attn_mask;
+  ao.causal = masks.causal;
   ao.lse = weights ? &lse : nullptr;
   ops::attention(s, qh, kh, vh, heads(attn, l, e, 0), ao);
   if (weights) ops::attention_weights(s, qh, kh, *weights, ao);

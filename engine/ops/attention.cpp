@@ -68,6 +68,11 @@ Params common(Sequence& s, const Tensor& q, const Tensor& k, const AttentionOpti
   };
   mask(o.key_padding, b, "key padding mask", FLAG_KEY_PAD, p.off_kp, 4);
   mask(o.attn_mask, l, "attention mask", FLAG_ATTN_MASK, p.off_am, 5);
+  if (o.causal) {
+    detail::require(l == sk, op, "a causal mask needs as many queries as keys, got " + std::to_string(l) + " and " +
+                                     std::to_string(sk));
+    p.flags |= shader::FLAG_CAUSAL;
+  }
   (void)s;
   return p;
 }

@@ -89,6 +89,16 @@ void gather_rows(Sequence& s, const Tensor& table, const Tensor& ids, const Tens
 }
 void gelu(Sequence& s, const Tensor& x, const Tensor& y) { unary(s, shader::EW_GELU, "gelu", x, y); }
 
+void activation(Sequence& s, const Tensor& x, const Tensor& y, Activation f) {
+  check_same(x, y, "activation");
+  Params p{};
+  p.n = detail::u32(x.numel());
+  p.bn = static_cast<uint32_t>(f);  // the ACT_* code (static_assert in matmul.cpp)
+  p.off_a = detail::u32(x.offset());
+  p.off_c = detail::u32(y.offset());
+  record(s, shader::EW_ACTIVATE, x, x, y, p, "activation " + std::to_string(p.bn) + " " + std::to_string(p.n));
+}
+
 void copy(Sequence& s, const Tensor& src, const Tensor& dst) {
   detail::check_f32(src, "copy", "src");
   detail::check_f32(dst, "copy", "dst");

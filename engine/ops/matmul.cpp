@@ -10,7 +10,9 @@ namespace ops {
 namespace {
 using Params = shader::MatmulParams;
 static_assert(shader::ACT_NONE == uint32_t(Activation::None) && shader::ACT_RELU == uint32_t(Activation::Relu) &&
-                  shader::ACT_GELU == uint32_t(Activation::Gelu),
+                  shader::ACT_GELU == uint32_t(Activation::Gelu) &&
+                  shader::ACT_QUICK_GELU == uint32_t(Activation::QuickGelu) &&
+                  shader::ACT_GELU_TANH == uint32_t(Activation::GeluTanh) && shader::ACT_TANH == uint32_t(Activation::Tanh),
               "ops::Activation is the shaders' activation code");
 
 struct Batch {

@@ -83,3 +83,14 @@ void attention_weights(const float* q, const float* k, float* weights, int64_t b
 }
 
 }  // namespace vkfuse::ref
+
+namespace vkfuse::ref {
+
+std::vector<float> causal_mask(int64_t l) {
+  std::vector<float> m(static_cast<size_t>(l * l), 0.f);
+  for (int64_t i = 0; i < l; ++i)
+    for (int64_t j = i + 1; j < l; ++j) m[i * l + j] = -std::numeric_limits<float>::infinity();
+  return m;
+}
+
+}  // namespace vkfuse::ref

@@ -1,5 +1,6 @@
 // CPU references of the elementwise ops (engine/ops/elementwise.cpp): activations, add,
 // strided copy, head split and merge, embedding rows.
+#include <cmath>
 #include <string>
 
 #include "ref/activation.h"
@@ -11,6 +12,18 @@ namespace vkfuse::ref {
 float relu(float x) { return x > 0.f ? x : 0.f; }
 float gelu(float x) { return static_cast<float>(detail::gelu_exact(x)); }
 float sigmoid(float x) { return static_cast<float>(detail::sigmoid_exact(x)); }
+
+float activate(ops::Activation f, double x) {
+  switch (f) {
+    case ops::Activation::None: return static_cast<float>(x);
+    case ops::Activation::Relu: return relu(static_cast<float>(x));
+    case ops::Activation::Gelu: return static_cast<float>(detail::gelu_exact(x));
+    case ops::Activation::QuickGelu: return static_cast<float>(detail::quick_gelu_exact(x));
+    case ops::Activation::GeluTanh: return static_cast<float>(detail::gelu_tanh_exact(x));
+    case ops::Activation::Tanh: return static_cast<float>(std::tanh(x));
+  }
+  throw Error("ref::activate: unknown activation " + std::to_string(static_cast<int>(f)));
+}
 
 void add(const float* a, const float* b, float* c, int64_t n, int64_t bn) {
   for (int64_t i = 0; i < n; ++i) c[i] = a[i] + b[i % bn];

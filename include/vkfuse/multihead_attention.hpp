@@ -32,6 +32,7 @@ using WeightMap = std::map<std::string, std::vector<float>>;
 struct AttentionMasks {
   const Tensor* key_padding = nullptr;  // additive F32 [B, S] (see additive_mask)
   const Tensor* attn_mask = nullptr;    // additive F32 [L, S]
+  bool causal = false;                  // key j > query l masked, without a stored mask
 };
 
 class MultiheadAttention {

@@ -5,7 +5,9 @@
 // the same name in vkfuse::ref (reference.hpp). All arithmetic is fp32.
 namespace vkfuse::ops {
 
-enum class Activation { None, Relu, Gelu };  // Gelu is the exact erf form
+// Gelu is the exact erf form; QuickGelu x·sigmoid(1.702x) (OpenAI CLIP); GeluTanh the tanh
+// approximation (Hugging Face's "gelu_new", PyTorch's approximate='tanh').
+enum class Activation { None, Relu, Gelu, QuickGelu, GeluTanh, Tanh };
 
 struct MatmulOptions {
   bool trans_b = false;          // C = A·Bᵀ, B given as [..., N, K]
@@ -42,6 +44,8 @@ void sigmoid(Sequence& s, const Tensor& x, const Tensor& y);
 // caller checks them: the shader does not).
 void gather_rows(Sequence& s, const Tensor& table, const Tensor& ids, const Tensor& out);
 void gelu(Sequence& s, const Tensor& x, const Tensor& y);
+// y = f(x) element by element for any of the activations (ref::activate).
+void activation(Sequence& s, const Tensor& x, const Tensor& y, Activation f);
 // dst = src element by element, any strides, rank <= 6, same shape: with Tensor::permute
 // this splits [B,L,H·D] into heads [B,H,L,D] and merges them back.
 void copy(Sequence& s, const Tensor& src, const Tensor& dst);
@@ -56,6 +60,7 @@ struct AttentionOptions {
   float scale = 0.f;                    // 0: 1/sqrt(head_dim)
   const Tensor* key_padding = nullptr;  // additive F32 [B, S]: 0 or -inf per key
   const Tensor* attn_mask = nullptr;    // additive F32 [L, S]
+  bool causal = false;                  // key j > query l masked (L = S), computed, not stored
   const Tensor* lse = nullptr;          // F32 [B, H, L] out: each row's log-sum-exp (for weights)
 };
 // Fused attention: out = softmax(score(q, k) + masks) · v per batch and head, the L x S
@@ -69,5 +74,12 @@ void attention(Sequence& s, const Tensor& q, const Tensor& k, const Tensor& v, c
 // attention() wrote with the same q, k, masks and options.
 void attention_weights(Sequence& s, const Tensor& q, const Tensor& k, const Tensor& weights,
                        const AttentionOptions& o);
+
+// y = x / max(||x||_2, eps) row by row over the last axis (eps 0: x / x.norm(), as CLIP).
+void l2_normalize(Sequence& s, const Tensor& x, const Tensor& y, float eps = 0.f);
+
+// The k largest of each row of x [R, N] (k <= N), best first: values [R, k] F32 and their
+// column indices [R, k] I32. Ties go to the lower index; NaN ranks below -inf.
+void top_k(Sequence& s, const Tensor& x, const Tensor& values, const Tensor& indices);
 
 }  // namespace vkfuse::ops

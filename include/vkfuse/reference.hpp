@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "vkfuse/ops.hpp"
 
@@ -11,6 +12,8 @@ namespace vkfuse::ref {
 float relu(float x);
 float gelu(float x);     // 0.5·x·(1 + erf(x/√2))
 float sigmoid(float x);  // 1 / (1 + e^-x)
+// Any ops::Activation of x (double: the matmul epilogue's accumulator), rounded to float.
+float activate(ops::Activation f, double x);
 
 // c[b] = act(alpha·a[b]·op(b[b]) + bias) (+ residual[b]); a [batch,M,K]; b [batch or 1,K,N]
 // ([.., N,K] if trans_b); c and residual [batch,M,N].
@@ -25,6 +28,15 @@ void softmax(const float* x, float* y, int64_t rows, int64_t n, float scale,
 
 void layer_norm(const float* x, const float* residual, float* y, int64_t rows, int64_t n,
                 float eps, const float* weight, const float* bias);
+
+// y = x / max(||x||_2, eps) per row of n.
+void l2_normalize(const float* x, float* y, int64_t rows, int64_t n, float eps);
+
+// ops::top_k: the k best of each row of n, values [rows, k] and indices [rows, k].
+void top_k(const float* x, int64_t rows, int64_t n, int64_t k, float* values, int32_t* indices);
+
+// The causal mask as ops::attention computes it, stored: [l, l] additive, 0 or -inf.
+std::vector<float> causal_mask(int64_t l);
 
 // c[i] = a[i] + b[i % bn]
 void add(const float* a, const float* b, float* c, int64_t n, int64_t bn);

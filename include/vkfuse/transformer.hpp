@@ -13,7 +13,7 @@ namespace vkfuse {
 
 struct TransformerConfig {
   int64_t d_model = 0, nhead = 0, dim_feedforward = 0, num_layers = 0;
-  ops::Activation activation = ops::Activation::Relu;  // Relu or Gelu (erf)
+  ops::Activation activation = ops::Activation::Relu;  // Relu, Gelu (erf), QuickGelu, GeluTanh
   float layer_norm_eps = 1e-5f;
   bool norm_first = false, final_norm = false;
 

@@ -2,7 +2,7 @@
 #ifndef VKFUSE_ACTIVATION_GLSL
 #define VKFUSE_ACTIVATION_GLSL
 
-#include "activation_contract.h"  // ACT_NONE, ACT_RELU, ACT_GELU
+#include "activation_contract.h"  // ACT_*
 
 // GLSL has no erf. |x| < 0.5: Taylor series to x^13 (truncation < 2e-9 relative);
 // otherwise 1 - erfc with Numerical Recipes' erfcc (relative error of erfc < 1.2e-7, so
@@ -27,9 +27,31 @@ float erf_approx(float x) {
 // Exact (erf) GELU, as torch.nn.functional.gelu(approximate='none').
 float gelu(float x) { return 0.5 * x * (1.0 + erf_approx(x * 0.70710678118654752)); }
 
+// tanh from exp(-2|x|), which cannot overflow (the textbook (e^x - e^-x)/(e^x + e^-x) is
+// inf/inf = NaN past |x| ~ 44 on drivers that compute it so); below |x| = 1/16 the Taylor
+// series to x^7, where 1 - t would cancel (truncation < 1e-11 relative).
+float tanh_stable(float x) {
+  float ax = abs(x);
+  if (ax < 0.0625) {
+    float x2 = x * x;
+    return x * fma(x2, fma(x2, fma(x2, -17.0 / 315.0, 2.0 / 15.0), -1.0 / 3.0), 1.0);
+  }
+  float t = exp(-2.0 * ax);
+  return sign(x) * (1.0 - t) / (1.0 + t);
+}
+
+// x·sigmoid(1.702x): exp of a large -1.702x is inf and x/inf = -0, as in PyTorch.
+float quick_gelu(float x) { return x / (1.0 + exp(-1.702 * x)); }
+
+// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), Hugging Face's gelu_new.
+float gelu_tanh(float x) { return 0.5 * x * (1.0 + tanh_stable(0.7978845608028654 * fma(0.044715 * x, x * x, x))); }
+
 float activate(float v, uint act) {
   if (act == ACT_RELU) return max(v, 0.0);
   if (act == ACT_GELU) return gelu(v);
+  if (act == ACT_QUICK_GELU) return quick_gelu(v);
+  if (act == ACT_GELU_TANH) return gelu_tanh(v);
+  if (act == ACT_TANH) return tanh_stable(v);
   return v;
 }
 

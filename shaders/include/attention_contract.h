@@ -9,6 +9,7 @@ CONTRACT_BEGIN
 CONTRACT_CONST(FLAG_KEY_PAD, 1u)    // additive key padding [B, S]
 CONTRACT_CONST(FLAG_ATTN_MASK, 2u)  // additive attention mask [L, S]
 CONTRACT_CONST(FLAG_LSE, 4u)        // write each row's log-sum-exp [B, H, L]
+CONTRACT_CONST(FLAG_CAUSAL, 8u)     // key j > query l is masked (L = S), no [L, S] mask stored
 
 // SCORE, a specialization constant: ops::Score's values (docs/model-format.md §4)
 CONTRACT_CONST(SCORE_DOT, 0u)

@@ -11,6 +11,7 @@ CONTRACT_CONST(EW_GELU, 2u)
 CONTRACT_CONST(EW_SIGMOID, 5u)
 CONTRACT_CONST(EW_COPY, 3u)     // c at dst strides = a at src strides
 CONTRACT_CONST(EW_GATHER, 4u)   // c[r·bn + j] = a[ids[r]·bn + j], ids = b's bits
+CONTRACT_CONST(EW_ACTIVATE, 6u) // c[i] = activate(a[i], bn): bn holds the ACT_* code
 
 #define EW_MAX_COPY_RANK 6
 

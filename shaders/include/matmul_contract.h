@@ -7,10 +7,10 @@ CONTRACT_BEGIN
 // flags
 CONTRACT_CONST(MATMUL_TRANS_B, 1u)       // B given as [N, K]
 CONTRACT_CONST(MATMUL_BIAS, 2u)          // + bias[n]
-CONTRACT_CONST(MATMUL_ACT_SHIFT, 2u)     // bits 2-3: the activation code (ACT_*)
-CONTRACT_CONST(MATMUL_ACT_MASK, 3u)
-CONTRACT_CONST(MATMUL_ACCUMULATE, 16u)   // add to C: a later slice of a K split
-CONTRACT_CONST(MATMUL_RESIDUAL, 32u)     // + residual after the activation
+CONTRACT_CONST(MATMUL_ACT_SHIFT, 2u)     // bits 2-4: the activation code (ACT_*)
+CONTRACT_CONST(MATMUL_ACT_MASK, 7u)
+CONTRACT_CONST(MATMUL_ACCUMULATE, 32u)   // add to C: a later slice of a K split
+CONTRACT_CONST(MATMUL_RESIDUAL, 64u)     // + residual after the activation
 CONTRACT_CONST(MATMUL_MAX_T, 8u)         // register block bound: TM, TN <= MATMUL_MAX_T
 
 #define MATMUL_PARAMS                                                          \
