@@ -5,6 +5,7 @@
 #include <any>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,6 +50,10 @@ class Arch {
   virtual ~Arch() = default;
   // The state_dict() names and shapes the config implies; the file must hold exactly these.
   virtual TensorList tensors() const = 0;
+  // Tensors a file may hold or not (a module its library makes optional, such as BERT's
+  // pooler). The loader tells the arch which of them the file holds, before tensors().
+  virtual TensorList optional_tensors() const { return {}; }
+  virtual void found_optional(const std::set<std::string>& /*present*/) {}
   // Why a tensor the file holds but tensors() does not name cannot be run (a feature vkfuse
   // does not implement), or "" when it is simply unexpected.
   virtual std::string unsupported(const std::string& /*tensor*/) const { return ""; }

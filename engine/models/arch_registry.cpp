@@ -7,7 +7,10 @@
   X("multihead_attention", multihead_attention)      \
   X("transformer_encoder", transformer_encoder)      \
   X("transformer_decoder", transformer_decoder)      \
-  X("vision_text_fusion", vision_text_fusion)
+  X("vision_text_fusion", vision_text_fusion)        \
+  X("vit", vit)                                      \
+  X("clip", clip)                                    \
+  X("bert", bert)
 
 namespace vkfuse::detail {
 

@@ -107,6 +107,26 @@ std::string ConfigReader::choice(const char* key, std::initializer_list<const ch
   fail(key, list, *v);
 }
 
+std::optional<int64_t> ConfigReader::optional_size(const char* key) {
+  const json* v = value(key);
+  if (!v || v->is_null()) return std::nullopt;
+  return size(key);
+}
+
+void ConfigReader::require_value(const char* key, const json& expected, const std::string& what) {
+  const json* v = value(key);
+  if (v && !v->is_null() && *v != expected)
+    throw Error(where_ + ": '" + key + "' is " + shown(*v) + ": vkfuse does not implement " + what +
+                " (only " + shown(expected) + ")");
+}
+
+ConfigReader ConfigReader::child(const char* key) {
+  static const json kEmpty = json::object();
+  const json* v = value(key);
+  if (v && !v->is_null() && !v->is_object()) fail(key, "an object", *v);
+  return ConfigReader(v && v->is_object() ? *v : kEmpty, where_ + "." + key, tensor_count_);
+}
+
 void ConfigReader::finish(const std::string& arch) const {
   if (!j_.is_object()) return;
   for (auto it = j_.begin(); it != j_.end(); ++it) {

@@ -35,6 +35,19 @@ class ConfigReader {
   std::string choice(const char* key, std::initializer_list<const char*> options, const char* fallback = "");
   // Marks a key as known without reading it (the arch name, read by the loader).
   void known(const char* key) { read_.insert(key); }
+  // Keys that do not change the math (names, library versions, training-only settings):
+  // known, whatever their value.
+  void ignore(std::initializer_list<const char*> keys) {
+    for (const char* k : keys) read_.insert(k);
+  }
+  // A size that may be absent or null (nullopt then).
+  std::optional<int64_t> optional_size(const char* key);
+  // A key that, when present and not null, must equal `expected`: any other value asks for a
+  // computation vkfuse does not implement, named by `what`.
+  void require_value(const char* key, const nlohmann::json& expected, const std::string& what);
+  // A nested object (absent or null: every key at its default), read by its own reader,
+  // which the caller finish()es too.
+  ConfigReader child(const char* key);
 
   // c.validate(), its Error prefixed with where().
   template <class C> void validate(const C& c) const {

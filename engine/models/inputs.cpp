@@ -133,4 +133,58 @@ void mask_input(Prepared& p, const InputSet& in, const std::string& name, const 
   p.inputs[as] = flags ? floats_of(device, additive_mask(in.to_mask(name))) : float_input(in, name, device);
 }
 
+TokenInput token_input(const InputSet& in, const std::string& ids, const std::string& mask, int64_t vocab,
+                       int64_t max_len, const char* max_what) {
+  const TensorBytes& t = in.at(ids);
+  if (t.dtype != DType::I64 && t.dtype != DType::I32)
+    throw Error(in.where(ids) + " is " + dtype_name(t.dtype) + "; token ids must be I64 or I32");
+  if (t.shape.size() != 2)
+    throw Error(in.where(ids) + " has shape " + shape_string(t.shape) + ", expected [B, T]");
+  TokenInput r;
+  r.b = t.shape[0];
+  r.t = t.shape[1];
+  if (r.b > 0 && (r.t < 1 || r.t > max_len))
+    throw Error(in.where(ids) + " has " + std::to_string(r.t) + " tokens; the model takes 1 to " +
+                std::to_string(max_len) + " (" + max_what + ")");
+  r.ids = in.to_i64(ids);
+  for (size_t i = 0; i < r.ids.size(); ++i)
+    if (r.ids[i] < 0 || r.ids[i] >= vocab)
+      throw Error(in.where(ids) + ": id " + std::to_string(r.ids[i]) + " at row " + std::to_string(i / r.t) +
+                  ", position " + std::to_string(i % r.t) + " is outside the vocabulary of " + std::to_string(vocab));
+  r.real.assign(r.ids.size(), 1);
+  if (!mask.empty() && in.contains(mask)) {
+    const TensorBytes& m = in.at(mask);
+    if (m.shape != t.shape)
+      throw Error(in.where(mask) + " has shape " + shape_string(m.shape) + ", expected " + shape_string(t.shape));
+    if (m.dtype == DType::I64 || m.dtype == DType::I32) {
+      const auto v = in.to_i64(mask);
+      for (size_t i = 0; i < v.size(); ++i) r.real[i] = v[i] != 0;
+    } else if (m.dtype == DType::Bool || m.dtype == DType::U8) {
+      r.real = in.to_mask(mask);
+      for (auto& x : r.real) x = x != 0;
+    } else {
+      throw Error(in.where(mask) + " is " + dtype_name(m.dtype) + "; it must be BOOL, U8, I32 or I64 (nonzero = a real token)");
+    }
+  }
+  return r;
+}
+
+DeviceInput ints_of(Shape shape, std::vector<int32_t> values) {
+  DeviceInput x;
+  x.shape = std::move(shape);
+  x.dtype = DType::I32;
+  x.i32 = std::move(values);
+  return x;
+}
+
+DeviceInput image_input(const InputSet& in, const std::string& name, int64_t channels, int64_t size) {
+  const TensorBytes& t = in.at(name);
+  if (t.dtype != DType::F32 && t.dtype != DType::F16 && t.dtype != DType::BF16)
+    throw Error(in.where(name) + " is " + dtype_name(t.dtype) + "; images are F32, F16 or BF16");
+  if (t.shape.size() != 4 || t.shape[1] != channels || t.shape[2] != size || t.shape[3] != size)
+    throw Error(in.where(name) + " has shape " + shape_string(t.shape) + ", expected [B, " + std::to_string(channels) +
+                ", " + std::to_string(size) + ", " + std::to_string(size) + "] (the model's image size)");
+  return float_input(in, name, t.shape);
+}
+
 }  // namespace vkfuse::detail

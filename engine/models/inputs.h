@@ -88,4 +88,18 @@ void check_features(const InputSet& in, const DeviceInput& x, const std::string&
 void mask_input(Prepared& p, const InputSet& in, const std::string& name, const std::string& as, const Shape& want,
                 bool additive, const Shape& device);
 
+// Token ids [B, T] (I64 or I32), each in [0, vocab) (an Error naming the row and column of
+// one outside), with T from 1 to max_len; `real` from the optional mask of the same shape
+// (BOOL, U8, I32 or I64, nonzero = a real token; all real without it).
+struct TokenInput {
+  int64_t b = 0, t = 0;
+  std::vector<int64_t> ids;
+  std::vector<uint8_t> real;
+};
+TokenInput token_input(const InputSet& in, const std::string& ids, const std::string& mask, int64_t vocab,
+                       int64_t max_len, const char* max_what);
+DeviceInput ints_of(Shape shape, std::vector<int32_t> values);
+// A [B, C, S, S] float image input of the model's channels and size, else an Error.
+DeviceInput image_input(const InputSet& in, const std::string& name, int64_t channels, int64_t size);
+
 }  // namespace vkfuse::detail

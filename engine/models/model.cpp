@@ -67,6 +67,12 @@ Model Model::load(SafetensorsFile file) {
   m->arch_name = config.string("arch", "");
   m->arch = detail::parse_arch(m->arch_name, config);
   config.finish(m->arch_name);
+  {
+    std::set<std::string> present;
+    for (const auto& [name, shape] : m->arch->optional_tensors())
+      if (m->file.contains(name)) present.insert(name);
+    m->arch->found_optional(present);
+  }
   m->config = m->arch->config();
   check_tensors(m->file, *m->arch, m->arch_name);
   Model model;

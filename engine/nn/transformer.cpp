@@ -14,7 +14,8 @@ void TransformerConfig::validate() const {
   if (d_model <= 0 || nhead <= 0 || dim_feedforward <= 0) fail("d_model, nhead and dim_feedforward must be positive");
   if (num_layers < 0) fail("num_layers must not be negative");
   if (d_model % nhead) fail("d_model " + std::to_string(d_model) + " is not divisible by nhead " + std::to_string(nhead));
-  if (activation != ops::Activation::Relu && activation != ops::Activation::Gelu) fail("activation must be relu or gelu");
+  if (activation == ops::Activation::None || activation == ops::Activation::Tanh)
+    fail("activation must be relu, gelu, quick_gelu or gelu_tanh");
   if (!(layer_norm_eps > 0.f)) fail("layer_norm_eps must be positive");
 }
 
