@@ -1,0 +1,52 @@
+// Picture files to RGB8, through stb_image (Debian's libstb). The header is read first so
+// that a file declaring a huge picture is refused before memory is sized by it.
+#include <stb/stb_image.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+
+#include "io/message_text.h"
+#include "vkfuse/error.hpp"
+#include "vkfuse/image.hpp"
+
+namespace vkfuse {
+
+Image decode_image(const uint8_t* bytes, size_t size, const std::string& label) {
+  if (size > size_t(INT32_MAX)) throw Error(label + ": the file is larger than 2 GiB");
+  int w = 0, h = 0, channels = 0;
+  const int n = static_cast<int>(size);
+  if (!stbi_info_from_memory(bytes, n, &w, &h, &channels))
+    throw Error(label + ": not a picture vkfuse can read (PNG, JPEG, BMP, GIF, PNM): " +
+                (stbi_failure_reason() ? stbi_failure_reason() : "unknown format"));
+  if (w <= 0 || h <= 0 || int64_t(w) * h > kMaxImagePixels)
+    throw Error(label + ": the picture is " + std::to_string(w) + "x" + std::to_string(h) +
+                " pixels; vkfuse reads at most " + std::to_string(kMaxImagePixels) + " pixels");
+  std::unique_ptr<stbi_uc, void (*)(void*)> px(stbi_load_from_memory(bytes, n, &w, &h, &channels, 3), stbi_image_free);
+  if (!px)
+    throw Error(label + ": the picture does not decode: " +
+                (stbi_failure_reason() ? stbi_failure_reason() : "unknown error"));
+  Image im;
+  im.width = w;
+  im.height = h;
+  im.rgb.assign(px.get(), px.get() + size_t(w) * size_t(h) * 3);
+  return im;
+}
+
+Image read_image(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw Error(detail::quote(path) + ": is a directory, not a picture");
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw Error(detail::quote(path) + ": cannot open the picture");
+  f.seekg(0, std::ios::end);
+  const std::streamoff size = f.tellg();
+  if (size < 0) throw Error(detail::quote(path) + ": cannot read the picture");
+  if (size > std::streamoff(INT32_MAX)) throw Error(detail::quote(path) + ": the file is larger than 2 GiB");
+  f.seekg(0);
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  if (!f.read(reinterpret_cast<char*>(bytes.data()), size)) throw Error(detail::quote(path) + ": cannot read the picture");
+  return decode_image(bytes.data(), bytes.size(), detail::quote(path));
+}
+
+}  // namespace vkfuse
