@@ -16,7 +16,7 @@ namespace {
 // (arch folder, case) pairs for every arch vkfuse runs.
 std::vector<std::string> case_dirs() {
   std::vector<std::string> v;
-  for (const char* arch : {"attention", "transformer_encoder", "transformer_decoder", "vision_text_fusion"})
+  for (const char* arch : {"attention", "transformer_encoder", "transformer_decoder", "vision_text_fusion", "vit", "clip", "bert"})
     for (const auto& e : fs::directory_iterator(fs::path(VKFUSE_TEST_DATA) / arch))
       if (e.is_directory()) v.push_back(std::string(arch) + "/" + e.path().filename().string());
   std::sort(v.begin(), v.end());

@@ -120,9 +120,8 @@ class BertArch final : public ArchWith<BertConfig, Program> {
     return "";
   }
 
-  Prepared prepare(const InputSet& in, bool need_weights) const override {
+  Prepared prepare(const InputSet& in, bool /*need_weights: the arch has none*/) const override {
     only_inputs(in, {"input_ids", "attention_mask", "token_type_ids"}, "bert");
-    if (need_weights) throw Error(in.label() + ": arch bert has no attention weights to write (--need-weights)");
     TokenInput tk = token_input(in, "input_ids", "attention_mask", c_.vocab_size, c_.max_positions,
                                 "max_position_embeddings");
     const int64_t b = tk.b, t = tk.t, e = c_.hidden;

@@ -3,6 +3,7 @@
 // post_layernorm on the class token) and a causal text tower (token and position
 // embeddings, final_layer_norm, pooled at the end-of-text token), each projected without
 // bias and divided by its L2 norm; logits = exp(logit_scale) · cosine similarities.
+#include <algorithm>
 #include <cmath>
 
 #include "models/arch.h"
@@ -39,9 +40,17 @@ struct ClipConfig {
   int64_t vocab_size = 49408, max_positions = 77, eos_token_id = 49407;
 
   int64_t image_tokens() const { return (image_size / patch_size) * (image_size / patch_size) + 1; }
-  // Checkpoints saved before text_config's eos_token_id was right say 2; Hugging Face then
-  // pools at the largest id of each row (the end-of-text token is the vocabulary's last).
-  bool legacy_eos() const { return eos_token_id == 2; }
+  // Checkpoints saved before text_config's eos_token_id was right say 2. Hugging Face then
+  // pools at the largest id of each row (the end-of-text token, 49407, is the vocabulary's
+  // last): transformers 4.31 to 4.5x decide by eos_token_id == 2, later versions by every
+  // row's largest id being 49407. Either sign picks the largest id here; on a real CLIP
+  // vocabulary the two agree, and with eos_token_id 49407 the largest id is the first eos.
+  bool legacy_eos(const std::vector<int64_t>& ids, int64_t t) const {
+    if (eos_token_id == 2) return true;
+    for (size_t r = 0; r * t < ids.size(); ++r)
+      if (*std::max_element(ids.begin() + r * t, ids.begin() + (r + 1) * t) != 49407) return false;
+    return !ids.empty();
+  }
   void validate() const {
     if (image_size % patch_size)
       throw Error("vision_config: image_size " + std::to_string(image_size) + " is not a multiple of patch_size " +
@@ -182,9 +191,8 @@ class ClipArch final : public ArchWith<ClipConfig, Program> {
     return "";
   }
 
-  Prepared prepare(const InputSet& in, bool need_weights) const override {
+  Prepared prepare(const InputSet& in, bool /*need_weights: the arch has none*/) const override {
     only_inputs(in, {"pixel_values", "input_ids", "attention_mask"}, "clip");
-    if (need_weights) throw Error(in.label() + ": arch clip has no attention weights to write (--need-weights)");
     const bool image = in.contains("pixel_values"), text = in.contains("input_ids");
     if (!image && !text) throw Error(in.label() + ": arch clip needs pixel_values, input_ids or both");
     if (in.contains("attention_mask") && !text) throw Error(in.where("attention_mask") + " is given without input_ids");
@@ -204,11 +212,12 @@ class ClipArch final : public ArchWith<ClipConfig, Program> {
       const int64_t t = tk.t;
       std::vector<int32_t> ids(tk.ids.begin(), tk.ids.end()), eos(static_cast<size_t>(bt));
       std::vector<float> pad(static_cast<size_t>(bt * t));
+      const bool legacy = c_.legacy_eos(tk.ids, t);
       for (int64_t r = 0; r < bt; ++r) {
         const int64_t* row = tk.ids.data() + r * t;
         int64_t at = -1;
         for (int64_t j = 0; j < t; ++j) {
-          if (c_.legacy_eos() ? (at < 0 || row[j] > row[at]) : (row[j] == c_.eos_token_id && at < 0)) at = j;
+          if (legacy ? (at < 0 || row[j] > row[at]) : (row[j] == c_.eos_token_id && at < 0)) at = j;
         }
         if (at < 0)
           throw Error(in.where("input_ids") + ": row " + std::to_string(r) + " holds no end-of-text token (id " +

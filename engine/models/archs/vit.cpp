@@ -120,9 +120,8 @@ class VitArch final : public ArchWith<VitConfig, Program> {
     return "";
   }
 
-  Prepared prepare(const InputSet& in, bool need_weights) const override {
+  Prepared prepare(const InputSet& in, bool /*need_weights: the arch has none*/) const override {
     only_inputs(in, {"pixel_values"}, "vit");
-    if (need_weights) throw Error(in.label() + ": arch vit has no attention weights to write (--need-weights)");
     Prepared p;
     DeviceInput x = image_input(in, "pixel_values", 3, c_.image_size);
     const int64_t b = x.shape[0];
