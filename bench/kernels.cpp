@@ -57,11 +57,12 @@ double create_all_pipelines(vkfuse::Context& ctx) {
 
 nlohmann::json bench_attention(vkfuse::Context& ctx, int reps, bool print);  // bench/attention.cpp
 nlohmann::json bench_networks(vkfuse::Context& ctx, int reps, bool print, bool with_cpu);  // bench/networks.cpp
+nlohmann::json bench_standard_models(vkfuse::Context& ctx, int reps, bool print);  // bench/standard_models.cpp
 
 namespace {
 
 void run(const std::string& device, bool portable, bool json, int reps, bool startup, bool attention, bool networks,
-         bool cpu) {
+         bool cpu, bool standard_only) {
   vkfuse::Options opt;
   opt.device = device;
   opt.portable = portable;
@@ -85,12 +86,13 @@ void run(const std::string& device, bool portable, bool json, int reps, bool sta
     if (!json) std::printf("pipeline creation: cold cache %.1f ms, warm cache %.1f ms\n", cold, warm);
   }
   vkfuse::Context ctx(opt);
-  if (networks) {
+  if (networks || standard_only) {
     if (!json)
       std::printf("device: %s%s\nmethod: random weights; device time = sum of timestamp pairs around every dispatch of "
                   "one replay, wall = host clock around one replay; medians of %d replays after a warm-up\n",
                   ctx.device().name.c_str(), portable ? " [portable]" : "", reps);
-    out["networks"] = bench_networks(ctx, reps, !json, cpu);
+    if (!standard_only) out["networks"] = bench_networks(ctx, reps, !json, cpu);
+    out["standard_models"] = bench_standard_models(ctx, reps, !json);
     if (json) std::printf("%s\n", out.dump(2).c_str());
     return;
   }
@@ -157,6 +159,7 @@ void add_bench_command(CLI::App& app) {
   struct Args {
     std::string device;
     bool portable = false, json = false, startup = false, attention = false, networks = false, cpu = false;
+    bool standard = false;
     int reps = 10;
   };
   auto a = std::make_shared<Args>();
@@ -167,8 +170,11 @@ void add_bench_command(CLI::App& app) {
   cmd->add_flag("--startup", a->startup, "Also time pipeline creation with a cold and a warm cache file");
   cmd->add_flag("--attention", a->attention, "Fused against unfused attention, and the whole module, instead");
   cmd->add_flag("--networks", a->networks, "Whole networks (encoders, fusion model) recorded once and replayed, instead");
+  cmd->add_flag("--standard-models", a->standard,
+                "Only the standard models of --networks (CLIP ViT-B/32 towers, MiniLM-L6), instead");
   cmd->add_flag("--cpu-reference", a->cpu, "With --networks: also time the CPU reference once");
   cmd->add_option("--reps", a->reps, "Timed runs per kernel (median reported)")->check(CLI::Range(1, 10000));
-  cmd->callback([a] { run(a->device, a->portable, a->json, a->reps, a->startup, a->attention, a->networks, a->cpu);
+  cmd->callback([a] { run(a->device, a->portable, a->json, a->reps, a->startup, a->attention, a->networks, a->cpu,
+        a->standard);
   });
 }

@@ -81,6 +81,19 @@ Model Model::load(SafetensorsFile file) {
 }
 
 const std::string& Model::path() const { return state_->file.path(); }
+std::vector<std::pair<std::string, Shape>> Model::tensors_for(const std::string& config_json) {
+  const nlohmann::json j =
+      detail::parse_strict_json(config_json.data(), config_json.size(), "config", "config", duplicate_in_config);
+  if (!j.is_object()) throw Error("config is not a JSON object");
+  if (!j.contains("arch")) throw Error("config: 'arch' is missing");
+  // No file bounds the layer counts here: the caller is about to make the tensors.
+  detail::ConfigReader config(j, "config", int64_t(1) << 30);
+  const std::string name = config.string("arch", "");
+  auto arch = detail::parse_arch(name, config);
+  config.finish(name);
+  return arch->tensors();
+}
+
 const std::string& Model::arch() const { return state_->arch_name; }
 const std::string& Model::config_json() const { return state_->config_json; }
 const std::map<std::string, std::string>& Model::metadata() const { return state_->file.metadata(); }

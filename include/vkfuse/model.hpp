@@ -35,6 +35,11 @@ class Model {
   // The same from a file already opened or parsed from memory (SafetensorsFile::parse).
   static Model load(SafetensorsFile file);
 
+  // The state_dict() names and shapes a config (the JSON of vkfuse.config) needs: what a
+  // converter or a benchmark with random weights must write. Optional tensors (BERT's
+  // pooler) are left out. Errors as load() gives them for the config.
+  static std::vector<std::pair<std::string, Shape>> tensors_for(const std::string& config_json);
+
   const std::string& path() const;
   const std::string& arch() const;         // the arch's name in the file
   const std::string& config_json() const;  // as stored in the file

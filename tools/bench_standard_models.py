@@ -1,0 +1,108 @@
+#!/usr/bin/python3
+"""The standard models of `vkfuse bench --standard-models` (CLIP ViT-B/32's image and text
+towers, MiniLM-L6 with GELU and with ReLU) in vkfuse and in PyTorch, in the same run, and the
+ratios.
+
+    /usr/bin/python3 tools/bench_standard_models.py [--vkfuse build/vkfuse] [--reps 10]
+        [--device SEL] [--threads N] [--json]
+
+vkfuse: device time (timestamp queries summed over one replay) and wall time (host clock
+around Session::run), medians of --reps replays after a warm-up, as `vkfuse bench` reports.
+PyTorch: tools/hf_models.py's CLIPModel/BertModel with the same configs and random weights,
+eval, torch.no_grad, batch 1, the median wall time of --reps forwards after a warm-up, on
+--threads threads (default: all cores). The script first checks that PyTorch runs on an
+optimized BLAS (a 1024^3 torch.mm above 100 GFLOP/s; Debian: apt-get install
+libopenblas0-pthread) and says so when it does not: the reference BLAS is ~60x slower and
+would flatter vkfuse. Note: this PyTorch build's GELU is unusually slow, which is why MiniLM
+is also timed with ReLU.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hf_models as H  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+
+
+def blas_gflops():
+    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    torch.mm(a, b)
+    t = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        torch.mm(a, b)
+        t.append(time.perf_counter() - t0)
+    return 2 * 1024 ** 3 / statistics.median(t) / 1e9
+
+
+def torch_ms(row, reps):
+    cfg = dict(row["config"])
+    cfg.pop("arch")
+    torch.manual_seed(0)
+    if row["config"]["arch"] == "clip":
+        m = H.CLIPModel(H.clip_config(cfg), persistent_position_ids=False).eval()
+        if row["per"] == "image":
+            x = torch.randn(1, 3, 224, 224)
+            f = lambda: m.get_image_features(x)  # noqa: E731
+        else:
+            ids = (1 + torch.arange(77) * 7919 % 30000)[None]
+            ids[0, -1] = 49407
+            f = lambda: m.get_text_features(ids)  # noqa: E731
+    else:
+        m = H.BertModel(H.bert_config(cfg), add_pooling_layer=True, persistent_position_ids=False).eval()
+        ids = (1 + torch.arange(128) * 7919 % 30000)[None]
+        f = lambda: m(ids)  # noqa: E731
+    with torch.no_grad():
+        f()
+        t = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            f()
+            t.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(t)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--vkfuse", default=os.path.join(ROOT, "build", "vkfuse"))
+    ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--device", default="")
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    gf = blas_gflops()
+    cmd = [a.vkfuse, "bench", "--standard-models", "--json", "--reps", str(a.reps)]
+    if a.device:
+        cmd += ["--device", a.device]
+    vk = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)["standard_models"]
+    rows = []
+    for r in vk:
+        t = torch_ms(r, a.reps)
+        rows.append({"network": r["network"], "per": r["per"], "vkfuse_device_ms": r["device_ms"],
+                     "vkfuse_wall_ms": r["wall_ms"], "torch_ms": t, "gflop": r["gflop"],
+                     "torch_over_vkfuse_wall": t / r["wall_ms"]})
+    if a.json:
+        print(json.dumps({"torch_threads": a.threads, "torch_mm1024_gflops": gf, "rows": rows}, indent=2))
+        return
+    print("PyTorch %s on %d threads; torch.mm 1024^3: %.0f GFLOP/s%s" %
+          (torch.__version__, a.threads, gf, "" if gf >= 100 else "  ** below 100: not an optimized BLAS, "
+           "install libopenblas0-pthread before quoting these **"))
+    print("%-46s %11s %11s %11s %9s %14s" % ("batch 1, medians of %d" % a.reps, "vk dev ms", "vk wall ms",
+                                              "torch ms", "GFLOP", "torch/vk wall"))
+    for r in rows:
+        print("%-46s %11.2f %11.2f %11.2f %9.3f %13.2fx" % (r["network"], r["vkfuse_device_ms"], r["vkfuse_wall_ms"],
+                                                         r["torch_ms"], r["gflop"], r["torch_over_vkfuse_wall"]))
+
+
+if __name__ == "__main__":
+    main()
