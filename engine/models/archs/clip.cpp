@@ -194,8 +194,8 @@ class ClipArch final : public ArchWith<ClipConfig, Program> {
   Prepared prepare(const InputSet& in, bool /*need_weights: the arch has none*/) const override {
     only_inputs(in, {"pixel_values", "input_ids", "attention_mask"}, "clip");
     const bool image = in.contains("pixel_values"), text = in.contains("input_ids");
-    if (!image && !text) throw Error(in.label() + ": arch clip needs pixel_values, input_ids or both");
     if (in.contains("attention_mask") && !text) throw Error(in.where("attention_mask") + " is given without input_ids");
+    if (!image && !text) throw Error(in.label() + ": arch clip needs pixel_values, input_ids or both");
     Prepared p;
     const int64_t pd = c_.projection_dim;
     int64_t bi = 0, bt = 0;
