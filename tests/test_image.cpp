@@ -111,6 +111,36 @@ TEST(Image, HandWorkedPreprocessing) {
   EXPECT_NEAR(v[4], (51.f / 255.f - 0.5f) / 0.25f, 1e-6f);
 }
 
+TEST(Image, CropPaddingHuggingFaceAndTorchvision) {
+  // One white pixel cropped to 4x4: Hugging Face pads ceil(3/2) = 2 rows and columns before
+  // it, torchvision (crop_offset "round") (4 - 1) // 2 = 1.
+  Image im{1, 1, {255, 255, 255}};
+  for (const char* mode : {"floor", "round"}) {
+    auto pre = vkfuse::ImagePreprocess::from_json(
+        std::string(R"({"crop":[4,4],"crop_offset":")") + mode + R"(","mean":[0,0,0],"std":[1,1,1]})", mode);
+    int h = 0, w = 0;
+    auto v = pre.apply(im, h, w);
+    ASSERT_EQ(h * w, 16);
+    const int at = std::string(mode) == "floor" ? 2 : 1;
+    for (int i = 0; i < 16; ++i) EXPECT_FLOAT_EQ(v[i], i == at * 4 + at ? 1.f : 0.f) << mode << " " << i;
+  }
+  // A picture larger than the crop by an odd amount: 7 -> 4 leaves 3, floor 1 and round 2
+  // (1.5 to even); 9 -> 4 leaves 5, 2 and 2 (2.5 to even).
+  for (int side : {7, 9}) {
+    Image big{side, 1, {}};
+    for (int x = 0; x < side; ++x) big.rgb.insert(big.rgb.end(), {uint8_t(x), uint8_t(x), uint8_t(x)});
+    for (const char* mode : {"floor", "round"}) {
+      auto pre = vkfuse::ImagePreprocess::from_json(
+          std::string(R"({"crop":[1,4],"crop_offset":")") + mode + R"(","rescale_factor":1,"mean":[0,0,0],"std":[1,1,1]})",
+          mode);
+      int h = 0, w = 0;
+      auto v = pre.apply(big, h, w);
+      const int want = side == 7 ? (std::string(mode) == "floor" ? 1 : 2) : 2;
+      EXPECT_FLOAT_EQ(v[0], float(want)) << side << " " << mode;
+    }
+  }
+}
+
 void expect_error(const std::function<void()>& f, const std::string& part) {
   try {
     f();

@@ -33,11 +33,15 @@ std::array<float, 3> triple(const json& j, const std::string& where, const char*
   return v;
 }
 
-// (a - b) / 2 rounded as torchvision does it (int(round(x)): half to even), or floored as
-// Hugging Face's (a - b) // 2.
+// Where the crop starts in a picture of side a, crop b: (a - b) / 2 rounded as torchvision's
+// CenterCrop does it (int(round(x)), half to even; a smaller picture is padded by
+// (b - a) // 2 first), or floored as Hugging Face's center_crop ((a - b) // 2; a smaller
+// picture is padded by ceil((b - a) / 2)).
 int offset(int a, int b, bool round_half_even) {
   const int d = a - b;
   if (!round_half_even) return d >= 0 ? d / 2 : -((-d + 1) / 2);
+  // torchvision pads a smaller picture by (crop - size) // 2 before and crops at 0.
+  if (d < 0) return -((-d) / 2);
   return int(std::nearbyint(d / 2.0));  // the default rounding mode is to nearest, ties to even
 }
 }  // namespace
