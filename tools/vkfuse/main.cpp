@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   add_devices_command(app);
   add_bench_command(app);
   add_run_command(app);
+  add_tokenize_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
