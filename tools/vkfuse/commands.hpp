@@ -6,3 +6,4 @@ void add_devices_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_run_command(CLI::App& app);  // run and info
 void add_tokenize_command(CLI::App& app);
+void add_retrieval_commands(CLI::App& app);  // index and search

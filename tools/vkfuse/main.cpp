@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   add_bench_command(app);
   add_run_command(app);
   add_tokenize_command(app);
+  add_retrieval_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,22 +1,46 @@
-// vkfuse run MODEL --input IN --output OUT [--device SEL] [--cpu] [--need-weights]
+// vkfuse run MODEL (--input IN | --text T... --image F...) [--output OUT] [--device SEL] [--cpu]
+//   [--need-weights]
 // vkfuse info MODEL
 #include <chrono>
 #include <cstdio>
+#include <optional>
+#include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "vkfuse/error.hpp"
 #include "vkfuse/model.hpp"
+#include "vkfuse/preprocessor.hpp"
 #include "vkfuse/session.hpp"
 
 namespace {
 
 struct RunArgs {
   std::string model, input, output, device;
+  std::vector<std::string> texts, images;
   bool cpu = false, need_weights = false, validation = false, profile = false;
 };
 
+// The outputs as one JSON object on stdout: {"name": {"shape": [...], "data": [...]}}.
+void print_json(const vkfuse::HostTensors& out) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [name, t] : out) j[name] = {{"shape", t.shape}, {"data", t.data}};
+  std::printf("%s\n", j.dump().c_str());
+}
+
 void run(const RunArgs& a) {
   vkfuse::Model model = vkfuse::Model::load(a.model);
-  vkfuse::SafetensorsFile inputs = vkfuse::SafetensorsFile::open(a.input);
+  const bool direct = !a.texts.empty() || !a.images.empty();
+  if (direct == !a.input.empty())
+    throw vkfuse::Error("run: give either --input FILE or --text/--image (the model's own preprocessing)");
+  if (!direct && a.output.empty()) throw vkfuse::Error("run: --output is required with --input");
+  std::optional<vkfuse::SafetensorsFile> from_file;
+  if (!direct) from_file = vkfuse::SafetensorsFile::open(a.input);
+  vkfuse::SafetensorsFile inputs = direct ? [&] {
+    std::vector<vkfuse::Image> pictures;
+    for (const auto& path : a.images) pictures.push_back(vkfuse::read_image(path));
+    return vkfuse::Preprocessor(model).inputs(a.texts, pictures, a.images);
+  }()
+                                          : std::move(*from_file);
   vkfuse::HostTensors out;
   if (a.cpu) {
     out = model.run(inputs, a.need_weights, nullptr);
@@ -52,6 +76,10 @@ void run(const RunArgs& a) {
                    m.intermediates_unshared / mib);
     }
   }
+  if (a.output.empty()) {
+    print_json(out);
+    return;
+  }
   std::vector<std::pair<std::string, vkfuse::TensorBytes>> tensors;
   for (const auto& [name, t] : out) tensors.push_back({name, vkfuse::f32_bytes(t.shape, t.data)});
   vkfuse::write_safetensors(a.output, tensors);
@@ -73,10 +101,12 @@ void info(const std::string& path) {
 
 void add_run_command(CLI::App& app) {
   auto a = std::make_shared<RunArgs>();
-  auto* cmd = app.add_subcommand("run", "Run a model's forward pass on inputs from a safetensors file");
+  auto* cmd = app.add_subcommand("run", "Run a model's forward pass on inputs from a safetensors file, or on texts and pictures");
   cmd->add_option("model", a->model, "Model file (safetensors with vkfuse.config)")->required();
-  cmd->add_option("--input", a->input, "Inputs by name (safetensors)")->required();
-  cmd->add_option("--output", a->output, "Where to write the outputs (safetensors, F32)")->required();
+  cmd->add_option("--input", a->input, "Inputs by name (safetensors)");
+  cmd->add_option("--text", a->texts, "A text, tokenized as the model's metadata says (repeat for a batch)");
+  cmd->add_option("--image", a->images, "A picture (PNG, JPEG), preprocessed as the model's metadata says (repeat)");
+  cmd->add_option("--output", a->output, "Where to write the outputs (safetensors, F32); without it, JSON on stdout");
   cmd->add_option("--device", a->device, "Device index or part of its name (default: VKFUSE_DEVICE or best)");
   cmd->add_flag("--cpu", a->cpu, "Run the CPU reference instead of the GPU");
   cmd->add_flag("--need-weights", a->need_weights, "Also write the attention weights averaged over heads");
