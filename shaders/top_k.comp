@@ -21,8 +21,8 @@ const uint NONE = 0xffffffffu;
 shared float sh_v[gl_WorkGroupSize.x];
 shared uint sh_i[gl_WorkGroupSize.x];
 
-// The key a value is ordered by: NaN below every number (-inf included) by its bit pattern
-// mapped under -inf; compared as (key, index).
+// The key a value is ordered by (NaN as -inf), with a NaN flag that puts NaN below every
+// number, -inf included; then the index.
 float key_of(float v) { return isnan(v) ? NEG_INF : v; }
 bool nan_at(uint i) { return isnan(x[i]); }
 

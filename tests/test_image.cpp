@@ -168,6 +168,11 @@ TEST(Image, BadFilesGiveOneClearError) {
   const char dims[8] = {0, 0, 0x42, 0x68, 0, 0, 0x42, 0x68};
   huge.replace(16, 8, dims, 8);
   expect_error([&] { vkfuse::read_image(write("huge.png", huge)); }, "pixels");
+  // 5000 x 5000 (75 MB decoded) declared by a 2 KB file: more than its bytes can hold.
+  const char dims2[8] = {0, 0, 0x13, (char)0x88, 0, 0, 0x13, (char)0x88};
+  std::string big = png;
+  big.replace(16, 8, dims2, 8);
+  expect_error([&] { vkfuse::read_image(write("big.png", big)); }, "bytes can hold");
   expect_error([&] { vkfuse::read_image(dir.string()); }, "a directory");
 }
 

@@ -106,6 +106,10 @@ TEST(StandardModels, KeysThatChangeTheMathAreRefusedByName) {
   c = clip();
   c["vision_config"]["interpolate_pos_encoding"] = true;
   expect_error([&] { r.model(c); }, {"vision_config", "interpolate_pos_encoding"});
+  // A legacy text_config_dict wins over text_config key by key, as in CLIPConfig.
+  c = clip();
+  c["text_config_dict"] = {{"hidden_act", "silu"}};
+  expect_error([&] { r.model(c); }, {"text_config", "'hidden_act'", "silu"});
   c = clip();
   c["vision_config"]["image_size"] = 10;
   expect_error([&] { r.model(c); }, {"image_size 10", "patch_size 4"});
@@ -213,9 +217,26 @@ TEST(StandardModels, IndexSearchMatchesBruteForce) {
       EXPECT_EQ(gpu[r][i].name, names[all[i].second]);
     }
   }
+  // An index longer than one top_k dispatch may walk k times is searched in chunks whose
+  // best are merged: the same answer as the CPU.
+  {
+    const int64_t big = 3000, kb = 2000;
+    std::vector<std::string> many;
+    for (int64_t i = 0; i < big; ++i) many.push_back(std::to_string(i));
+    vkfuse::EmbeddingIndex wide(many, vkt::random_vec(big * d, 23), d);
+    auto& ctx = vkt::context(vkt::Mode::Normal);
+    ASSERT_LT(vkfuse::ops::top_k_max_columns(ctx, kb), big);
+    const std::vector<float> two(queries.begin(), queries.begin() + 2 * d);
+    auto g = wide.search(two, 2, kb, &ctx), c = wide.search(two, 2, kb, nullptr);
+    for (int r = 0; r < 2; ++r) {
+      ASSERT_EQ(g[r].size(), size_t(kb));
+      for (int64_t i = 0; i < kb; ++i) ASSERT_EQ(g[r][i].index, c[r][i].index) << "query " << r << " rank " << i;
+    }
+  }
   // k above the index size is capped; a query of the wrong width is refused.
   EXPECT_EQ(back.search(queries, q, n + 5, nullptr)[0].size(), size_t(n));
   expect_error([&] { back.search(std::vector<float>(d + 1), 1, 3, nullptr); }, {"dimension 24"});
+  expect_error([&] { vkfuse::EmbeddingIndex({"\xff.png"}, std::vector<float>(d, 1.f), d); }, {"UTF-8"});
   expect_error([&] { vkfuse::EmbeddingIndex::load((fs::path(VKFUSE_TEST_DATA) / "image" / "expected.safetensors").string()); },
                {"not an embedding index"});
 }

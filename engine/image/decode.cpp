@@ -2,6 +2,8 @@
 // that a file declaring a huge picture is refused before memory is sized by it.
 #include <stb/stb_image.h>
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -13,16 +15,38 @@
 
 namespace vkfuse {
 
+namespace {
+// The formats vkfuse reads, by their signatures. stb_image (as Debian builds it) would also
+// decode TGA, PSD, HDR and PIC; TGA has no signature and those decoders see little use, so
+// they are not offered pictures from strangers.
+const char* format_of(const uint8_t* b, size_t n) {
+  auto starts = [&](const char* sig, size_t len) { return n >= len && std::memcmp(b, sig, len) == 0; };
+  if (starts("\x89PNG\r\n\x1a\n", 8)) return "PNG";
+  if (starts("\xff\xd8\xff", 3)) return "JPEG";
+  if (starts("GIF87a", 6) || starts("GIF89a", 6)) return "GIF";
+  if (starts("BM", 2)) return "BMP";
+  return nullptr;
+}
+}  // namespace
+
 Image decode_image(const uint8_t* bytes, size_t size, const std::string& label) {
   if (size > size_t(INT32_MAX)) throw Error(label + ": the file is larger than 2 GiB");
+  if (!format_of(bytes, size)) throw Error(label + ": not a picture vkfuse can read (PNG, JPEG, GIF, BMP)");
   int w = 0, h = 0, channels = 0;
   const int n = static_cast<int>(size);
   if (!stbi_info_from_memory(bytes, n, &w, &h, &channels))
-    throw Error(label + ": not a picture vkfuse can read (PNG, JPEG, BMP, GIF, PNM): " +
+    throw Error(label + ": not a picture vkfuse can read (PNG, JPEG, GIF, BMP): " +
                 (stbi_failure_reason() ? stbi_failure_reason() : "unknown format"));
   if (w <= 0 || h <= 0 || int64_t(w) * h > kMaxImagePixels)
     throw Error(label + ": the picture is " + std::to_string(w) + "x" + std::to_string(h) +
                 " pixels; vkfuse reads at most " + std::to_string(kMaxImagePixels) + " pixels");
+  // Deflate (PNG) expands at most 1032:1 and a 1-bit PNG's samples become 24 bits of RGB, so
+  // a PNG holds at least ~1/25,000 of its decoded bytes (a JPEG or GIF more); a header that
+  // declares more than 32,768 times the file (and more than 64 MiB) is not sized into memory.
+  const uint64_t decoded = uint64_t(w) * uint64_t(h) * 3;
+  if (decoded > std::max<uint64_t>(uint64_t(64) << 20, uint64_t(size) * 32768))
+    throw Error(label + ": the header declares " + std::to_string(w) + "x" + std::to_string(h) +
+                " pixels, more than the file's " + std::to_string(size) + " bytes can hold");
   std::unique_ptr<stbi_uc, void (*)(void*)> px(stbi_load_from_memory(bytes, n, &w, &h, &channels, 3), stbi_image_free);
   if (!px)
     throw Error(label + ": the picture does not decode: " +

@@ -13,9 +13,13 @@ namespace vkfuse {
 namespace {
 using nlohmann::json;
 
+// Model inputs are at most a few hundred pixels a side; 4096 bounds what a few bytes of
+// metadata can make every picture cost (4096² RGB8 and floats: 250 MB).
+constexpr int kMaxSide = 4096;
+
 int side(const json& v, const std::string& where, const char* key) {
-  if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > 16384)
-    throw Error(where + ": '" + key + "' must be an integer from 1 to 16384");
+  if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > kMaxSide)
+    throw Error(where + ": '" + key + "' must be an integer from 1 to " + std::to_string(kMaxSide));
   return v.get<int>();
 }
 
@@ -88,7 +92,7 @@ ImagePreprocess ImagePreprocess::from_json(const std::string& text, const std::s
   return p;
 }
 
-std::vector<float> ImagePreprocess::apply(const Image& image, int& height, int& width) const {
+Image ImagePreprocess::resize_and_crop(const Image& image) const {
   Image im = image;
   if (shortest_edge) {
     // transformers' get_resize_output_image_size(default_to_square=False): the short side
@@ -123,6 +127,15 @@ std::vector<float> ImagePreprocess::apply(const Image& image, int& height, int& 
       }
     im = std::move(out);
   }
+  return im;
+}
+
+std::vector<float> ImagePreprocess::apply(const Image& image, int& height, int& width) const {
+  const Image im = resize_and_crop(image);
+  if (int64_t(im.width) * im.height > int64_t(kMaxSide) * kMaxSide)
+    throw Error("image preprocessing: a " + std::to_string(im.width) + "x" + std::to_string(im.height) +
+                " picture without a crop to the model's size is more than vkfuse feeds a model (" +
+                std::to_string(kMaxSide) + "x" + std::to_string(kMaxSide) + " pixels)");
   height = im.height;
   width = im.width;
   const size_t hw = size_t(im.width) * im.height;

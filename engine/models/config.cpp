@@ -127,6 +127,17 @@ ConfigReader ConfigReader::child(const char* key) {
   return ConfigReader(v && v->is_object() ? *v : kEmpty, where_ + "." + key, tensor_count_);
 }
 
+ConfigReader ConfigReader::child(const char* key, const char* legacy, json& merged) {
+  merged = json::object();
+  for (const char* k : {key, legacy}) {
+    const json* v = value(k);
+    if (!v || v->is_null()) continue;
+    if (!v->is_object()) fail(k, "an object", *v);
+    for (auto it = v->begin(); it != v->end(); ++it) merged[it.key()] = it.value();
+  }
+  return ConfigReader(merged, where_ + "." + key, tensor_count_);
+}
+
 void ConfigReader::finish(const std::string& arch) const {
   if (!j_.is_object()) return;
   for (auto it = j_.begin(); it != j_.end(); ++it) {

@@ -48,6 +48,10 @@ class ConfigReader {
   // A nested object (absent or null: every key at its default), read by its own reader,
   // which the caller finish()es too.
   ConfigReader child(const char* key);
+  // The same, with the keys of the object `legacy` (when present and not null) taking
+  // precedence key by key, as transformers' CLIPConfig folds text_config_dict into
+  // text_config; the merged object is kept in `merged`, which must outlive the reader.
+  ConfigReader child(const char* key, const char* legacy, nlohmann::json& merged);
 
   // c.validate(), its Error prefixed with where().
   template <class C> void validate(const C& c) const {

@@ -6,7 +6,10 @@
 namespace vkfuse::detail {
 
 void read_hf_common(ConfigReader& c) {
-  c.ignore({"_name_or_path", "architectures", "model_type", "transformers_version", "torch_dtype", "_commit_hash",
+  // The same list as tools/vkfuse_export.py's HF_HARMLESS_KEYS (which also names the keys an
+  // arch reads); "dtype" is newer transformers' name for torch_dtype.
+  c.ignore({"_name_or_path", "architectures", "auto_map", "model_type", "transformers_version", "torch_dtype",
+            "dtype", "use_return_dict", "_commit_hash",
             "_attn_implementation", "_attn_implementation_autoset", "attn_implementation", "return_dict",
             "output_hidden_states", "output_attentions", "torchscript", "use_bfloat16", "tf_legacy_loss",
             "tie_word_embeddings", "chunk_size_feed_forward", "cross_attention_hidden_size", "tie_encoder_decoder",

@@ -143,7 +143,7 @@ TokenInput token_input(const InputSet& in, const std::string& ids, const std::st
   TokenInput r;
   r.b = t.shape[0];
   r.t = t.shape[1];
-  if (r.b > 0 && (r.t < 1 || r.t > max_len))
+  if (r.t > max_len || (r.b > 0 && r.t < 1))
     throw Error(in.where(ids) + " has " + std::to_string(r.t) + " tokens; the model takes 1 to " +
                 std::to_string(max_len) + " (" + max_what + ")");
   r.ids = in.to_i64(ids);

@@ -86,8 +86,8 @@ std::vector<std::pair<std::string, Shape>> Model::tensors_for(const std::string&
       detail::parse_strict_json(config_json.data(), config_json.size(), "config", "config", duplicate_in_config);
   if (!j.is_object()) throw Error("config is not a JSON object");
   if (!j.contains("arch")) throw Error("config: 'arch' is missing");
-  // No file bounds the layer counts here: the caller is about to make the tensors.
-  detail::ConfigReader config(j, "config", int64_t(1) << 30);
+  // No file bounds the layer counts here; 65,536 layers bound the list the caller makes.
+  detail::ConfigReader config(j, "config", int64_t(1) << 16);
   const std::string name = config.string("arch", "");
   auto arch = detail::parse_arch(name, config);
   config.finish(name);

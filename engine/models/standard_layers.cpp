@@ -1,6 +1,8 @@
 // Layer names, patch embedding and the small steps of the standard archs.
 #include "models/standard_layers.h"
 
+#include <algorithm>
+
 #include "io/message_text.h"
 #include "runtime/workspace.h"
 #include "vkfuse/error.hpp"
@@ -109,6 +111,33 @@ void patch_embedding(Sequence& s, const Tensor& image, int64_t p, const Tensor& 
   o.trans_b = true;
   o.bias = bias;
   ops::matmul(s, patches, w.reshape({e, ch * p * p}), out, o);
+}
+
+void class_token_embedding(Sequence& s, const Tensor& image, int64_t patch, const Tensor& w, const Tensor* bias,
+                           const Tensor& cls, const Tensor& pos, const Tensor& x) {
+  const int64_t b = x.dim(0), n = x.dim(1), e = x.dim(2);
+  patch_embedding(s, image, patch, w, bias, x.view({b, n - 1, e}, {n * e, e, 1}, e));
+  ops::copy(s, cls.view({b, 1, e}, {0, e, 1}, 0), x.view({b, 1, e}, {n * e, e, 1}, 0));
+  ops::add(s, x, pos, x);
+}
+
+std::vector<float> ref_class_token_embedding(const float* image, int64_t b, int64_t c, int64_t hw, int64_t patch,
+                                             const std::vector<float>& w, const std::vector<float>* bias,
+                                             const std::vector<float>& cls, const std::vector<float>& pos, int64_t e) {
+  const std::vector<float> patches = ref_patch_embedding(image, b, c, hw, patch, w, bias, e);
+  const int64_t n = static_cast<int64_t>(patches.size()) / std::max<int64_t>(b * e, 1) + 1;
+  std::vector<float> x(static_cast<size_t>(b * n * e));
+  for (int64_t ib = 0; ib < b; ++ib)
+    for (int64_t t = 0; t < n; ++t)
+      for (int64_t j = 0; j < e; ++j)
+        x[(ib * n + t) * e + j] = (t == 0 ? cls[j] : patches[(ib * (n - 1) + t - 1) * e + j]) + pos[t * e + j];
+  return x;
+}
+
+std::vector<float> first_rows(const std::vector<float>& x, int64_t b, int64_t n, int64_t e) {
+  std::vector<float> r(static_cast<size_t>(b * e));
+  for (int64_t ib = 0; ib < b; ++ib) std::copy_n(x.begin() + ib * n * e, e, r.begin() + ib * e);
+  return r;
 }
 
 std::vector<float> ref_linear(const float* x, int64_t rows, int64_t in, const std::vector<float>& w,

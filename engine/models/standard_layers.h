@@ -35,6 +35,11 @@ void linear(Sequence& s, const Tensor& x, const Tensor& w, const Tensor* bias, c
 void patch_embedding(Sequence& s, const Tensor& image, int64_t patch, const Tensor& w, const Tensor* bias,
                      const Tensor& out);
 
+// The ViT token sequence x [B, N + 1, E]: the class token (cls [E]) then the patches, plus
+// the learned positions pos [N + 1, E] (torch.cat([class_token, patches], 1) + pos).
+void class_token_embedding(Sequence& s, const Tensor& image, int64_t patch, const Tensor& w, const Tensor* bias,
+                           const Tensor& cls, const Tensor& pos, const Tensor& x);
+
 // ---- CPU steps, in the same order ----
 std::vector<float> ref_linear(const float* x, int64_t rows, int64_t in, const std::vector<float>& w,
                               const std::vector<float>* bias, int64_t out, ops::Activation act = ops::Activation::None);
@@ -43,5 +48,10 @@ std::vector<float> ref_layer_norm(const float* x, int64_t rows, int64_t n, const
 // image [B, C, H, W] -> [B, N, E], N = (H/P)·(W/P) patches in row-major order.
 std::vector<float> ref_patch_embedding(const float* image, int64_t b, int64_t c, int64_t hw, int64_t patch,
                                        const std::vector<float>& w, const std::vector<float>* bias, int64_t e);
+std::vector<float> ref_class_token_embedding(const float* image, int64_t b, int64_t c, int64_t hw, int64_t patch,
+                                             const std::vector<float>& w, const std::vector<float>* bias,
+                                             const std::vector<float>& cls, const std::vector<float>& pos, int64_t e);
+// Row 0 of each of the b sequences of n rows of e: [b, e].
+std::vector<float> first_rows(const std::vector<float>& x, int64_t b, int64_t n, int64_t e);
 
 }  // namespace vkfuse::detail

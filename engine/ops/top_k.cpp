@@ -2,9 +2,34 @@
 // ref/top_k.cpp.
 #include "top_k_contract.h"
 #include "op_util.h"
+#include "runtime/context_impl.h"
 
 namespace vkfuse {
 namespace ops {
+
+namespace {
+// A power of two for the tree reduction, at most the tuned row-kernel workgroup.
+uint32_t top_k_wg(detail::ContextImpl& ctx) {
+  uint32_t wg = 1;
+  while (wg * 2 <= ctx.tuning.layer_norm.wg) wg *= 2;
+  return wg;
+}
+// Each of the k rounds walks the row once and reduces once.
+uint64_t top_k_edges(int64_t k, uint64_t n, uint32_t wg) {
+  return static_cast<uint64_t>(k) * detail::row_edges(n, wg, 1, 1) + 4;
+}
+}  // namespace
+
+int64_t top_k_max_columns(Context& ctx, int64_t k) {
+  const uint32_t wg = top_k_wg(*ctx.impl());
+  if (k < 1 || top_k_edges(k, wg, wg) > detail::kLoopBudget) return 0;
+  uint64_t lo = wg, hi = uint64_t(1) << 31;  // the longest n whose walk fits the budget
+  while (lo < hi) {
+    const uint64_t mid = (lo + hi + 1) / 2;
+    if (top_k_edges(k, mid, wg) <= detail::kLoopBudget) lo = mid; else hi = mid - 1;
+  }
+  return static_cast<int64_t>(lo);
+}
 
 void top_k(Sequence& s, const Tensor& x, const Tensor& values, const Tensor& indices) {
   const std::string op = "top_k";
@@ -20,15 +45,11 @@ void top_k(Sequence& s, const Tensor& x, const Tensor& values, const Tensor& ind
                   op, "indices " + indices.describe() + " should be contiguous I32 of values' shape " +
                           shape_string(values.shape()));
   detail::ContextImpl& ctx = detail::context_of(s);
-  // A power of two for the tree reduction, at most the tuned row-kernel workgroup.
-  uint32_t wg = 1;
-  while (wg * 2 <= ctx.tuning.layer_norm.wg) wg *= 2;
-  // Each of the k rounds walks the row once and reduces once.
-  const uint64_t edges = static_cast<uint64_t>(k) * detail::row_edges(rx.n, wg, 1, 1) + 4;
-  detail::require(edges <= detail::kLoopBudget, op,
+  const uint32_t wg = top_k_wg(ctx);
+  detail::require(top_k_edges(k, rx.n, wg) <= detail::kLoopBudget, op,
                   "the best " + std::to_string(k) + " of " + std::to_string(rx.n) +
                       " entries are more than one workgroup may loop over (" + std::to_string(detail::kLoopBudget) +
-                      " loop steps): ask for fewer");
+                      " loop steps; top_k_max_columns() gives the longest row): split the row");
   shader::TopKParams p{rx.rows, rx.n, detail::u32(k), rx.ld, detail::u32(x.offset()), detail::u32(values.offset()),
                        detail::u32(indices.offset())};
   detail::Dispatch d;

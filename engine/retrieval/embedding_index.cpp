@@ -1,11 +1,13 @@
 // The embedding index: normalized rows with names, its file, and cosine top-k search.
 #include "vkfuse/embedding_index.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "io/message_text.h"
 #include "io/strict_json.h"
+#include "text/utf8.h"
 #include "vkfuse/error.hpp"
 #include "vkfuse/ops.hpp"
 #include "vkfuse/reference.hpp"
@@ -16,6 +18,9 @@ namespace vkfuse {
 
 namespace {
 constexpr const char* kNamesKey = "vkfuse.names";
+
+// Names go into JSON metadata and onto terminals: valid UTF-8 only (decode_utf8 throws).
+void check_name(const std::string& name) { text::decode_utf8(name, "embedding index: name " + detail::quote(name)); }
 
 void normalize_rows(float* x, int64_t rows, int64_t dim) {
   // A zero row (a picture the model maps to 0) stays zero rather than becoming NaN.
@@ -29,11 +34,13 @@ EmbeddingIndex::EmbeddingIndex(std::vector<std::string> names, std::vector<float
   if (rows_.size() != names_.size() * static_cast<size_t>(dim))
     throw Error("embedding index: " + std::to_string(rows_.size()) + " values are not " +
                 std::to_string(names_.size()) + " rows of " + std::to_string(dim));
+  for (const auto& n : names_) check_name(n);
   normalize_rows(rows_.data(), size(), dim_);
 }
 
 void EmbeddingIndex::add(const std::string& name, const float* embedding) {
   if (dim_ < 1) throw Error("embedding index: made without a dimension");
+  check_name(name);
   names_.push_back(name);
   rows_.insert(rows_.end(), embedding, embedding + dim_);
   normalize_rows(rows_.data() + (size() - 1) * dim_, 1, dim_);
@@ -63,8 +70,7 @@ EmbeddingIndex EmbeddingIndex::load(const std::string& path) {
 
 void EmbeddingIndex::save(const std::string& path) const {
   nlohmann::json names = names_;
-  write_safetensors(path, {{"embeddings", f32_bytes({size(), dim_}, rows_)}},
-                    {{kNamesKey, names.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)}});
+  write_safetensors(path, {{"embeddings", f32_bytes({size(), dim_}, rows_)}}, {{kNamesKey, names.dump()}});
 }
 
 std::vector<std::vector<EmbeddingIndex::Hit>> EmbeddingIndex::search(const std::vector<float>& queries, int64_t q,
@@ -79,17 +85,54 @@ std::vector<std::vector<EmbeddingIndex::Hit>> EmbeddingIndex::search(const std::
   normalize_rows(qs.data(), q, dim_);
   std::vector<float> vals(static_cast<size_t>(q * k));
   std::vector<int32_t> idx(static_cast<size_t>(q * k));
-  if (ctx) {
-    Tensor tq = ctx->tensor({q, dim_}, qs), tn = ctx->tensor({size(), dim_}, rows_);
-    Tensor scores = ctx->tensor({q, size()}), tv = ctx->tensor({q, k}), ti = ctx->tensor({q, k}, DType::I32);
+  const int64_t cols = ctx ? ops::top_k_max_columns(*ctx, k) : 0;
+  if (ctx && cols > 0) {
+    // The scores in one matmul; top_k on chunks of columns no longer than one workgroup may
+    // walk k times (lavapipe bounds an invocation's loop steps), each chunk's best k merged
+    // here: the k best overall are among them.
+    const int64_t n = size(), chunks = (n + cols - 1) / cols;
+    Tensor tq = ctx->tensor({q, dim_}, qs), tn = ctx->tensor({n, dim_}, rows_), scores = ctx->tensor({q, n});
+    std::vector<Tensor> tv, ti;
     Sequence s(*ctx);
     ops::MatmulOptions o;
     o.trans_b = true;  // cosine = dot of unit rows
     ops::matmul(s, tq, tn, scores, o);
-    ops::top_k(s, scores, tv, ti);
+    for (int64_t c = 0; c < chunks; ++c) {
+      const int64_t width = std::min(cols, n - c * cols), kc = std::min(k, width);
+      tv.push_back(ctx->tensor({q, kc}));
+      ti.push_back(ctx->tensor({q, kc}, DType::I32));
+      ops::top_k(s, scores.view({q, width}, {n, 1}, c * cols), tv.back(), ti.back());
+    }
     s.run();
-    vals = tv.read();
-    ti.read(idx.data(), idx.size() * sizeof(int32_t));
+    std::vector<float> cand_v;
+    std::vector<int32_t> cand_i;
+    for (int64_t r = 0; r < q; ++r) {
+      cand_v.clear();
+      cand_i.clear();
+      for (int64_t c = 0; c < chunks; ++c) {
+        const int64_t kc = tv[c].dim(1);
+        std::vector<float> v = tv[c].read();
+        std::vector<int32_t> i(static_cast<size_t>(q * kc));
+        ti[c].read(i.data(), i.size() * sizeof(int32_t));
+        for (int64_t j = 0; j < kc; ++j) {
+          cand_v.push_back(v[r * kc + j]);
+          cand_i.push_back(static_cast<int32_t>(i[r * kc + j] + c * cols));
+        }
+      }
+      // Candidates are in index order within equal scores (chunks in order, each best
+      // first with ties to the lower index), so a stable top-k keeps ties to the lower index.
+      std::vector<float> bv(static_cast<size_t>(k));
+      std::vector<int32_t> bi(static_cast<size_t>(k));
+      if (chunks == 1) {
+        bv.assign(cand_v.begin(), cand_v.begin() + k);
+        bi.assign(cand_i.begin(), cand_i.begin() + k);
+      } else {
+        ref::top_k(cand_v.data(), 1, static_cast<int64_t>(cand_v.size()), k, bv.data(), bi.data());
+        for (auto& x : bi) x = cand_i[x];
+      }
+      std::copy(bv.begin(), bv.end(), vals.begin() + r * k);
+      std::copy(bi.begin(), bi.end(), idx.begin() + r * k);
+    }
   } else {
     std::vector<float> scores(static_cast<size_t>(q * size()));
     ops::MatmulOptions o;

@@ -30,8 +30,11 @@ class EmbeddingIndex {
     std::string name;
     float score;  // cosine similarity
   };
-  // The k best entries for each of the q queries [q, dim] (normalized here), best first;
-  // k is capped at size(). On the GPU when ctx is given, else on the CPU reference.
+  // The k best entries for each of the q queries [q, dim] (normalized here), best first,
+  // ties to the lower index; k is capped at size(). On the GPU when ctx is given (top_k over
+  // chunks of the index when it is longer than one workgroup may walk k times, the chunks'
+  // best merged on the host; a k too large for any chunk falls back to the CPU), else on
+  // the CPU reference.
   std::vector<std::vector<Hit>> search(const std::vector<float>& queries, int64_t q, int64_t k, Context* ctx) const;
 
  private:

@@ -15,8 +15,9 @@ struct Image {
   std::vector<uint8_t> rgb;
 };
 
-// A PNG, JPEG, BMP, GIF (first frame) or PNM file as RGB8: grey copied to the three
-// channels, alpha dropped (as PIL's convert("RGB")), 16-bit samples scaled to 8 bits. An
+// A PNG, JPEG, GIF (first frame) or BMP file as RGB8 (other formats are refused by their
+// signature): grey copied to the three channels, alpha dropped (as PIL's convert("RGB")),
+// 16-bit samples scaled to 8 bits. An
 // Error naming the file when it is missing, not a picture, truncated, or larger than
 // kMaxImagePixels (checked from the header before anything is decoded).
 Image read_image(const std::string& path);
@@ -30,7 +31,7 @@ enum class Resample { Bilinear, Bicubic };
 Image resize(const Image& in, int width, int height, Resample filter);
 
 struct ImagePreprocess {
-  int shortest_edge = 0;     // resize so the shorter side is this (0: no resize)
+  int shortest_edge = 0;     // resize so the shorter side is this (0: no resize); at most 4096
   int crop_height = 0, crop_width = 0;  // centre crop (0: none); zeros pad a smaller image
   bool crop_round = false;   // the crop's offset rounded half to even (torchvision), not floored (HF)
   Resample resample = Resample::Bicubic;
@@ -45,6 +46,9 @@ struct ImagePreprocess {
   //   (float(pixel · rescale_factor) - mean[c]) / std[c]
   // after the resize and the crop. H, W: the crop, else the resized (or the picture's) size.
   std::vector<float> apply(const Image& image, int& height, int& width) const;
+  // The 8-bit steps alone (resize, crop): what apply() normalizes. Applying them to their
+  // own result changes nothing, so a caller may shrink pictures early (vkfuse index does).
+  Image resize_and_crop(const Image& image) const;
 };
 
 }  // namespace vkfuse

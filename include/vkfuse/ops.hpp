@@ -81,5 +81,8 @@ void l2_normalize(Sequence& s, const Tensor& x, const Tensor& y, float eps = 0.f
 // The k largest of each row of x [R, N] (k <= N), best first: values [R, k] F32 and their
 // column indices [R, k] I32. Ties go to the lower index; NaN ranks below -inf.
 void top_k(Sequence& s, const Tensor& x, const Tensor& values, const Tensor& indices);
+// The longest row top_k takes for this k on ctx's device (0: k itself is too large): each of
+// the k rounds walks the row, and an invocation's loop steps are bounded (lavapipe).
+int64_t top_k_max_columns(Context& ctx, int64_t k);
 
 }  // namespace vkfuse::ops

@@ -48,6 +48,7 @@ void index(const Args& a) {
   vkfuse::Model model = vkfuse::Model::load(a.model);
   auto ctx = make_context(a);
   vkfuse::Embedder embed(model, ctx ? &*ctx : nullptr);
+  const vkfuse::ImagePreprocess& pre = embed.preprocessor().image_preprocess();
   std::vector<std::string> names;
   std::vector<float> rows;
   int64_t dim = 0;
@@ -56,7 +57,9 @@ void index(const Args& a) {
     std::vector<vkfuse::Image> pictures;
     std::vector<std::string> batch_names;
     for (size_t j = i; j < std::min(files.size(), i + size_t(a.batch)); ++j) {
-      pictures.push_back(vkfuse::read_image(files[j].string()));
+      // Shrunk to the model's size as soon as decoded: a batch of camera photos is not held
+      // at full size.
+      pictures.push_back(pre.resize_and_crop(vkfuse::read_image(files[j].string())));
       batch_names.push_back(files[j].filename().string());
     }
     auto e = embed.images(pictures, dim, batch_names);
@@ -88,10 +91,26 @@ void search(const Args& a) {
   if (a.json) {
     nlohmann::json j = nlohmann::json::array();
     for (const auto& h : hits) j.push_back({{"name", h.name}, {"score", h.score}});
-    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    std::printf("%s\n", j.dump().c_str());
     return;
   }
-  for (size_t i = 0; i < hits.size(); ++i) std::printf("%2zu  %.4f  %s\n", i + 1, hits[i].score, hits[i].name.c_str());
+  // Names come from the index file: control characters are shown escaped, not sent to the
+  // terminal.
+  auto shown = [](const std::string& s) {
+    std::string o;
+    for (unsigned char c : s) {
+      if (c < 0x20 || c == 0x7f) {
+        char b[8];
+        std::snprintf(b, sizeof b, "\\x%02x", c);
+        o += b;
+      } else {
+        o += char(c);
+      }
+    }
+    return o;
+  };
+  for (size_t i = 0; i < hits.size(); ++i)
+    std::printf("%2zu  %.4f  %s\n", i + 1, hits[i].score, shown(hits[i].name).c_str());
 }
 
 void common(CLI::App* cmd, Args& a) {

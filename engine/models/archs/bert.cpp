@@ -187,7 +187,7 @@ class BertArch final : public ArchWith<BertConfig, Program> {
 std::unique_ptr<Arch> parse_bert(ConfigReader& f) {
   BertConfig c;
   read_hf_common(f);
-  f.ignore({"eos_token_id", "classifier_dropout", "layer_norm_eps_type"});
+  f.ignore({"eos_token_id", "classifier_dropout"});
   c.vocab_size = f.size("vocab_size", 30522);
   c.hidden = f.size("hidden_size", 768);
   c.layers = f.has("num_hidden_layers") ? f.layers("num_hidden_layers") : 12;

@@ -95,9 +95,11 @@ class Program final : public ArchProgram {
     const Tensor* image = find(in, "pixel_values");
     const Tensor* ids = find(in, "ids");
     Tensor image_embeds, text_embeds;
-    if (image) image_embeds = image_tower(s, scratch, *image, find(out, "image_embeds"));
-    if (ids) text_embeds = text_tower(s, scratch, *ids, in.at("key_pad"), in.at("eos_rows"), find(out, "text_embeds"));
-    if (image && ids) {
+    // A tower with an empty batch has nothing to compute (its outputs have no rows).
+    const bool run_image = image && image->dim(0) > 0, run_text = ids && in.at("key_pad").dim(0) > 0;
+    if (run_image) image_embeds = image_tower(s, scratch, *image, find(out, "image_embeds"));
+    if (run_text) text_embeds = text_tower(s, scratch, *ids, in.at("key_pad"), in.at("eos_rows"), find(out, "text_embeds"));
+    if (run_image && run_text) {
       ops::MatmulOptions o;
       o.trans_b = true;
       o.alpha = scale_;
@@ -119,9 +121,7 @@ class Program final : public ArchProgram {
   Tensor image_tower(Sequence& s, Scratch& scratch, const Tensor& image, const Tensor* out) {
     const int64_t b = image.dim(0), n = c_.image_tokens(), e = c_.vision.hidden;
     Tensor x = scratch({b, n, e}), y = scratch({b, n, e});
-    patch_embedding(s, image, c_.patch_size, patch_w_, nullptr, x.view({b, n - 1, e}, {n * e, e, 1}, e));
-    ops::copy(s, cls_.view({b, 1, e}, {0, e, 1}, 0), x.view({b, 1, e}, {n * e, e, 1}, 0));
-    ops::add(s, x, vpos_, x);
+    class_token_embedding(s, image, c_.patch_size, patch_w_, nullptr, cls_, vpos_, x);
     ops::layer_norm(s, x, y, norm(pre_w_, pre_b_, c_.vision.eps));
     vision_.record(s, y, x);
     Tensor pooled = scratch({b, e}), proj = scratch({b, c_.projection_dim});
@@ -241,13 +241,13 @@ class ClipArch final : public ArchWith<ClipConfig, Program> {
     const int64_t pd = c_.projection_dim;
     std::vector<float> img, txt;
     int64_t bi = 0, bt = 0;
-    if (p.inputs.count("pixel_values")) {
+    if (p.inputs.count("pixel_values") && p.inputs.at("pixel_values").shape[0] > 0) {
       const DeviceInput& image = p.inputs.at("pixel_values");
       bi = image.shape[0];
       img = image_cpu(w, image.floats(), bi);
       out.at("image_embeds").data = img;
     }
-    if (p.inputs.count("ids")) {
+    if (p.inputs.count("ids") && p.inputs.at("key_pad").shape[0] > 0) {
       const DeviceInput& kp = p.inputs.at("key_pad");
       bt = kp.shape[0];
       txt = text_cpu(w, p.inputs.at("ids").ints(), kp.floats(), p.inputs.at("eos_rows").ints(), bt, kp.shape[1]);
@@ -271,20 +271,15 @@ class ClipArch final : public ArchWith<ClipConfig, Program> {
 
   std::vector<float> image_cpu(const WeightMap& w, const float* image, int64_t b) const {
     const int64_t n = c_.image_tokens(), e = c_.vision.hidden;
-    auto patches = ref_patch_embedding(image, b, c_.channels, c_.image_size, c_.patch_size,
-                                       weight(w, "vision_model.embeddings.patch_embedding.weight"), nullptr, e);
-    const auto& cls = weight(w, "vision_model.embeddings.class_embedding");
-    const auto& pos = weight(w, "vision_model.embeddings.position_embedding.weight");
-    std::vector<float> x(static_cast<size_t>(b * n * e)), y(x.size());
-    for (int64_t ib = 0; ib < b; ++ib)
-      for (int64_t t = 0; t < n; ++t)
-        for (int64_t j = 0; j < e; ++j)
-          x[(ib * n + t) * e + j] = (t == 0 ? cls[j] : patches[(ib * (n - 1) + t - 1) * e + j]) + pos[t * e + j];
+    std::vector<float> x = ref_class_token_embedding(
+        image, b, c_.channels, c_.image_size, c_.patch_size, weight(w, "vision_model.embeddings.patch_embedding.weight"),
+        nullptr, weight(w, "vision_model.embeddings.class_embedding"),
+        weight(w, "vision_model.embeddings.position_embedding.weight"), e);
+    std::vector<float> y(x.size());
     x = ref_layer_norm(x.data(), b * n, e, w, "vision_model.pre_layrnorm", c_.vision.eps);
     ref::transformer_encoder(c_.vision.encoder(), torch_layers(w, names("vision_model"), c_.vision.layers, e), "",
                              x.data(), b, n, nullptr, nullptr, y.data());
-    std::vector<float> first(static_cast<size_t>(b * e));
-    for (int64_t ib = 0; ib < b; ++ib) std::copy_n(y.begin() + ib * n * e, e, first.begin() + ib * e);
+    const std::vector<float> first = first_rows(y, b, n, e);
     auto pooled = ref_layer_norm(first.data(), b, e, w, "vision_model.post_layernorm", c_.vision.eps);
     return normalized(ref_linear(pooled.data(), b, e, weight(w, "visual_projection.weight"), nullptr, c_.projection_dim), b);
   }
@@ -326,16 +321,17 @@ Tower read_tower(ConfigReader& f, const Tower& d) {
 std::unique_ptr<Arch> parse_clip(ConfigReader& f) {
   ClipConfig c;
   read_hf_common(f);
-  f.ignore({"logit_scale_init_value", "text_config_dict", "vision_config_dict", "initializer_factor", "eos_token_id"});
+  f.ignore({"logit_scale_init_value", "initializer_factor", "eos_token_id"});
   c.projection_dim = f.size("projection_dim", 512);
-  ConfigReader v = f.child("vision_config");
+  nlohmann::json vision_json, text_json;  // each *_config with its legacy *_config_dict folded in
+  ConfigReader v = f.child("vision_config", "vision_config_dict", vision_json);
   c.vision = read_tower(v, {768, 3072, 12, 12, ops::Activation::QuickGelu, 1e-5f});
   c.image_size = v.size("image_size", 224);
   c.patch_size = v.size("patch_size", 32);
   c.channels = v.size("num_channels", 3);
   v.ignore({"eos_token_id"});
   v.finish("clip (vision_config)");
-  ConfigReader t = f.child("text_config");
+  ConfigReader t = f.child("text_config", "text_config_dict", text_json);
   c.text = read_tower(t, {512, 2048, 8, 12, ops::Activation::QuickGelu, 1e-5f});
   c.vocab_size = t.size("vocab_size", 49408);
   c.max_positions = t.size("max_position_embeddings", 77);

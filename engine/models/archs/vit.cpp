@@ -63,10 +63,7 @@ class Program final : public ArchProgram {
     const int64_t b = image.dim(0), n = c_.tokens(), e = c_.hidden_dim;
     Scratch scratch(s);
     Tensor x = scratch({b, n, e}), y = scratch({b, n, e});
-    // Token 0 is the class token, tokens 1.. the patches (torch.cat([class_token, x], 1)).
-    patch_embedding(s, image, c_.patch_size, conv_w_, &conv_b_, x.view({b, n - 1, e}, {n * e, e, 1}, e));
-    ops::copy(s, cls_.view({b, 1, e}, {0, e, 1}, 0), x.view({b, 1, e}, {n * e, e, 1}, 0));
-    ops::add(s, x, pos_, x);
+    class_token_embedding(s, image, c_.patch_size, conv_w_, &conv_b_, cls_, pos_, x);
     encoder_.record(s, x, y);
     // encoder.ln is per token and only the class token is read: normalize that row alone.
     ops::LayerNormOptions o;
@@ -134,19 +131,13 @@ class VitArch final : public ArchWith<VitConfig, Program> {
   void run_cpu(const WeightMap& w, const Prepared& p, HostTensors& out) const override {
     const DeviceInput& image = p.inputs.at("pixel_values");
     const int64_t b = image.shape[0], n = c_.tokens(), e = c_.hidden_dim;
-    std::vector<float> patches = ref_patch_embedding(image.floats(), b, 3, c_.image_size, c_.patch_size,
-                                                     weight(w, "conv_proj.weight"), &weight(w, "conv_proj.bias"), e);
-    const auto& cls = weight(w, "class_token");
-    const auto& pos = weight(w, "encoder.pos_embedding");
-    std::vector<float> x(static_cast<size_t>(b * n * e)), y(x.size());
-    for (int64_t ib = 0; ib < b; ++ib)
-      for (int64_t t = 0; t < n; ++t)
-        for (int64_t j = 0; j < e; ++j)
-          x[(ib * n + t) * e + j] = (t == 0 ? cls[j] : patches[(ib * (n - 1) + t - 1) * e + j]) + pos[t * e + j];
+    const std::vector<float> x = ref_class_token_embedding(
+        image.floats(), b, 3, c_.image_size, c_.patch_size, weight(w, "conv_proj.weight"), &weight(w, "conv_proj.bias"),
+        weight(w, "class_token"), weight(w, "encoder.pos_embedding"), e);
+    std::vector<float> y(x.size());
     ref::transformer_encoder(c_.encoder(), torch_layers(w, kNames, c_.num_layers, e), "", x.data(), b, n, nullptr,
                              nullptr, y.data());
-    std::vector<float> first(static_cast<size_t>(b * e));
-    for (int64_t ib = 0; ib < b; ++ib) std::copy_n(y.begin() + ib * n * e, e, first.begin() + ib * e);
+    const std::vector<float> first = first_rows(y, b, n, e);
     std::vector<float> pooled = ref_layer_norm(first.data(), b, e, w, "encoder.ln", c_.layer_norm_eps);
     std::vector<float> logits;
     if (c_.representation_size) {
