@@ -1,5 +1,5 @@
 // libFuzzer target: any bytes as a model's config (vkfuse.config), with the tensors of one of
-// the four fixtures (the first byte picks it). Model::load either refuses it with one
+// the seven fixtures (the first byte picks it). Model::load either refuses it with one
 // vkfuse::Error or accepts a config whose every key it knows.
 #include <cstddef>
 #include <cstdint>

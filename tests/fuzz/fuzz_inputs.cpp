@@ -1,4 +1,4 @@
-// libFuzzer target: any bytes as an input file, prepared by each of the four fixture archs
+// libFuzzer target: any bytes as an input file, prepared by each of the seven fixture archs
 // (names, dtypes, shapes, ids, masks checked), and run on the CPU reference when small. Each
 // either refuses the input with one vkfuse::Error or computes.
 #include <cstddef>

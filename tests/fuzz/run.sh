@@ -9,7 +9,7 @@ build=$(cd "$1" && pwd)
 secs=${2:-30}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 corpus=$build/fuzz-corpus
-mkdir -p "$corpus/safetensors" "$corpus/config" "$corpus/inputs"
+mkdir -p "$corpus/safetensors" "$corpus/config" "$corpus/inputs" "$corpus/tokenizer" "$corpus/image"
 for f in "$root"/tests/data/*/*/*.safetensors "$root"/tests/data/*/*.safetensors; do
   name=$(echo "${f#"$root"/tests/data/}" | tr / _)
   cp "$f" "$corpus/safetensors/$name"
@@ -17,10 +17,19 @@ for f in "$root"/tests/data/*/*/*.safetensors "$root"/tests/data/*/*.safetensors
 done
 # fuzz_config's first byte picks the fixture whose tensors go with the config.
 for f in "$root"/tests/fuzz/seeds/config/*.json; do
-  for i in 0 1 2 3; do { printf "\\x0$i"; cat "$f"; } > "$corpus/config/$i-$(basename "$f")"; done
+  for i in 0 1 2 3 4 5 6; do { printf "\\x0$i"; cat "$f"; } > "$corpus/config/$i-$(basename "$f")"; done
+done
+# fuzz_tokenizer: metadata behind a 0 byte, texts behind a 1; fuzz_image: the pictures.
+for f in "$root"/tests/data/tokenizer/*.json; do
+  { printf "\\x00"; cat "$f"; } > "$corpus/tokenizer/meta-$(basename "$f")"
+done
+printf '\x01A photo of a cat!' > "$corpus/tokenizer/text-cat"
+printf "\x01The dog's 3 balls, 12 toys & a caf\xc3\xa9." > "$corpus/tokenizer/text-dog"
+for f in "$root"/tests/data/image/*.png "$root"/tests/data/image/*.jpg "$root"/tests/data/e2e/clip/pictures/*; do
+  cp "$f" "$corpus/image/$(basename "$f")"
 done
 status=0
-for t in safetensors config inputs; do
+for t in safetensors config inputs tokenizer image; do
   log=$build/fuzz-$t.log
   if ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 "$build/tests/fuzz/fuzz_$t" \
        -max_total_time="$secs" -max_len=131072 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
