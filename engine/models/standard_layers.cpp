@@ -43,6 +43,19 @@ TensorList layer_tensors(const LayerNames& n, int64_t layers, int64_t e, int64_t
   return t;
 }
 
+TransformerConfig encoder_config(int64_t width, int64_t heads, int64_t feedforward, int64_t layers,
+                                 ops::Activation act, float eps, bool norm_first) {
+  TransformerConfig t;
+  t.d_model = width;
+  t.nhead = heads;
+  t.dim_feedforward = feedforward;
+  t.num_layers = layers;
+  t.activation = act;
+  t.layer_norm_eps = eps;
+  t.norm_first = norm_first;
+  return t;
+}
+
 const std::vector<float>& weight(const WeightMap& w, const std::string& name) {
   auto it = w.find(name);
   if (it == w.end()) throw Error("tensor " + quote(name) + " is missing");

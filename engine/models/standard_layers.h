@@ -23,6 +23,11 @@ TensorList layer_tensors(const LayerNames& n, int64_t layers, int64_t e, int64_t
 // linear1, linear2, norm1, norm2), q, k and v stacked into in_proj; copies.
 WeightMap torch_layers(const WeightMap& w, const LayerNames& n, int64_t layers, int64_t e);
 
+// The nn.TransformerEncoderLayer config of a library's encoder (every standard arch's layers
+// are one of these, pre- or post-norm).
+TransformerConfig encoder_config(int64_t width, int64_t heads, int64_t feedforward, int64_t layers,
+                                 ops::Activation act, float eps, bool norm_first);
+
 // A weight from the model's map, or an Error naming it.
 const std::vector<float>& weight(const WeightMap& w, const std::string& name);
 

@@ -1,7 +1,6 @@
 // layer norm over the last axis: argument checks and dispatch (shaders/layer_norm.comp).
 // CPU reference: ref/layer_norm.cpp.
-#include "layer_norm_contract.h"
-#include "op_util.h"
+#include "row_norm.h"
 
 namespace vkfuse {
 namespace ops {
@@ -34,15 +33,7 @@ void layer_norm(Sequence& s, const Tensor& x, const Tensor& y, const LayerNormOp
     p.flags |= shader::LN_RESIDUAL;
     d.bindings[2] = detail::reads(*o.residual);
   }
-  detail::ContextImpl& ctx = detail::context_of(s);
-  const auto& t = ctx.tuning.layer_norm;
-  const uint32_t tpr = detail::row_tpr(rx.n, t.tpr, t.wg, op);
-  bool sg = ctx.tuning.use_subgroups && tpr == t.wg;
-  d.pipeline = &ctx.pipelines->get(sg ? "layer_norm_subgroup" : "layer_norm", {t.wg, tpr}, 5, sizeof(p));
-  d.push = detail::push_bytes(p);
-  detail::split_groups(ctx, detail::ceil_div(rx.rows, t.wg / tpr), d.groups);
-  d.label = "layer_norm " + std::to_string(rx.rows) + "x" + std::to_string(rx.n);
-  detail::add_dispatch(s, std::move(d));
+  detail_norm::add_row_norm(s, std::move(d), p, op);
 }
 
 }  // namespace ops

@@ -66,4 +66,8 @@ std::optional<int64_t> MetadataFields::max_length(const std::string& key) const 
   return v.get<int64_t>();
 }
 
+std::string not_in_vocab(const MetadataFields& f, const std::string& key) {
+  return f.where(key) + ": " + detail::quote(detail::clipped(f.string(key), 80)) + " is not in the vocab";
+}
+
 }  // namespace vkfuse::text

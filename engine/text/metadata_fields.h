@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "vkfuse/error.hpp"
+
 namespace vkfuse::text {
 
 class MetadataFields {
@@ -29,6 +31,19 @@ class MetadataFields {
   const nlohmann::json& obj_;
   std::string where_;
 };
+
+// A token's id in a vocabulary map (token -> id), or -1.
+template <class Map> int64_t vocab_find(const Map& vocab, const std::string& token) {
+  auto it = vocab.find(token);
+  return it == vocab.end() ? -1 : int64_t(it->second);
+}
+// The id of the special token named by field `key`; an Error when it is not in the vocabulary.
+std::string not_in_vocab(const MetadataFields& f, const std::string& key);
+template <class Map> int64_t special_id(const Map& vocab, const MetadataFields& f, const std::string& key) {
+  const int64_t id = vocab_find(vocab, f.string(key));
+  if (id < 0) throw Error(not_in_vocab(f, key));
+  return id;
+}
 
 // "a JSON string", "a JSON number", ...: what a value is, for messages.
 std::string json_kind(const nlohmann::json& v);

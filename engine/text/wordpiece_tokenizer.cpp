@@ -81,16 +81,8 @@ class WordPiece final : public Tokenizer::Impl {
   }
 
  private:
-  int64_t find(const std::string& token) const {
-    auto it = vocab_.find(token);
-    return it == vocab_.end() ? -1 : it->second;
-  }
-
-  int64_t token_id(const MetadataFields& f, const std::string& key) const {
-    const int64_t id = find(f.string(key));
-    if (id < 0) throw Error(f.where(key) + ": " + detail::quote(detail::clipped(f.string(key), 80)) + " is not in the vocab");
-    return id;
-  }
+  int64_t find(const std::string& token) const { return vocab_find(vocab_, token); }
+  int64_t token_id(const MetadataFields& f, const std::string& key) const { return special_id(vocab_, f, key); }
 
   // re.sub("(special|...)|(.+?)", lower) of PreTrainedTokenizer.tokenize: one character at a
   // time, so a capital sigma is always U+03C3 (no final sigma); '.' skips newlines, which

@@ -23,16 +23,7 @@ struct BertConfig {
   float eps = 1e-12f;
   bool pooler = false;  // the file holds pooler.dense.*
 
-  TransformerConfig encoder() const {
-    TransformerConfig t;
-    t.d_model = hidden;
-    t.nhead = heads;
-    t.dim_feedforward = intermediate;
-    t.num_layers = layers;
-    t.activation = act;
-    t.layer_norm_eps = eps;
-    return t;
-  }
+  TransformerConfig encoder() const { return encoder_config(hidden, heads, intermediate, layers, act, eps, false); }
   void validate() const { encoder().validate(); }
 };
 

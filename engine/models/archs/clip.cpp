@@ -20,17 +20,7 @@ struct Tower {
   int64_t hidden = 0, intermediate = 0, heads = 0, layers = 0;
   ops::Activation act = ops::Activation::QuickGelu;
   float eps = 1e-5f;
-  TransformerConfig encoder() const {
-    TransformerConfig t;
-    t.d_model = hidden;
-    t.nhead = heads;
-    t.dim_feedforward = intermediate;
-    t.num_layers = layers;
-    t.activation = act;
-    t.layer_norm_eps = eps;
-    t.norm_first = true;
-    return t;
-  }
+  TransformerConfig encoder() const { return encoder_config(hidden, heads, intermediate, layers, act, eps, true); }
 };
 
 struct ClipConfig {

@@ -18,15 +18,7 @@ struct VitConfig {
 
   int64_t tokens() const { return (image_size / patch_size) * (image_size / patch_size) + 1; }
   TransformerConfig encoder() const {
-    TransformerConfig t;
-    t.d_model = hidden_dim;
-    t.nhead = num_heads;
-    t.dim_feedforward = mlp_dim;
-    t.num_layers = num_layers;
-    t.activation = ops::Activation::Gelu;
-    t.layer_norm_eps = layer_norm_eps;
-    t.norm_first = true;
-    return t;
+    return encoder_config(hidden_dim, num_heads, mlp_dim, num_layers, ops::Activation::Gelu, layer_norm_eps, true);
   }
   void validate() const {
     if (image_size % patch_size)
