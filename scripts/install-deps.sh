@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages vkfuse needs to build, test and run its samples.
+# Installs the Debian packages vkfuse needs to build, test and run its samples; with --tools
+# also those of its Python tools (the converter, the tokenizer port, the trainer: PyTorch,
+# torchvision), whose own tests the test command runs.
 # Idempotent and quiet: prints nothing and installs nothing when all are present.
 set -euo pipefail
 pkgs=(
@@ -8,6 +10,9 @@ pkgs=(
   glslang-tools spirv-tools
   libglm-dev libgtest-dev nlohmann-json3-dev libcli11-dev libstb-dev
 )
+if [ "${1:-}" = "--tools" ]; then
+  pkgs+=(python3 python3-torch python3-torchvision python3-numpy python3-pil python3-regex)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

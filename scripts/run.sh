@@ -2,14 +2,15 @@
 # The README's quick start: installs what is missing, builds, then
 #   run.sh sample   runs the flagship sample on the default device
 #   run.sh test     runs every test (ctest; GPU tests under the Khronos validation layer), the
-#                   fuzzers, and the tests of untrusted input again under ASan and UBSan
+#                   Python tools' tests, the fuzzers, and the tests of untrusted input again
+#                   under ASan and UBSan
 set -euo pipefail
 what=${1:-sample}
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${VKFUSE_BUILD_DIR:-$root/build}
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
 
-bash "$root/scripts/install-deps.sh"
+if [ "$what" = test ]; then bash "$root/scripts/install-deps.sh" --tools; else bash "$root/scripts/install-deps.sh"; fi
 gen=()
 # A generator can only be chosen for a fresh build folder.
 if [ ! -f "$build/CMakeCache.txt" ] && command -v ninja >/dev/null; then gen=(-G Ninja); fi
@@ -35,10 +36,28 @@ sanitized_tests() {
     -R '^(Model|Network/SessionTest|Safetensors|SafetensorsHalf|Cli|CliRun|Reference|Models/TorchCases|HostileFiles|EmptyAndNaN|PipelineCacheFile|Tokenizer|TokenizerCases|TokenizerUnicode|TokenizerErrors|TokenizerCli|Image|StandardModels|EndToEnd|Cli/EndToEndRun)\.'
 }
 
+# The Python tools against their own tests: the converter (on folders laid out as Hugging Face
+# and torchvision save them, and through the command line built above), the tokenizer port
+# the C++ tokenizers are checked against, the shapes trainer.
+tool_tests() {
+  for t in test_vkfuse_export test_hf_tokenizers test_train_shapes; do
+    local log=$build/$t.log
+    if VKFUSE_BIN="$build/vkfuse" /usr/bin/python3 "$root/tools/$t.py" >"$log" 2>&1; then
+      echo "tools/$t.py: $(tail -n 1 "$log")" >&2
+    else
+      cat "$log" >&2
+      echo "vkfuse: tools/$t.py failed" >&2
+      exit 1
+    fi
+  done
+}
+
 case "$what" in
   sample) exec "$build/shapes_qa" --out "$build/shapes_qa_out" ;;
   test)
     (cd "$build" && ctest --output-on-failure --parallel "$(nproc)" --timeout 600)
+    echo "vkfuse: the Python tools' tests" >&2
+    tool_tests
     echo "vkfuse: the fuzzers, then the loader, session, hostile-file and command-line tests again (clang, AddressSanitizer, UBSan)" >&2
     sanitized_tests ;;
   *) echo "usage: scripts/run.sh [sample|test]" >&2; exit 2 ;;

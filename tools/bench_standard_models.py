@@ -9,8 +9,10 @@ ratios.
 vkfuse: device time (timestamp queries summed over one replay) and wall time (host clock
 around Session::run), medians of --reps replays after a warm-up, as `vkfuse bench` reports.
 PyTorch: tools/hf_models.py's CLIPModel/BertModel with the same configs and random weights,
-eval, torch.no_grad, batch 1, the median wall time of --reps forwards after a warm-up, on
---threads threads (default: all cores). The script first checks that PyTorch runs on an
+eval, torch.no_grad, batch 1, the median wall time of --reps forwards after a warm-up, with
+--threads intra-op threads (default 1: Debian's OpenBLAS runs its own threads on every core,
+and two levels of threads on the same cores contend; measured on 2 cores, MiniLM-L6 took
+45-300 ms per forward with 2 intra-op threads and a steady 26 ms with 1). The script first checks that PyTorch runs on an
 optimized BLAS (a 1024^3 torch.mm above 100 GFLOP/s; Debian: apt-get install
 libopenblas0-pthread) and says so when it does not: the reference BLAS is ~60x slower and
 would flatter vkfuse. Note: this PyTorch build's GELU is unusually slow, which is why MiniLM
@@ -76,7 +78,7 @@ def main():
     ap.add_argument("--vkfuse", default=os.path.join(ROOT, "build", "vkfuse"))
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--device", default="")
-    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -94,7 +96,7 @@ def main():
     if a.json:
         print(json.dumps({"torch_threads": a.threads, "torch_mm1024_gflops": gf, "rows": rows}, indent=2))
         return
-    print("PyTorch %s on %d threads; torch.mm 1024^3: %.0f GFLOP/s%s" %
+    print("PyTorch %s, %d intra-op thread(s) (BLAS threads its own); torch.mm 1024^3: %.0f GFLOP/s%s" %
           (torch.__version__, a.threads, gf, "" if gf >= 100 else "  ** below 100: not an optimized BLAS, "
            "install libopenblas0-pthread before quoting these **"))
     print("%-46s %11s %11s %11s %9s %14s" % ("batch 1, medians of %d" % a.reps, "vk dev ms", "vk wall ms",
