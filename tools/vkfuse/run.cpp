@@ -93,8 +93,15 @@ void info(const std::string& path) {
     const auto& t = file.tensor(name);
     std::printf("  %-24s %-5s %s\n", name.c_str(), vkfuse::dtype_name(t.dtype), vkfuse::shape_string(t.shape).c_str());
   }
+  // A tokenizer's vocabulary is megabytes of JSON: long values are shown by their start.
+  constexpr size_t kShown = 300;
   for (const auto& [k, v] : file.metadata())
-    if (k != "vkfuse.config") std::printf("metadata %s: %s\n", k.c_str(), v.c_str());
+    if (k != "vkfuse.config") {
+      if (v.size() <= kShown)
+        std::printf("metadata %s: %s\n", k.c_str(), v.c_str());
+      else
+        std::printf("metadata %s: %s... (%zu bytes)\n", k.c_str(), v.substr(0, kShown).c_str(), v.size());
+    }
 }
 
 }  // namespace
