@@ -1,5 +1,17 @@
-// Picture files to RGB8, through stb_image (Debian's libstb). The header is read first so
-// that a file declaring a huge picture is refused before memory is sized by it.
+// Picture files to RGB8, through stb_image (Debian's libstb-dev header), compiled here with
+// its functions static (no symbol leaves this file, so an app that links its own stb does
+// not clash) and only the four formats vkfuse reads (the other decoders are not even
+// compiled). The header is read first so that a file declaring a huge picture is refused
+// before memory is sized by it.
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_ONLY_PNG
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_GIF
+#define STBI_ONLY_BMP
+#define STBI_NO_STDIO       // bytes come from read_image's own read
+#define STBI_NO_HDR         // no float output paths
+#define STBI_NO_LINEAR
 #include <stb/stb_image.h>
 
 #include <algorithm>
@@ -16,9 +28,8 @@
 namespace vkfuse {
 
 namespace {
-// The formats vkfuse reads, by their signatures. stb_image (as Debian builds it) would also
-// decode TGA, PSD, HDR and PIC; TGA has no signature and those decoders see little use, so
-// they are not offered pictures from strangers.
+// The formats vkfuse reads, by their signatures (stb's format probing is not needed to name
+// them, and TGA, which has no signature, is not compiled in).
 const char* format_of(const uint8_t* b, size_t n) {
   auto starts = [&](const char* sig, size_t len) { return n >= len && std::memcmp(b, sig, len) == 0; };
   if (starts("\x89PNG\r\n\x1a\n", 8)) return "PNG";
