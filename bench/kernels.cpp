@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+
+#include "vkfuse/version.h"
 #include <random>
 #include <unistd.h>
 
@@ -67,6 +69,7 @@ void run(const std::string& device, bool portable, bool json, int reps, bool sta
   opt.device = device;
   opt.portable = portable;
   nlohmann::json out;
+  out["vkfuse"] = {{"version", VKFUSE_VERSION_STRING}, {"commit", VKFUSE_COMMIT_STRING}};
   if (startup) {
     // Pipeline creation with an empty cache file, then with the file the first run saved.
     auto dir = std::filesystem::temp_directory_path() / ("vkfuse-bench-cache-" + std::to_string(::getpid()));

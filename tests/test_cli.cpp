@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli_runner.hpp"
+#include "vkfuse/version.h"
 
 namespace {
 
@@ -47,4 +48,20 @@ TEST(Cli, BadUsageIsOneLineAndNonZero) {
   EXPECT_NE(status, 0);
 }
 
+}  // namespace
+
+namespace {
+// The version and the commit the build came from, in --version and in the JSON a benchmark or
+// a device report is filed with.
+TEST(Cli, VersionEverywhere) {
+  auto v = vkt::cli("--version");
+  EXPECT_EQ(v.status, 0) << v.out;
+  EXPECT_EQ(v.out.rfind(std::string("vkfuse ") + VKFUSE_VERSION_STRING + " (" + VKFUSE_COMMIT_STRING + ")", 0), 0u)
+      << v.out;
+  auto d = vkt::cli("devices --json");
+  ASSERT_EQ(d.status, 0) << d.out;
+  auto j = nlohmann::json::parse(d.out);
+  EXPECT_EQ(j["vkfuse"]["version"], VKFUSE_VERSION_STRING);
+  EXPECT_EQ(j["vkfuse"]["commit"], VKFUSE_COMMIT_STRING);
+}
 }  // namespace

@@ -2,6 +2,8 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "vkfuse/version.h"
+
 #include "commands.hpp"
 #include "vkfuse/device.hpp"
 
@@ -33,7 +35,9 @@ void run(bool json) {
   auto devices = vkfuse::list_devices();
   uint32_t pick = vkfuse::pick_device(devices, "");
   if (json) {
-    nlohmann::json out = {{"selected", pick}, {"devices", nlohmann::json::array()}};
+    nlohmann::json out = {{"vkfuse", {{"version", VKFUSE_VERSION_STRING}, {"commit", VKFUSE_COMMIT_STRING}}},
+                          {"selected", pick},
+                          {"devices", nlohmann::json::array()}};
     for (const auto& d : devices)
       out["devices"].push_back({{"index", d.index},
                                 {"name", d.name},

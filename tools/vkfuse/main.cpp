@@ -5,9 +5,11 @@
 
 #include "commands.hpp"
 #include "vkfuse/error.hpp"
+#include "vkfuse/version.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"vkfuse: transformer encoders and vision-text fusion on any Vulkan GPU"};
+  app.set_version_flag("--version", std::string("vkfuse ") + VKFUSE_VERSION_STRING + " (" + VKFUSE_COMMIT_STRING + ")");
   app.require_subcommand(1);
   add_devices_command(app);
   add_bench_command(app);
