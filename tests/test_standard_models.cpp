@@ -12,6 +12,7 @@
 #include "vkfuse/embedding_index.hpp"
 #include "vkfuse/model.hpp"
 #include "vkfuse/preprocessor.hpp"
+#include "vkfuse/tokenizer.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -241,4 +242,23 @@ TEST(StandardModels, IndexSearchMatchesBruteForce) {
                {"not an embedding index"});
 }
 
+}  // namespace
+
+namespace {
+// The word-level vocabulary of vkfuse's own models (vkfuse.vocab) as a library tokenizer:
+// <pad> 0, <unk> 1, <cls> 2, then the words; lower-cased, '?' ',' '.' dropped.
+TEST(WordTokenizer, HandWorkedAndErrors) {
+  const std::string vocab = R"(["<pad>","<unk>","<cls>","is","there","a","red","circle"])";
+  auto t = vkfuse::Tokenizer::from_word_vocab(vocab, "v");
+  EXPECT_EQ(t.type(), "words");
+  EXPECT_EQ(t.encode("Is there a RED circle?"), (std::vector<int64_t>{2, 3, 4, 5, 6, 7}));
+  EXPECT_EQ(t.encode("  a purple, circle. "), (std::vector<int64_t>{2, 5, 1, 7}));
+  EXPECT_EQ(t.encode(""), (std::vector<int64_t>{2}));
+  auto b = t.encode_batch({"a red circle", "is"});
+  EXPECT_EQ(b.ids, (std::vector<int64_t>{2, 5, 6, 7, 2, 3, 0, 0}));
+  EXPECT_EQ(b.mask, (std::vector<int64_t>{1, 1, 1, 1, 1, 1, 0, 0}));
+  expect_error([] { vkfuse::Tokenizer::from_word_vocab(R"(["<unk>","<pad>","<cls>"])", "v"); }, {"entry 0", "<pad>"});
+  expect_error([] { vkfuse::Tokenizer::from_word_vocab(R"(["<pad>","<unk>","<cls>","a","a"])", "v"); }, {"twice"});
+  expect_error([] { vkfuse::Tokenizer::from_word_vocab(R"({"a":1})", "v"); }, {"not a JSON list"});
+}
 }  // namespace

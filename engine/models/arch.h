@@ -66,6 +66,8 @@ class Arch {
   virtual void run_cpu(const WeightMap& weights, const Prepared& p, HostTensors& out) const = 0;
   // The arch's typed config (Model::config<T>()).
   virtual std::any config() const = 0;
+  // The name of the input that takes pictures [B, C, H, W] (Preprocessor fills it).
+  virtual const char* picture_input() const { return "pixel_values"; }
 };
 
 // What every arch's class shares: its typed config, and a program of type P made from it.

@@ -95,6 +95,7 @@ std::vector<std::pair<std::string, Shape>> Model::tensors_for(const std::string&
 }
 
 const std::string& Model::arch() const { return state_->arch_name; }
+std::string Model::image_input() const { return state_->arch->picture_input(); }
 const std::string& Model::config_json() const { return state_->config_json; }
 const std::map<std::string, std::string>& Model::metadata() const { return state_->file.metadata(); }
 const std::any& Model::config_any() const { return state_->config; }

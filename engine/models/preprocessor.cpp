@@ -6,10 +6,12 @@
 
 namespace vkfuse {
 
-Preprocessor::Preprocessor(const Model& model) : path_(model.path()) {
+Preprocessor::Preprocessor(const Model& model) : path_(model.path()), image_input_(model.image_input()) {
   const auto& md = model.metadata();
   if (auto it = md.find("vkfuse.tokenizer"); it != md.end())
     tokenizer_ = std::make_shared<const Tokenizer>(Tokenizer::from_json(it->second, path_ + ": metadata vkfuse.tokenizer"));
+  else if (auto v = md.find("vkfuse.vocab"); v != md.end())
+    tokenizer_ = std::make_shared<const Tokenizer>(Tokenizer::from_word_vocab(v->second, path_ + ": metadata vkfuse.vocab"));
   if (auto it = md.find("vkfuse.image_preprocess"); it != md.end())
     images_ = std::make_shared<const ImagePreprocess>(
         ImagePreprocess::from_json(it->second, path_ + ": metadata vkfuse.image_preprocess"));
@@ -57,7 +59,7 @@ SafetensorsFile Preprocessor::inputs(const std::vector<std::string>& texts, cons
       }
       pixels.insert(pixels.end(), one.begin(), one.end());
     }
-    t.push_back({"pixel_values", {DType::F32, {int64_t(images.size()), 3, h0, w0}, pixels.data()}});
+    t.push_back({image_input_, {DType::F32, {int64_t(images.size()), 3, h0, w0}, pixels.data()}});
   }
   return SafetensorsFile::from_tensors(path_ + " inputs", t);
 }

@@ -25,6 +25,11 @@ std::string duplicate_key(const detail::DuplicateKey& d) {
 
 Tokenizer::Tokenizer(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
 
+Tokenizer Tokenizer::from_word_vocab(const std::string& json, const std::string& where) {
+  const nlohmann::json j = detail::parse_strict_json(json.data(), json.size(), where, "vocabulary", duplicate_key);
+  return Tokenizer(text::make_words(j, where));
+}
+
 Tokenizer Tokenizer::from_json(const std::string& json, const std::string& where) {
   const nlohmann::json j = detail::parse_strict_json(json.data(), json.size(), where, "tokenizer", duplicate_key);
   if (!j.is_object()) throw Error(where + ": tokenizer is a " + text::json_kind(j) + ", not an object");

@@ -42,6 +42,9 @@ class Model {
 
   const std::string& path() const;
   const std::string& arch() const;         // the arch's name in the file
+  // The input that takes pictures [B, C, H, W]: "pixel_values" (vit, clip), "image"
+  // (vision_text_fusion).
+  std::string image_input() const;
   const std::string& config_json() const;  // as stored in the file
   // Every metadata string of the file (vkfuse.config, and what the exporter added, such as
   // vkfuse.vocab and vkfuse.image_preprocess; docs/model-format.md).

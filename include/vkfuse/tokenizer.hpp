@@ -16,6 +16,10 @@ class Tokenizer {
   // for JSON that is not the format: bad JSON, a missing or unknown field, a wrong type, an id
   // out of range, a token twice, a merge of tokens the vocabulary lacks.
   static Tokenizer from_json(const std::string& json, const std::string& where);
+  // A word-level vocabulary (metadata vkfuse.vocab: a JSON list, "<pad>", "<unk>", "<cls>"
+  // first), as vkfuse's own models are trained: lower-cased, '?', ',' and '.' dropped, split
+  // at white space, "<cls>" first, unknown words "<unk>", no end token, padded with "<pad>".
+  static Tokenizer from_word_vocab(const std::string& json, const std::string& where);
 
   // The ids of one UTF-8 text, with the special tokens around it ([CLS] ... [SEP],
   // <|startoftext|> ... <|endoftext|>) and, when the tokenizer has a max_length, the text's
@@ -31,7 +35,7 @@ class Tokenizer {
   Batch encode_batch(const std::vector<std::string>& texts) const;
 
   int64_t pad_id() const;
-  std::string type() const;  // "clip_bpe" or "wordpiece"
+  std::string type() const;  // "clip_bpe", "wordpiece" or "words"
   int64_t vocab_size() const;
 
   class Impl;

@@ -22,6 +22,7 @@ class VisionTextFusionArch final : public ArchWith<FusionConfig, Program> {
   using ArchWith::ArchWith;
 
   TensorList tensors() const override { return c_.tensors(); }
+  const char* picture_input() const override { return "image"; }
 
   Prepared prepare(const InputSet& in, bool need_weights) const override {
     const auto& c = c_;
