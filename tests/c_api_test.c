@@ -82,6 +82,21 @@ int main(int argc, char** argv) {
   }
   expect_error(vkfuse_session_output(s, "logitz", &probs, &shape, &rank), "its outputs: logits, probs",
                "an output the model does not have");
+  /* The model's own preprocessing: a question and a picture file. */
+  if (argc > 2) {
+    const char* question = "is there a green circle";
+    const char* picture = argv[2];
+    expect_ok(vkfuse_session_set_texts(s, &question, 1), "set_texts");
+    expect_ok(vkfuse_session_set_images(s, &picture, 1), "set_images");
+    expect_ok(vkfuse_session_run(s), "run on a picture");
+    expect_ok(vkfuse_session_output(s, "probs", &probs, &shape, &rank), "probs of the picture");
+    if (!failures && !(probs[0] > 0.5f)) {
+      printf("FAIL the example picture has a green circle: p = %f\n", (double)probs[0]);
+      ++failures;
+    }
+    expect_error(vkfuse_session_set_images(s, &question, 1), "cannot open", "a picture that is not a file");
+    expect_error(vkfuse_session_set_texts(s, NULL, 1), "list is NULL", "a NULL list");
+  }
   vkfuse_session_destroy(s);
   vkfuse_model_destroy(model);
   vkfuse_context_destroy(ctx);

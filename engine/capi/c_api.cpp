@@ -9,7 +9,9 @@
 
 #include "vkfuse/context.hpp"
 #include "vkfuse/error.hpp"
+#include "vkfuse/image.hpp"
 #include "vkfuse/model.hpp"
+#include "vkfuse/preprocessor.hpp"
 #include "vkfuse/session.hpp"
 
 struct vkfuse_context {
@@ -21,6 +23,7 @@ struct vkfuse_model {
 };
 struct vkfuse_session {
   vkfuse::Session session;  // holds the model and the context's device alive
+  vkfuse::Preprocessor pre;
   vkfuse::HostTensors out;
   bool ran = false;
 };
@@ -111,7 +114,8 @@ int vkfuse_session_create(vkfuse_context* ctx, const vkfuse_model* model, int ne
     *out = nullptr;
     need(ctx, "vkfuse_session_create", "the context");
     need(model, "vkfuse_session_create", "the model");
-    *out = new vkfuse_session{vkfuse::Session(ctx->ctx, model->model, need_weights != 0), {}, false};
+    *out = new vkfuse_session{vkfuse::Session(ctx->ctx, model->model, need_weights != 0),
+                              vkfuse::Preprocessor(model->model), {}, false};
   });
 }
 
@@ -133,6 +137,43 @@ int vkfuse_session_set_input(vkfuse_session* session, const char* name, vkfuse_d
     }
     if (n > 0) need(data, where, "data");
     session->session.set_input(name, to_dtype(dtype), s, data);
+  });
+}
+
+namespace {
+std::vector<std::string> strings(const char* const* items, int count, const char* where) {
+  need(items, where, "the list");
+  if (count < 1) throw vkfuse::Error(std::string(where) + ": count must be at least 1");
+  std::vector<std::string> v;
+  for (int i = 0; i < count; ++i) {
+    need(items[i], where, ("entry " + std::to_string(i)).c_str());
+    v.emplace_back(items[i]);
+  }
+  return v;
+}
+
+void set_all(vkfuse_session* s, const vkfuse::SafetensorsFile& in) {
+  for (const auto& name : in.names()) {
+    const auto& t = in.tensor(name);
+    s->session.set_input(name, t.dtype, t.shape, t.data);
+  }
+}
+}  // namespace
+
+int vkfuse_session_set_texts(vkfuse_session* session, const char* const* texts, int count) {
+  return guard("vkfuse_session_set_texts", [&] {
+    need(session, "vkfuse_session_set_texts", "the session");
+    set_all(session, session->pre.inputs(strings(texts, count, "vkfuse_session_set_texts"), {}));
+  });
+}
+
+int vkfuse_session_set_images(vkfuse_session* session, const char* const* paths, int count) {
+  return guard("vkfuse_session_set_images", [&] {
+    need(session, "vkfuse_session_set_images", "the session");
+    const auto files = strings(paths, count, "vkfuse_session_set_images");
+    std::vector<vkfuse::Image> pictures;
+    for (const auto& f : files) pictures.push_back(vkfuse::read_image(f));
+    set_all(session, session->pre.inputs({}, pictures, files));
   });
 }
 

@@ -65,6 +65,11 @@ void vkfuse_session_destroy(vkfuse_session* session);
  * for later runs until replaced. rank 0 to 8; shape may be NULL when rank is 0. */
 int vkfuse_session_set_input(vkfuse_session* session, const char* name, vkfuse_dtype dtype, const int64_t* shape,
                              int rank, const void* data);
+/* The model's own preprocessing, from its file's metadata (its tokenizer; its image
+ * preprocessing): sets input_ids and attention_mask [count, T] from UTF-8 texts (padded to the
+ * longest), or the picture input [count, 3, H, W] from PNG/JPEG files. */
+int vkfuse_session_set_texts(vkfuse_session* session, const char* const* texts, int count);
+int vkfuse_session_set_images(vkfuse_session* session, const char* const* paths, int count);
 /* The forward pass on the inputs set (the first run for a set of shapes records, later ones replay). */
 int vkfuse_session_run(vkfuse_session* session);
 /* An output of the last run, F32: data and shape are valid until the next run or destroy. */
