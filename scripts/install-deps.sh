@@ -11,7 +11,7 @@ pkgs=(
   libglm-dev libgtest-dev nlohmann-json3-dev libcli11-dev libstb-dev
 )
 if [ "${1:-}" = "--tools" ]; then
-  pkgs+=(python3 python3-torch python3-torchvision python3-numpy python3-pil python3-regex)
+  pkgs+=(python3 python3-torch python3-torchvision python3-numpy python3-pil python3-regex python3-dev pybind11-dev)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

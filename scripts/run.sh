@@ -14,7 +14,10 @@ if [ "$what" = test ]; then bash "$root/scripts/install-deps.sh" --tools; else b
 gen=()
 # A generator can only be chosen for a fresh build folder.
 if [ ! -f "$build/CMakeCache.txt" ] && command -v ninja >/dev/null; then gen=(-G Ninja); fi
-cmake -S "$root" -B "$build" ${gen[@]+"${gen[@]}"} -DCMAKE_BUILD_TYPE=Release -DVKFUSE_WERROR=ON >/dev/null
+# The test command also builds the Python module (install-deps --tools brings pybind11).
+py=()
+if [ "$what" = test ]; then py=(-DVKFUSE_BUILD_PYTHON=ON); fi
+cmake -S "$root" -B "$build" ${gen[@]+"${gen[@]}"} ${py[@]+"${py[@]}"} -DCMAKE_BUILD_TYPE=Release -DVKFUSE_WERROR=ON >/dev/null
 cmake --build "$build" --parallel "$(nproc)"
 
 # The tests of what reads files and inputs from strangers (model loader, sessions, every
@@ -50,6 +53,16 @@ tool_tests() {
       exit 1
     fi
   done
+  # The Python module from the build tree, under the validation layer: a message fails it.
+  local log=$build/test_vkfuse_python.log
+  if VKFUSE_PYTHONPATH="$build/python" VKFUSE_BIN="$build/vkfuse" VKFUSE_VALIDATION=1 \
+      /usr/bin/python3 "$root/tests/python/test_vkfuse.py" >"$log" 2>&1 && ! grep -q "vkfuse: validation" "$log"; then
+    echo "tests/python/test_vkfuse.py: $(tail -n 1 "$log")" >&2
+  else
+    cat "$log" >&2
+    echo "vkfuse: tests/python/test_vkfuse.py failed" >&2
+    exit 1
+  fi
 }
 
 case "$what" in
@@ -58,6 +71,8 @@ case "$what" in
     (cd "$build" && ctest --output-on-failure --parallel "$(nproc)" --timeout 600)
     echo "vkfuse: the Python tools' tests" >&2
     tool_tests
+    echo "vkfuse: programs that use vkfuse (find_package, pkg-config, add_subdirectory, FetchContent) and the .deb" >&2
+    bash "$root/tests/consumer/run.sh" "$build"
     echo "vkfuse: the fuzzers, then the loader, session, hostile-file and command-line tests again (clang, AddressSanitizer, UBSan)" >&2
     sanitized_tests ;;
   *) echo "usage: scripts/run.sh [sample|test]" >&2; exit 2 ;;
