@@ -73,6 +73,26 @@ void need(const void* p, const char* where, const char* what) {
 
 }  // namespace
 
+namespace {
+std::vector<std::string> strings(const char* const* items, int count, const char* where) {
+  need(items, where, "the list");
+  if (count < 1) throw vkfuse::Error(std::string(where) + ": count must be at least 1");
+  std::vector<std::string> v;
+  for (int i = 0; i < count; ++i) {
+    need(items[i], where, ("entry " + std::to_string(i)).c_str());
+    v.emplace_back(items[i]);
+  }
+  return v;
+}
+
+void set_all(vkfuse_session* s, const vkfuse::SafetensorsFile& in) {
+  for (const auto& name : in.names()) {
+    const auto& t = in.tensor(name);
+    s->session.set_input(name, t.dtype, t.shape, t.data);
+  }
+}
+}  // namespace
+
 extern "C" {
 
 const char* vkfuse_version(void) { return VKFUSE_VERSION_STRING; }
@@ -140,25 +160,6 @@ int vkfuse_session_set_input(vkfuse_session* session, const char* name, vkfuse_d
   });
 }
 
-namespace {
-std::vector<std::string> strings(const char* const* items, int count, const char* where) {
-  need(items, where, "the list");
-  if (count < 1) throw vkfuse::Error(std::string(where) + ": count must be at least 1");
-  std::vector<std::string> v;
-  for (int i = 0; i < count; ++i) {
-    need(items[i], where, ("entry " + std::to_string(i)).c_str());
-    v.emplace_back(items[i]);
-  }
-  return v;
-}
-
-void set_all(vkfuse_session* s, const vkfuse::SafetensorsFile& in) {
-  for (const auto& name : in.names()) {
-    const auto& t = in.tensor(name);
-    s->session.set_input(name, t.dtype, t.shape, t.data);
-  }
-}
-}  // namespace
 
 int vkfuse_session_set_texts(vkfuse_session* session, const char* const* texts, int count) {
   return guard("vkfuse_session_set_texts", [&] {

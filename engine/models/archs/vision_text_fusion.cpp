@@ -53,9 +53,10 @@ class VisionTextFusionArch final : public ArchWith<FusionConfig, Program> {
       else
         am = in.to_mask("attention_mask");
     }
+    const std::vector<int64_t> token_ids = in.to_i64("input_ids");  // its errors name the input already
     FusionBatch batch;
     try {
-      batch = FusionBatch::make(c, {}, b, in.to_i64("input_ids"), t, am.empty() ? nullptr : &am);
+      batch = FusionBatch::make(c, {}, b, token_ids, t, am.empty() ? nullptr : &am);
     } catch (const Error& e) {
       throw Error(in.label() + ": " + e.what());
     }
