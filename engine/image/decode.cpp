@@ -40,9 +40,54 @@ const char* format_of(const uint8_t* b, size_t n) {
 }
 }  // namespace
 
+// Debian's stb_image (2022) reads past its Huffman table when a JPEG's DHT segment declares
+// more than 256 codes in one table (UBSan: stbi__build_huffman, index 257; found by
+// tests/fuzz/fuzz_image). Every DHT segment, including those between the scans of a
+// progressive JPEG, is checked here first: a valid table holds at most 256 codes.
+static bool jpeg_huffman_tables_ok(const uint8_t* b, size_t n) {
+  size_t i = 2;  // after SOI
+  while (i + 4 <= n) {
+    if (b[i] != 0xff) {
+      ++i;  // entropy-coded data of a scan: look for the next marker
+      continue;
+    }
+    const uint8_t m = b[i + 1];
+    if (m == 0xff) {
+      ++i;  // fill byte
+      continue;
+    }
+    if (m == 0x00 || (m >= 0xd0 && m <= 0xd7) || m == 0x01) {
+      i += 2;  // a stuffed 0xff, a restart marker, TEM: no length
+      continue;
+    }
+    if (m == 0xd9) return true;  // EOI
+    const size_t len = size_t(b[i + 2]) << 8 | b[i + 3];
+    if (len < 2) return true;  // stb refuses it
+    if (m == 0xc4) {
+      // A segment longer than the file is still read by stb, up to the file's end.
+      size_t p = i + 4;
+      const size_t end = std::min(i + 2 + len, n);
+      // As stb reads them: tables while the segment has bytes left, a table's counts read
+      // even past the segment's end (and as 0 past the file's).
+      while (p < end) {
+        size_t codes = 0;
+        for (size_t k = 1; k <= 16; ++k) codes += p + k < n ? b[p + k] : 0;
+        if (codes > 256) return false;
+        p += 17 + codes;
+      }
+    }
+    if (i + 2 + len > n) return true;  // the rest is beyond the file
+    i += 2 + len;
+  }
+  return true;
+}
+
 Image decode_image(const uint8_t* bytes, size_t size, const std::string& label) {
   if (size > size_t(INT32_MAX)) throw Error(label + ": the file is larger than 2 GiB");
-  if (!format_of(bytes, size)) throw Error(label + ": not a picture vkfuse can read (PNG, JPEG, GIF, BMP)");
+  const char* format = format_of(bytes, size);
+  if (!format) throw Error(label + ": not a picture vkfuse can read (PNG, JPEG, GIF, BMP)");
+  if (std::strcmp(format, "JPEG") == 0 && !jpeg_huffman_tables_ok(bytes, size))
+    throw Error(label + ": the JPEG does not decode: a Huffman table of more than 256 codes");
   int w = 0, h = 0, channels = 0;
   const int n = static_cast<int>(size);
   if (!stbi_info_from_memory(bytes, n, &w, &h, &channels))
