@@ -287,7 +287,7 @@ TEST(Shapes, AnswersMatchThePixels) {
 TEST(Shapes, TemplatesAndAnswersAreBalanced) {
   shapes::Generator g(9);
   const auto vocab = shapes::Vocab::standard();
-  int asked[shapes::kNumTemplates] = {}, yes[shapes::kNumTemplates] = {};
+  int asked[shapes::kNumClassicTemplates] = {}, yes[shapes::kNumClassicTemplates] = {};
   int total = 0;
   for (int i = 0; i < 2000; ++i) {
     const Scene s = g.scene();
@@ -303,7 +303,7 @@ TEST(Shapes, TemplatesAndAnswersAreBalanced) {
       EXPECT_LE(e.length, shapes::kMaxTextLen);
     }
   }
-  for (int t = 0; t < shapes::kNumTemplates; ++t) {
+  for (int t = 0; t < shapes::kNumClassicTemplates; ++t) {
     EXPECT_NEAR(double(asked[t]) / total, 0.2, 0.01) << shapes::template_names()[size_t(t)];
     EXPECT_NEAR(double(yes[t]) / asked[t], 0.5, 0.02) << shapes::template_names()[size_t(t)];
   }
@@ -319,7 +319,7 @@ TEST(Shapes, QuestionsErrorWhenTheSceneHasTooFew) {
 
 TEST(Shapes, VocabularyEncodesAndRoundTrips) {
   const auto v = shapes::Vocab::standard();
-  EXPECT_EQ(v.size(), 22u);
+  EXPECT_EQ(v.size(), 24u);
   const auto e = v.encode("Is there a red circle?");
   EXPECT_EQ(e.ids, (std::vector<int64_t>{2, 3, 4, 5, 12, 16, 0, 0, 0, 0, 0, 0}));
   EXPECT_EQ(e.length, 6);
@@ -470,4 +470,170 @@ TEST(Shapes, DatasetFileHoldsWhatThePixelsShow) {
     EXPECT_EQ(templ[size_t(q)], int64_t(t)) << text;
     EXPECT_EQ(labels[size_t(q)], yes ? 1 : 0) << text;
   }
+}
+
+// ---- The Varied look ----------------------------------------------------------------------
+
+namespace {
+
+// This test's own reading of each template's words against the object list.
+bool truth_of(const std::string& text, const std::vector<shapes::Object>& objects) {
+  std::vector<std::string> w;
+  std::istringstream ss(text);
+  for (std::string x; ss >> x;) w.push_back(x);
+  auto color = [](const std::string& s) {
+    for (int c = 0; c < shapes::kNumColors; ++c)
+      if (s == shapes::color_name(Color(c))) return c;
+    return -1;
+  };
+  auto shape = [](const std::string& s) {
+    for (int k = 0; k < shapes::kNumShapes; ++k)
+      if (s == shapes::shape_name(Shape(k)) || s == shapes::shape_plural(Shape(k))) return k;
+    return -1;
+  };
+  auto find = [&](int c, int s) -> const shapes::Object* {
+    for (const auto& o : objects)
+      if (int(o.color) == c && int(o.shape) == s) return &o;
+    return nullptr;
+  };
+  auto area = [](const shapes::Object& o) {
+    const double r = o.radius, pi = 3.14159265358979;
+    if (o.shape == Shape::Circle) return pi * r * r;
+    if (o.shape == Shape::Square) return 4 * r * r - (4 - pi) * o.corner * o.corner;
+    return 2 * (o.half_width > 0 ? o.half_width : r) * (o.half_height > 0 ? o.half_height : r);
+  };
+  if (w[0] == "are") {  // are there two {shapes}
+    const int s = shape(w[3]);
+    return std::count_if(objects.begin(), objects.end(), [&](const shapes::Object& o) { return int(o.shape) == s; }) == 2;
+  }
+  if (w[1] == "the" && w[2] == "largest") {  // is the largest shape {color}
+    const auto big = std::max_element(objects.begin(), objects.end(),
+                                      [&](const shapes::Object& a, const shapes::Object& b) { return area(a) < area(b); });
+    return int(big->color) == color(w[4]);
+  }
+  if (w[1] == "the") {  // is the {c1} {s1} left of the {c2} {s2}
+    const auto* a = find(color(w[2]), shape(w[3]));
+    const auto* b = find(color(w[7]), shape(w[8]));
+    EXPECT_TRUE(a && b) << text;
+    return a && b && a->center.x < b->center.x;
+  }
+  if (w.size() > 4 && w[4] == "right") {  // is there a shape right of the {c} {s}
+    const auto* a = find(color(w[7]), shape(w[8]));
+    EXPECT_TRUE(a) << text;
+    return a && std::any_of(objects.begin(), objects.end(), [&](const shapes::Object& o) { return o.center.x > a->center.x; });
+  }
+  if (w.size() == 5 && w[4] == "shape") {  // is there a {color} shape
+    const int c = color(w[3]);
+    return std::any_of(objects.begin(), objects.end(), [&](const shapes::Object& o) { return int(o.color) == c; });
+  }
+  if (w.size() == 5) return find(color(w[3]), shape(w[4])) != nullptr;  // is there a {c} {s}
+  const int s = shape(w[3]);                                             // is there a {shape}
+  return std::any_of(objects.begin(), objects.end(), [&](const shapes::Object& o) { return int(o.shape) == s; });
+}
+
+}  // namespace
+
+TEST(ShapesVaried, AnswersFollowTheObjectsAndTemplatesAreBalanced) {
+  shapes::Generator g(21, shapes::Look::Varied);
+  const auto vocab = shapes::Vocab::standard();
+  int asked[shapes::kNumTemplates] = {}, yes[shapes::kNumTemplates] = {}, total = 0;
+  std::map<int, int> fills, sizes;
+  for (int i = 0; i < 1500; ++i) {
+    const Scene s = g.scene();
+    ASSERT_EQ(s.image.width, 64);
+    ASSERT_EQ(s.image.height, 64);
+    ++fills[int(s.style.fill)];
+    ++sizes[s.style.width == 64 && s.style.height == 64];
+    for (const auto& o : s.objects) {
+      EXPECT_GE(o.radius, shapes::kVariedMinRadius);
+      EXPECT_LE(o.radius, shapes::kVariedMaxRadius);
+      EXPECT_LE(o.corner, o.radius);
+      EXPECT_LE(o.half_width, o.radius);
+      EXPECT_LE(o.half_height, o.radius);
+    }
+    for (const auto& q : g.questions(s, 4)) {
+      ++asked[int(q.templ)];
+      yes[int(q.templ)] += q.answer;
+      ++total;
+      EXPECT_EQ(truth_of(q.text, s.objects), q.answer) << q.text << " in " << shapes::describe(s);
+      const auto e = vocab.encode(q.text);
+      EXPECT_TRUE(e.unknown_words.empty()) << q.text;
+    }
+  }
+  for (int t = 0; t < shapes::kNumTemplates; ++t) {
+    EXPECT_NEAR(double(asked[t]) / total, 1.0 / shapes::kNumTemplates, 0.01) << shapes::template_names()[size_t(t)];
+    EXPECT_NEAR(double(yes[t]) / asked[t], 0.5, 0.03) << shapes::template_names()[size_t(t)];
+  }
+  for (int f = 0; f < 3; ++f) EXPECT_GT(fills[f], 200) << "fill style " << f;
+  EXPECT_GT(sizes[0], 500);  // drawn larger and resized
+  EXPECT_GT(sizes[1], 500);
+}
+
+TEST(ShapesVaried, SameSeedSameBytesAndClassicUntouched) {
+  shapes::Generator a(4, shapes::Look::Varied), b(4, shapes::Look::Varied), c(4);
+  for (int i = 0; i < 20; ++i) {
+    const Scene x = a.scene(), y = b.scene();
+    EXPECT_EQ(x.image.rgb, y.image.rgb);
+    EXPECT_EQ(a.questions(x, 4).back().text, b.questions(y, 4).back().text);
+  }
+  // Classic scenes keep their zero shape parameters (the contract's shapes).
+  for (int i = 0; i < 50; ++i)
+    for (const auto& o : c.scene().objects) EXPECT_EQ(o.corner + o.half_width + o.half_height, 0.f);
+}
+
+TEST(ShapesVaried, RenderFollowsTheStyle) {
+  using Fill = shapes::Style::Fill;
+  shapes::Object o{Color::Blue, Shape::Square, {32.f, 32.f}, 10.f, {40, 80, 220}};
+  shapes::Style st;
+  st.background0 = st.background1 = glm::u8vec3(240, 240, 230);
+  auto px = [](const Image& img, int x, int y) { return glm::ivec3(img.at(x, y)[0], img.at(x, y)[1], img.at(x, y)[2]); };
+  const glm::ivec3 fill(40, 80, 220), paper(240, 240, 230);
+  // Solid at 64x64: the fill inside, the paper outside, exactly.
+  Image img = shapes::render_varied({o}, st);
+  EXPECT_EQ(px(img, 32, 32), fill);
+  EXPECT_EQ(px(img, 23, 23), fill);
+  EXPECT_EQ(px(img, 21, 21), paper);
+  // Outline 2 px wide: the inside shows the paper, the rim the fill.
+  st.fill = Fill::Outline;
+  st.stroke = 2;
+  img = shapes::render_varied({o}, st);
+  EXPECT_EQ(px(img, 32, 32), paper);
+  EXPECT_EQ(px(img, 22, 32), fill);
+  // Filled with a black outline.
+  st.fill = Fill::SolidOutlined;
+  st.outline_rgb = glm::u8vec3(0);
+  img = shapes::render_varied({o}, st);
+  EXPECT_EQ(px(img, 32, 32), fill);
+  EXPECT_EQ(px(img, 22, 32), glm::ivec3(0));
+  // Rounded corners: the corner pixel turns to paper.
+  st.fill = Fill::Solid;
+  o.corner = 5;
+  img = shapes::render_varied({o}, st);
+  EXPECT_EQ(px(img, 22, 22), paper);
+  EXPECT_EQ(px(img, 22, 32), fill);
+  // A thin triangle: half its base width leaves the base's ends bare.
+  shapes::Object t{Color::Red, Shape::Triangle, {32.f, 32.f}, 10.f, {220, 30, 30}};
+  img = shapes::render_varied({t}, st);
+  EXPECT_EQ(px(img, 23, 41), glm::ivec3(220, 30, 30));
+  t.half_width = 5;
+  img = shapes::render_varied({t}, st);
+  EXPECT_EQ(px(img, 23, 41), paper);
+  EXPECT_EQ(px(img, 32, 41), glm::ivec3(220, 30, 30));
+  // Drawn at 150x120 and resized (area and bicubic), blurred, JPEG-coded: still 64x64, the
+  // centre still the fill give or take the resampling and the coding.
+  o.corner = 0;
+  st.width = 150;
+  st.height = 120;
+  for (bool bicubic : {false, true}) {
+    st.bicubic = bicubic;
+    st.blur = true;
+    st.jpeg_quality = 60;
+    img = shapes::render_varied({o}, st);
+    ASSERT_EQ(img.width, 64);
+    ASSERT_EQ(img.height, 64);
+    for (int k = 0; k < 3; ++k) EXPECT_NEAR(px(img, 32, 32)[k], fill[k], 12) << k;
+    for (int k = 0; k < 3; ++k) EXPECT_NEAR(px(img, 2, 2)[k], paper[k], 8) << k;
+  }
+  st.width = 0;
+  EXPECT_NE(error_of([&] { shapes::render_varied({o}, st); }).find("drawing size"), std::string::npos);
 }

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   int per_scene = 4;
   std::string out, png_dir;
   int64_t png_count = 16;
+  std::string look_name = "classic";
   app.add_option("--seed", seed, "generator seed")->default_val(1);
   app.add_option("--scenes", scenes, "number of scenes")->required()->check(CLI::Range(int64_t(1), int64_t(1) << 24));
   app.add_option("--questions-per-scene", per_scene, "questions about each scene (yes/no balanced up to 7)")
@@ -37,7 +38,15 @@ int main(int argc, char** argv) {
       ->default_val(16)
       ->check(CLI::NonNegativeNumber)
       ->needs(dir_opt);
+  app.add_option("--look", look_name,
+                 "classic: dark grey backgrounds, filled shapes, five templates; varied: any "
+                 "background, outlines, rounded squares, thin and fat triangles, blur, JPEG, drawn "
+                 "larger and resized, seven templates (samples/shapes/README.md)")
+      ->default_val("classic")
+      ->check(CLI::IsMember({"classic", "varied"}));
   CLI11_PARSE(app, argc, argv);
+  const shapes::Look look = look_name == "varied" ? shapes::Look::Varied : shapes::Look::Classic;
+  const int n_templates = shapes::num_templates(look);
 
   try {
     const auto t0 = std::chrono::steady_clock::now();
@@ -63,7 +72,7 @@ int main(int argc, char** argv) {
       if (!index) throw vkfuse::Error(png_dir + "/index.txt: cannot open for writing");
     }
 
-    shapes::Generator gen(seed);
+    shapes::Generator gen(seed, look);
     size_t q = 0;
     for (int64_t i = 0; i < scenes; ++i) {
       const shapes::Scene s = gen.scene();
@@ -102,7 +111,11 @@ int main(int argc, char** argv) {
     using vkfuse::DType;
     const std::map<std::string, std::string> meta = {
         {"vkfuse.vocab", vocab.to_json()},
-        {"shapes.templates", nlohmann::json(shapes::template_names()).dump()},
+        {"shapes.templates",
+         nlohmann::json(std::vector<std::string>(shapes::template_names().begin(),
+                                                 shapes::template_names().begin() + n_templates))
+             .dump()},
+        {"shapes.look", look_name},
         {"shapes.seed", std::to_string(seed)},
         {"shapes.scenes", std::to_string(scenes)},
         {"shapes.questions_per_scene", std::to_string(per_scene)}};
@@ -118,11 +131,11 @@ int main(int argc, char** argv) {
 
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("shapes_dataset: seed %llu, %lld scenes, %lld questions -> %s in %.1f s; yes "
+    std::printf("shapes_dataset: %s look, seed %llu, %lld scenes, %lld questions -> %s in %.1f s; yes "
                 "fraction (questions) per template:",
-                static_cast<unsigned long long>(seed), static_cast<long long>(scenes),
+                look_name.c_str(), static_cast<unsigned long long>(seed), static_cast<long long>(scenes),
                 static_cast<long long>(n_questions), out.c_str(), secs);
-    for (int t = 0; t < shapes::kNumTemplates; ++t)
+    for (int t = 0; t < n_templates; ++t)
       std::printf(" %s %.3f (%lld)", shapes::template_names()[size_t(t)].c_str(),
                   asked[size_t(t)] ? double(yes[size_t(t)]) / double(asked[size_t(t)]) : 0.0,
                   static_cast<long long>(asked[size_t(t)]));

@@ -49,7 +49,8 @@ int grid_radius(const Object& o) { return int(std::lround(o.radius * kGrid)); }
 int grid_bound(Shape s, int r) { return s == Shape::Circle ? r : (r * 1449 + 1023) / 1024; }
 
 // d = sample - centre, r = radius, in grid steps. The triangle's half-width grows from 0 at
-// the apex (d.y = -r) to r at the base (d.y = r): |d.x| <= (d.y + r) / 2.
+// the apex (d.y = -r) to r at the base (d.y = r): |d.x| <= (d.y + r) / 2. (Classic objects
+// only: render_varied.cpp draws the Varied ones.)
 bool inside(Shape s, glm::ivec2 d, int r) {
   const glm::ivec2 a = glm::abs(d);
   switch (s) {
@@ -59,6 +60,19 @@ bool inside(Shape s, glm::ivec2 d, int r) {
   }
   return false;
 }
+
+// Area of an object's shape in px^2 (largest_color compares these).
+float area(const Object& o) {
+  const float r = o.radius;
+  switch (o.shape) {
+    case Shape::Circle: return 3.14159265f * r * r;
+    case Shape::Square: return 4 * r * r - (4 - 3.14159265f) * o.corner * o.corner;
+    case Shape::Triangle:
+      return 2 * (o.half_width > 0 ? o.half_width : r) * (o.half_height > 0 ? o.half_height : r);
+  }
+  return 0;
+}
+constexpr float kLargestRatio = 1.4f;
 
 const glm::u8vec3 kBase[kNumColors] = {
     {215, 45, 45}, {45, 185, 65}, {55, 95, 225}, {225, 205, 50}};
@@ -81,9 +95,13 @@ glm::u8vec3 base_rgb(Color c) { return kBase[int(c)]; }
 
 const std::vector<std::string>& template_names() {
   static const std::vector<std::string> n = {"exists_color_shape", "exists_color",
-                                             "exists_shape", "left_of", "count_two"};
+                                             "exists_shape", "left_of",
+                                             "count_two", "largest_color",
+                                             "right_of_any"};
   return n;
 }
+
+int num_templates(Look look) { return look == Look::Classic ? kNumClassicTemplates : kNumTemplates; }
 
 float Object::bounding_radius() const {
   return float(grid_bound(shape, grid_radius(*this))) / kGrid;
@@ -136,7 +154,7 @@ Image render(const std::vector<Object>& objects, uint8_t background) {
   return img;
 }
 
-Generator::Generator(uint64_t seed) : rng_(seed) {}
+Generator::Generator(uint64_t seed, Look look) : rng_(seed), look_(look) {}
 
 Scene Generator::scene() {
   Scene s;
@@ -181,7 +199,10 @@ Scene Generator::scene() {
   // Layout by rejection on the grid: radius and centre drawn together, a centre at least a
   // pixel inside the border on every side, bounding circles at least kMinGap apart. An object
   // that finds no room in 100 tries restarts the whole layout.
-  const int r_lo = int(kMinRadius) * kGrid, r_hi = int(kMaxRadius) * kGrid;
+  // Varied scenes reach smaller and larger shapes.
+  const bool varied = look_ == Look::Varied;
+  const int r_lo = int(varied ? kVariedMinRadius : kMinRadius) * kGrid;
+  const int r_hi = int(varied ? kVariedMaxRadius : kMaxRadius) * kGrid;
   const int gap = int(kMinGap) * kGrid;
   for (int attempt = 0;; ++attempt) {
     if (attempt == 1000)
@@ -208,8 +229,57 @@ Scene Generator::scene() {
     }
     if (placed.size() == s.objects.size()) break;
   }
-  s.image = render(s.objects, s.background);
+  if (varied) {
+    vary(s);
+    s.image = render_varied(s.objects, s.style);
+  } else {
+    s.image = render(s.objects, s.background);
+  }
   return s;
+}
+
+void Generator::vary(Scene& s) {
+  auto unit = [&] { return double(rng_() >> 11) * 0x1.0p-53; };  // [0, 1)
+  auto grid = [](double px) { return float(std::lround(px * kGrid)) / kGrid; };
+  for (Object& o : s.objects) {
+    const double r = o.radius;
+    if (o.shape == Shape::Square && below(rng_, 5) < 2) o.corner = grid(r * (0.15 + 0.3 * unit()));
+    if (o.shape == Shape::Triangle) {
+      const uint64_t k = below(rng_, 4);  // thin (taller than wide), fat (wider than tall), as drawn
+      if (k < 2) o.half_width = grid(r * (0.5 + 0.5 * unit()));
+      else if (k == 2) o.half_height = grid(r * (0.6 + 0.4 * unit()));
+    }
+  }
+  Style& st = s.style;
+  // Backgrounds of little saturation (a colour name must stay the objects' own): grey at any
+  // level, tinted, or a gradient between two such.
+  auto tone = [&] {
+    const int g = between(rng_, 0, 255);
+    glm::ivec3 c(g);
+    if (coin(rng_))
+      for (int k = 0; k < 3; ++k) c[k] += between(rng_, -24, 24);
+    return glm::u8vec3(glm::clamp(c, 0, 255));
+  };
+  st.background0 = tone();
+  st.background1 = below(rng_, 3) == 0 ? tone() : st.background0;
+  st.gradient_angle = between(rng_, 0, 359);
+  st.noise = below(rng_, 4) == 0 ? between(rng_, 2, 14) : 0;
+  const uint64_t f = below(rng_, 4);
+  st.fill = f < 2 ? Style::Fill::Solid : f == 2 ? Style::Fill::Outline : Style::Fill::SolidOutlined;
+  st.stroke = float(between(rng_, 8, 24)) / kGrid;
+  const int o = between(rng_, 0, 2);
+  st.outline_rgb = glm::u8vec3(uint8_t(o == 0 ? between(rng_, 0, 40) : o == 1 ? between(rng_, 215, 255)
+                                                                                : between(rng_, 60, 120)));
+  st.antialias = below(rng_, 4) != 0;
+  if (coin(rng_)) {
+    st.width = between(rng_, kImageSize, 3 * kImageSize);
+    st.height = std::clamp(int(std::lround(st.width * (0.8 + 0.45 * unit()))), kImageSize, 4 * kImageSize);
+  }
+  st.bicubic = coin(rng_);
+  st.blur = below(rng_, 5) == 0;
+  st.jpeg_quality = below(rng_, 4) == 0 ? between(rng_, 35, 95) : 0;
+  st.noise_seed = rng_();
+  s.background = uint8_t((int(st.background0.x) + st.background0.y + st.background0.z) / 3);
 }
 
 namespace {
@@ -264,6 +334,38 @@ std::vector<Candidate> candidates(const std::vector<Object>& objects, Template t
           r.push_back({std::string("are there two ") + shape_plural(Shape(s)),
                        !yes && (shapes_n[s] == 1 || shapes_n[s] == 3)});
       break;
+    case Template::LargestColor: {
+      // Asked only when one shape is plainly the largest (area at least kLargestRatio times
+      // every other's); a "no" is near when it names another object's colour.
+      const Object* big = nullptr;
+      for (const Object& o : objects)
+        if (!big || area(o) > area(*big)) big = &o;
+      bool plain = big != nullptr;
+      for (const Object& o : objects)
+        if (&o != big && area(o) * kLargestRatio > area(*big)) plain = false;
+      if (!plain) break;
+      for (int c = 0; c < kNumColors; ++c)
+        if ((int(big->color) == c) == yes)
+          r.push_back({"is the largest shape " + cname(c), !yes && colors[c] > 0});
+      break;
+    }
+    case Template::RightOfAny:
+      // Yes: another centre at least kLeftOfMinDx to the right; no: every other one at least
+      // that far to the left (a centre within the band makes the question unasked).
+      for (const Object& a : objects) {
+        bool right = false, near_x = false;
+        for (const Object& b : objects) {
+          if (&a == &b) continue;
+          const float dx = b.center.x - a.center.x;
+          if (std::fabs(dx) < kLeftOfMinDx) near_x = true;
+          if (dx > 0) right = true;
+        }
+        if (!near_x && right == yes)
+          r.push_back({"is there a shape right of the " + cname(int(a.color)) + " " +
+                           sname(int(a.shape)),
+                       false});
+      }
+      break;
   }
   return r;
 }
@@ -299,15 +401,15 @@ std::vector<Question> Generator::questions(const Scene& scene, int count) {
     }
     if (cell < 0) {
       bool any = false;
-      for (int c = 0; c < 2 * kNumTemplates && !any; ++c) any = !open(c).empty();
+      for (int c = 0; c < 2 * num_templates(look_) && !any; ++c) any = !open(c).empty();
       if (!any)
         throw vkfuse::Error("shapes::Generator::questions: " + std::to_string(count) +
                             " questions asked of a scene that has only " + std::to_string(k) +
                             " distinct ones (" + describe(scene) + ")");
-      // Fresh cells come from shuffled decks of all ten, so requests are exactly balanced.
+      // Fresh cells come from shuffled decks of all cells, so requests are exactly balanced.
       for (;;) {
         if (deck_.empty()) {
-          for (int c = 0; c < 2 * kNumTemplates; ++c) deck_.push_back(c);
+          for (int c = 0; c < 2 * num_templates(look_); ++c) deck_.push_back(c);
           shuffle(rng_, deck_);
         }
         const int c = deck_.back();

@@ -11,7 +11,9 @@ namespace shapes {
 Vocab Vocab::standard() {
   return Vocab({"<pad>", "<unk>", "<cls>", "is", "there", "a", "the", "of", "left", "are",
                 "two", "shape", "red", "green", "blue", "yellow", "circle", "square",
-                "triangle", "circles", "squares", "triangles"});
+                "triangle", "circles", "squares", "triangles",
+                // the Varied look's templates (largest_color, right_of_any)
+                "largest", "right"});
 }
 
 Vocab::Vocab(std::vector<std::string> words) : words_(std::move(words)) {
