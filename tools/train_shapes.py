@@ -91,6 +91,35 @@ class Dataset:
         self.vocab = json.loads(meta["vkfuse.vocab"])
         self.templates = json.loads(meta["shapes.templates"])
         self.meta = meta
+        self._index(path)
+
+    @classmethod
+    def concat(cls, parts):
+        """Several files as one (scene indices offset): their vocabularies must be equal and
+        each file's templates a prefix of the longest list (a classic file's five are the
+        varied look's first five)."""
+        if len(parts) == 1:
+            return parts[0]
+        d = cls.__new__(cls)
+        d.vocab, d.meta = parts[0].vocab, parts[0].meta
+        d.templates = max((p.templates for p in parts), key=len)
+        for p in parts:
+            if p.vocab != d.vocab or p.templates != d.templates[:len(p.templates)]:
+                raise SystemExit("%s: vocabulary or templates differ from %s"
+                                 % (p.path, parts[0].path))
+        offsets = np.cumsum([0] + [p.N for p in parts[:-1]])
+        d.images = torch.cat([p.images for p in parts])
+        d.input_ids = torch.cat([p.input_ids for p in parts])
+        d.scene = torch.cat([p.scene + int(o) for p, o in zip(parts, offsets)])
+        d.labels = torch.cat([p.labels for p in parts])
+        d.template = torch.cat([p.template for p in parts])
+        have = all(p.objects is not None for p in parts)
+        d.objects = torch.cat([p.objects for p in parts]) if have else None
+        d._index(" + ".join(p.path for p in parts))
+        return d
+
+    def _index(self, path):
+        N, Q = self.images.shape[0], self.input_ids.shape[0]
         assert int(self.scene.min()) >= 0 and int(self.scene.max()) < N, "scene index"
         assert int(self.input_ids.min()) >= 0 and int(self.input_ids.max()) < len(self.vocab)
         assert int(self.labels.max()) <= 1
@@ -176,6 +205,39 @@ def init_weights(model):
                 nn.init.xavier_uniform_(p)
             elif p.dim() == 4:  # the patch embedding, as the [E, C*P*P] matrix it is
                 nn.init.xavier_uniform_(p.view(p.shape[0], -1))
+
+
+def init_from(path, vocab, vision_layers=0):
+    """A model with the weights of model file `path`, its vocabulary extended to `vocab`
+    (which must start with the file's words), and with vision_layers > the file's, vision
+    layers added on top whose attention and feed-forward outputs start at zero (out_proj and
+    linear2 weights and biases), so each starts as the identity and the model computes what
+    the file does."""
+    m = load_model(path)
+    if vocab[:len(m.vocab)] != m.vocab:
+        raise SystemExit("%s: its vocabulary is not a prefix of the dataset's" % path)
+    cfg = dict(m.config, vocab_size=len(vocab))
+    old_layers = cfg["vision_layers"]
+    if vision_layers > old_layers:
+        cfg["vision_layers"] = vision_layers
+    model = VisionTextFusion(cfg)
+    init_weights(model)
+    sd = {k: v.float() for k, v in m.state_dict.items()}
+    fresh = model.state_dict()
+    for i in range(old_layers, cfg["vision_layers"]):
+        pre = "vision.encoder.layers.%d." % i
+        for k, v in fresh.items():
+            if k.startswith(pre):
+                zero = k.endswith(("out_proj.weight", "out_proj.bias", "linear2.weight", "linear2.bias"))
+                sd[k] = torch.zeros_like(v) if zero else v.clone()
+    emb = "text.token_embed.weight"
+    grown = model.state_dict()[emb].clone()
+    grown[:sd[emb].shape[0]] = sd[emb]
+    sd[emb] = grown
+    model.load_state_dict(sd)
+    print("init: %s (%d words, now %d; %d vision layers, now %d)"
+          % (path, len(m.vocab), len(vocab), old_layers, cfg["vision_layers"]), flush=True)
+    return model
 
 
 def sincos_table(positions, dim, temperature=100.0):
@@ -417,7 +479,13 @@ def write_fixture(path, model_path, ds, count):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--train", default="/work/shapes-data/train.safetensors")
+    p.add_argument("--train", nargs="+", default=["/work/shapes-data/train.safetensors"],
+                   help="one or more dataset files (concatenated)")
+    p.add_argument("--init", help="start from this model file's weights (a fine-tune): its "
+                   "config is kept, the token embedding grown to the dataset's vocabulary "
+                   "(the new words' rows drawn as init_weights does)")
+    p.add_argument("--grow-vision-layers", type=int, default=0,
+                   help="with --init: this many vision layers, the new ones starting as the identity")
     p.add_argument("--val", default="/work/shapes-data/val.safetensors")
     p.add_argument("--out", default="models/shapes_qa.safetensors")
     p.add_argument("--fixture", help="also write the C++ reference file here")
@@ -487,17 +555,21 @@ def main():
             write_fixture(a.fixture, a.out, val_ds, a.fixture_count)
         return 0
 
-    train_ds = Dataset(a.train)
+    train_ds = Dataset.concat([Dataset(t) for t in a.train])
     if train_ds.vocab != val_ds.vocab or train_ds.templates != val_ds.templates:
         raise SystemExit("train and val disagree on the vocabulary or the templates")
     print("train: %s: %d scenes, %d questions (seed %s), loaded in %.0fs"
           % (a.train, train_ds.N, train_ds.Q, train_ds.meta.get("shapes.seed"), time.time() - t0))
-    cfg = make_config(a, len(train_ds.vocab))
+    if a.init:
+        model = init_from(a.init, train_ds.vocab, a.grow_vision_layers)
+        cfg = model.cfg
+    else:
+        cfg = make_config(a, len(train_ds.vocab))
+        model = VisionTextFusion(cfg)
+        init_weights(model)
+        if a.pos_init == "sincos":
+            init_positions_sincos(model)
     print("config: %s" % json.dumps(cfg, separators=(",", ":")))
-    model = VisionTextFusion(cfg)
-    init_weights(model)
-    if a.pos_init == "sincos":
-        init_positions_sincos(model)
     nparam = sum(p.numel() for p in model.parameters())
     print("parameters: %d" % nparam, flush=True)
 
@@ -518,7 +590,7 @@ def main():
         "vkfuse.image_preprocess": IMAGE_PREPROCESS,
         "vkfuse.trained_with": "%s (seed %d; train %s seed %s, %d scenes, %d questions; "
                                "torch %s, %d torch thread(s), BLAS %s with %d threads)"
-                               % (command, a.seed, os.path.basename(a.train),
+                               % (command, a.seed, " + ".join(os.path.basename(t) for t in a.train),
                                   train_ds.meta.get("shapes.seed"), train_ds.N, train_ds.Q,
                                   torch.__version__, a.torch_threads, blas, a.threads),
         "vkfuse.validation_accuracy": val_note,
