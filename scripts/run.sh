@@ -41,9 +41,9 @@ sanitized_tests() {
 
 # The Python tools against their own tests: the converter (on folders laid out as Hugging Face
 # and torchvision save them, and through the command line built above), the tokenizer port
-# the C++ tokenizers are checked against, the shapes trainer.
+# the C++ tokenizers are checked against, the shapes trainers, the other renderer's answers.
 tool_tests() {
-  for t in test_vkfuse_export test_hf_tokenizers test_train_shapes; do
+  for t in test_vkfuse_export test_hf_tokenizers test_train_shapes test_train_shapes_clip; do
     local log=$build/$t.log
     if VKFUSE_BIN="$build/vkfuse" /usr/bin/python3 "$root/tools/$t.py" >"$log" 2>&1; then
       echo "tools/$t.py: $(tail -n 1 "$log")" >&2

@@ -127,6 +127,42 @@ TEST(ShapesModelFile, CarriesVocabularyAndPreprocessing) {
   }
 }
 
+std::string clip_path() { return std::string(VKFUSE_SOURCE_DIR) + "/models/shapes_clip.safetensors"; }
+
+class ShapesClip : public vkt::GpuTestP<vkt::Mode> {};
+
+// The committed shapes CLIP on committed pictures and captions: the GPU against the CPU
+// reference and against PyTorch's CLIPModel (tools/hf_models.py) for the same file
+// (tests/data/shapes_clip/reference.safetensors, tools/train_shapes_clip.py --fixture).
+TEST_P(ShapesClip, MatchesReferenceAndPyTorch) {
+  auto model = vkfuse::Model::load(clip_path());
+  auto ref = vkfuse::SafetensorsFile::open(std::string(VKFUSE_TEST_DATA) + "/shapes_clip/reference.safetensors");
+  auto in = vkfuse::SafetensorsFile::from_tensors(
+      "reference pictures and captions",
+      {{"pixel_values", {vkfuse::DType::F32, ref.tensor("pixel_values").shape, ref.to_f32("pixel_values").data()}},
+       {"input_ids", {vkfuse::DType::I64, ref.tensor("input_ids").shape, ref.to_i64("input_ids").data()}},
+       {"attention_mask", {vkfuse::DType::I64, ref.tensor("attention_mask").shape, ref.to_i64("attention_mask").data()}}});
+  vkfuse::Session session(vkt::context(GetParam()), model);
+  auto gpu = session.run(in);
+  auto cpu = model.run(in, false, nullptr);
+  for (const char* name : {"image_embeds", "text_embeds", "logits_per_image"}) {
+    EXPECT_TRUE(vkt::near_all(gpu.at(name).data, cpu.at(name).data, 2e-4f, 2e-5f)) << name << ": GPU vs CPU";
+    EXPECT_TRUE(vkt::near_all(cpu.at(name).data, ref.to_f32(name), 2e-4f, 1e-4f)) << name << ": CPU vs PyTorch";
+  }
+  // Each picture's own full caption (the first six texts) scores highest of the six.
+  const auto& l = gpu.at("logits_per_image");
+  const int64_t texts = l.shape[1];
+  for (int64_t i = 0; i < l.shape[0]; ++i) {
+    int64_t best = 0;
+    for (int64_t j = 1; j < l.shape[0]; ++j)
+      if (l.data[size_t(i * texts + j)] > l.data[size_t(i * texts + best)]) best = j;
+    EXPECT_EQ(best, i) << "picture " << i;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, ShapesClip, ::testing::Values(vkt::Mode::Normal, vkt::Mode::Portable),
+                         [](const auto& pi) { return vkt::mode_name(pi.param); });
+
 INSTANTIATE_TEST_SUITE_P(Shapes, ShapesModel, ::testing::Values(vkt::Mode::Normal, vkt::Mode::Portable),
                          [](const auto& pi) { return vkt::mode_name(pi.param); });
 

@@ -764,11 +764,12 @@ def _tokenizer_metadata(directory, model_type, log, vocab_size=None):
     return v
 
 
-def convert_hf(directory, out, dtype="F32", log=_log):
+def convert_hf(directory, out, dtype="F32", log=_log, extra_metadata=None):
     """from-hf: a Hugging Face checkpoint folder (config.json of model_type clip or bert,
     model.safetensors or pytorch_model.bin, optional tokenizer files and
     preprocessor_config.json) -> the vkfuse model file `out`. Returns export_model's info
-    dict plus "config" and "metadata"."""
+    dict plus "config" and "metadata". extra_metadata: more keys for the file (a trainer's
+    record of how it was made)."""
     cpath = os.path.join(directory, "config.json")
     if not os.path.isdir(directory):
         raise ExportError("%s: not a folder (a Hugging Face checkpoint folder)" % directory)
@@ -833,6 +834,7 @@ def convert_hf(directory, out, dtype="F32", log=_log):
             % IMAGE_PREPROCESS_KEY)
     if mt == "bert":
         _check_sentence_transformers(directory, log)
+    metadata.update(extra_metadata or {})
     info = export_model(out, sd, config, metadata=metadata, dtype=dtype, check=True)
     info.update(config=config, metadata=metadata)
     return info
