@@ -5,8 +5,15 @@
 
 namespace vkfuse {
 
-Embedder::Embedder(const Model& model, Context* ctx) : model_(model), pre_(model) {
-  if (ctx) session_ = std::make_unique<Session>(*ctx, model);
+Embedder::Embedder(const Model& model, Context* ctx, bool profile) : model_(model), pre_(model) {
+  if (ctx) session_ = std::make_unique<Session>(*ctx, model, false, profile);
+}
+
+double Embedder::device_ms() const {
+  double ms = 0;
+  if (session_)
+    for (const auto& t : session_->timings()) ms += t.ms;
+  return ms;
 }
 
 Embedder::~Embedder() = default;

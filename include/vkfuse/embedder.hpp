@@ -14,8 +14,9 @@ namespace vkfuse {
 
 class Embedder {
  public:
-  // ctx null: the CPU reference. The context must outlive the embedder.
-  Embedder(const Model& model, Context* ctx);
+  // ctx null: the CPU reference. The context must outlive the embedder. profile: time every
+  // dispatch with timestamp queries (where the device has them), read by device_ms().
+  Embedder(const Model& model, Context* ctx, bool profile = false);
   ~Embedder();
 
   // [items, dim] row-major; `dim` is set. Errors name the model when it has no such tower.
@@ -24,6 +25,9 @@ class Embedder {
   std::vector<float> texts(const std::vector<std::string>& texts, int64_t& dim);
 
   const Preprocessor& preprocessor() const { return pre_; }
+  // Device time of the last images() or texts() call in ms: the sum of its dispatches'
+  // timestamps; 0 on the CPU reference or without profile.
+  double device_ms() const;
 
  private:
   std::vector<float> run(const SafetensorsFile& inputs, std::initializer_list<const char*> outputs, const char* what,

@@ -59,4 +59,18 @@ double roc_auc(const std::vector<float>& probs, const std::vector<uint8_t>& labe
   return (rank_sum - n_yes * (n_yes + 1) / 2) / (n_yes * n_no);
 }
 
+double recall_at(const std::vector<std::vector<int64_t>>& ranked,
+                 const std::function<bool(size_t, int64_t)>& relevant, int k) {
+  if (ranked.empty() || k < 1)
+    throw vkfuse::Error("recall_at: " + std::to_string(ranked.size()) + " queries, k " + std::to_string(k));
+  size_t hits = 0;
+  for (size_t q = 0; q < ranked.size(); ++q)
+    for (size_t r = 0; r < ranked[q].size() && r < size_t(k); ++r)
+      if (relevant(q, ranked[q][r])) {
+        ++hits;
+        break;
+      }
+  return double(hits) / double(ranked.size());
+}
+
 }  // namespace shapes

@@ -1,6 +1,8 @@
 #pragma once
-// Binary classification metrics of the sample's evaluation: yes/no answers against the truth.
+// Metrics of the samples' evaluations: yes/no answers against the truth (shapes_qa), recall
+// of ranked search results (shapes_search).
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace shapes {
@@ -19,5 +21,10 @@ BinaryMetrics evaluate(const std::vector<float>& probs, const std::vector<uint8_
 // counting one half (the Mann-Whitney U statistic over n_yes * n_no, with average ranks for
 // tied scores). vkfuse::Error without both a yes and a no among the labels.
 double roc_auc(const std::vector<float>& probs, const std::vector<uint8_t>& labels);
+
+// Recall at k: the fraction of queries q whose first k ranked ids (ranked[q], best first)
+// hold one for which relevant(q, id) is true. vkfuse::Error without queries or for k < 1.
+double recall_at(const std::vector<std::vector<int64_t>>& ranked,
+                 const std::function<bool(size_t, int64_t)>& relevant, int k);
 
 }  // namespace shapes
