@@ -243,7 +243,6 @@ QuestionSet generated_set(const Args& a, const QaModel& m) {
 
 // Returns the set's accuracy.
 double evaluate(const Args& a, const QaModel& m, vkfuse::Context& ctx, const QuestionSet& set, bool heatmaps) {
-  if (heatmaps) make_out_folder(a.out);
   const auto& scenes = set.scenes;
   const auto& items = set.items;
   const size_t n = items.size(), b = size_t(std::min<int64_t>(a.batch, int64_t(n)));
@@ -353,6 +352,7 @@ double evaluate(const Args& a, const QaModel& m, vkfuse::Context& ctx, const Que
 }
 
 int evaluate_all(const Args& a, const QaModel& m, vkfuse::Context& ctx) {
+  if (a.heatmaps > 0) make_out_folder(a.out);
   std::vector<QuestionSet> sets;
   if (a.questions > 0) sets.push_back(generated_set(a, m));
   if (!a.pictures.empty()) sets.push_back(pictures_set(a.pictures, m));
