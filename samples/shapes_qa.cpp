@@ -71,6 +71,19 @@ struct Item {
   shapes::Vocab::Encoded tokens;
 };
 
+// The question for the model; an Error naming the words its vocabulary lacks (a model trained
+// before the Varied look's templates cannot answer them).
+shapes::Vocab::Encoded encode_known(const QaModel& m, const std::string& text, const std::string& where) {
+  auto tok = m.vocab.encode(text, int(m.config().max_text_len));
+  if (!tok.unknown_words.empty()) {
+    std::string words;
+    for (const auto& w : tok.unknown_words) words += " '" + w + "'";
+    throw vkfuse::Error(where + ": the model does not know" + words + " in \"" + text +
+                        "\" (a model from before these templates: try --look classic --pictures \"\")");
+  }
+  return tok;
+}
+
 // Questions about pictures, evaluated together and held to one target.
 struct QuestionSet {
   std::string what;
@@ -114,8 +127,7 @@ QuestionSet pictures_set(const std::string& dir, const QaModel& m) {
         if (it == names.end()) throw vkfuse::Error(file + ": unknown template \"" + t + "\"");
         shapes::Question question{shapes::Template(it - names.begin()), q.at("text").get<std::string>(),
                                   q.at("answer").get<bool>()};
-        set.items.push_back({set.scenes.size(), question,
-                             m.vocab.encode(question.text, int(m.config().max_text_len))});
+        set.items.push_back({set.scenes.size(), question, encode_known(m, question.text, path)});
       }
       set.scenes.push_back(read_picture((fs::path(dir) / file).string()));
     }
@@ -235,7 +247,7 @@ QuestionSet generated_set(const Args& a, const QaModel& m) {
   while (int(set.items.size()) < a.questions) {
     shapes::Scene sc = gen.scene();
     for (auto& q : gen.questions(sc, std::min(per_scene, a.questions - int(set.items.size()))))
-      set.items.push_back({set.scenes.size(), q, m.vocab.encode(q.text, int(m.config().max_text_len))});
+      set.items.push_back({set.scenes.size(), q, encode_known(m, q.text, set.what)});
     set.scenes.push_back(std::move(sc.image));
   }
   return set;

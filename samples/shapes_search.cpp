@@ -13,6 +13,7 @@
 // preprocessing (resize the shorter side to 64, centre crop), so the crop cuts no shape off.
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -98,6 +99,7 @@ Gallery read_gallery(const std::string& dir, bool need_captions) {
   if (f) {
     std::string line;
     for (int no = 1; std::getline(f, line); ++no) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();  // written on Windows
       if (line.empty()) continue;
       std::vector<std::string> col;
       std::stringstream ss(line);
@@ -260,6 +262,11 @@ std::vector<std::vector<int64_t>> ids_of(const std::vector<std::vector<vkfuse::E
 int cmd_eval(const Common& c, vkfuse::Context& ctx, const std::string& dir, int batch, const std::string& sheet_dir,
              bool as_json, double min_recall5) {
   const Gallery g = read_gallery(dir, true);
+  if (!sheet_dir.empty()) {  // before the long work, so a bad folder fails at once
+    std::error_code ec;
+    fs::create_directories(sheet_dir, ec);
+    if (ec || !fs::is_directory(sheet_dir, ec)) throw vkfuse::Error("--sheets " + sheet_dir + ": cannot make a folder there");
+  }
   vkfuse::Model model = vkfuse::Model::load(c.model);
   const bool timed = ctx.caps().timestamps;
   vkfuse::Embedder emb(model, &ctx, timed);
@@ -377,14 +384,16 @@ int cmd_eval(const Common& c, vkfuse::Context& ctx, const std::string& dir, int 
                      {"batch", batch}};
 
   if (!sheet_dir.empty()) {
-    fs::create_directories(sheet_dir);
     // The first caption of each source that fits exactly one picture.
     std::map<int64_t, int> fits;
     for (int64_t o : own) ++fits[o];
     std::set<std::string> done;
     for (size_t i = 0; i < n; ++i)
       if (fits[own[i]] == 1 && done.insert(g.sources[i]).second) {
-        const std::string file = (fs::path(sheet_dir) / ("sheet_" + (g.sources[i].empty() ? "all" : g.sources[i]) + ".png")).string();
+        std::string tag = g.sources[i].empty() ? "all" : g.sources[i];
+        for (char& ch : tag)
+          if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '-') ch = '_';
+        const std::string file = (fs::path(sheet_dir) / ("sheet_" + tag + ".png")).string();
         write_sheet(file, index.search(std::vector<float>(text_rows.begin() + long(size_t(own[i]) * size_t(dim)),
                                                           text_rows.begin() + long(size_t(own[i] + 1) * size_t(dim))),
                                        1, 6, &ctx)[0],

@@ -119,6 +119,20 @@ TEST_F(Samples, ShapesQaBadInputIsOneLine) {
   std::fclose(std::fopen(file.c_str(), "w"));
   expect_error("--out " + file, "--out " + file + ": cannot make a folder there");
   expect_error("--image " + example + " --question \"is there a circle\" --out " + file + "/maps", "--out " + file);
+  // A pictures folder without an index, with a broken one, with a path in a file name.
+  expect_error("--questions 0 --heatmaps 0 --pictures " + tmp.string(), "index.json: cannot open");
+  auto write = [&](const std::string& text) {
+    std::FILE* f = std::fopen((tmp / "index.json").string().c_str(), "w");
+    std::fputs(text.c_str(), f);
+    std::fclose(f);
+  };
+  write("{\"renderer\": \"x\", \"pictures\": [");
+  expect_error("--questions 0 --heatmaps 0 --pictures " + tmp.string(), "index.json: not JSON");
+  write("{\"renderer\": \"x\", \"pictures\": [{\"file\": \"../x.png\", \"questions\": []}]}");
+  expect_error("--questions 0 --heatmaps 0 --pictures " + tmp.string(), "not a plain file name");
+  write("{\"renderer\": \"x\", \"pictures\": [{\"file\": \"x.png\", \"questions\": [{\"text\": \"is there a circle\", "
+        "\"template\": \"no_such\", \"answer\": true}]}]}");
+  expect_error("--questions 0 --heatmaps 0 --pictures " + tmp.string(), "unknown template");
 }
 
 // The committed held-out pictures drawn by ImageMagick (tools/draw_shapes_magick.py, seed 7):
@@ -180,11 +194,16 @@ TEST_F(Samples, ShapesSearchBadInputIsOneLine) {
     auto r = sh(search + " " + args);
     ASSERT_TRUE(WIFEXITED(r.status)) << "crashed: " << args << "\n" << r.out;
     EXPECT_NE(WEXITSTATUS(r.status), 0) << args;
+    EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << "not one line: " << r.out;
     EXPECT_NE(r.out.find(needle), std::string::npos) << "'" << needle << "' not in: " << r.out;
   };
   expect_error("index " + (tmp / "none").string(), "not a folder");
   expect_error("search " + (tmp / "none.safetensors").string() + " --text \"a red circle\"", "none.safetensors");
   expect_error("eval " + tmp.string(), "captions.tsv");
+  std::FILE* f = std::fopen((tmp / "captions.tsv").string().c_str(), "w");
+  std::fputs("a.png\ta red circle\tx\nno-caption-here\n", f);
+  std::fclose(f);
+  expect_error("eval " + tmp.string(), "captions.tsv:2: expected FILE<tab>CAPTION");
   expect_error("--model " + std::string(VKFUSE_SOURCE_DIR) + "/models/shapes_qa.safetensors classify " + example,
                "shapes_qa.safetensors");
 }

@@ -12,6 +12,7 @@
 #include <cmath>
 
 #include "gpu_test.hpp"
+#include "shapes/contact_sheet.hpp"
 #include "shapes/heatmap.hpp"
 #include "shapes/metrics.hpp"
 #include "shapes/scene.hpp"
@@ -50,6 +51,42 @@ TEST(ShapesMetrics, RocAucHandCases) {
   EXPECT_EQ(m.precision, 0.0);
   EXPECT_EQ(m.f1, 0.0);
   EXPECT_EQ(shapes::evaluate({0.5f}, {1}).tp, 1);
+}
+
+TEST(ShapesMetrics, RecallAtKCountsAQueryWhenAnyOfItsFirstKFits) {
+  // Query 0 fits ids {7}; query 1 fits {2, 9}; query 2 fits nothing listed.
+  const std::vector<std::vector<int64_t>> ranked = {{7, 1, 2}, {5, 9, 2}, {1, 2, 3}};
+  auto fits = [](size_t q, int64_t id) { return (q == 0 && id == 7) || (q == 1 && (id == 2 || id == 9)); };
+  EXPECT_DOUBLE_EQ(shapes::recall_at(ranked, fits, 1), 1.0 / 3);
+  EXPECT_DOUBLE_EQ(shapes::recall_at(ranked, fits, 2), 2.0 / 3);
+  EXPECT_DOUBLE_EQ(shapes::recall_at(ranked, fits, 10), 2.0 / 3);  // k past the list
+  EXPECT_THROW(shapes::recall_at({}, fits, 1), vkfuse::Error);
+  EXPECT_THROW(shapes::recall_at(ranked, fits, 0), vkfuse::Error);
+}
+
+TEST(ShapesContactSheet, LayoutFramesAndBars) {
+  shapes::Image red(20, 10, 0), blue(10, 10, 0);
+  for (size_t i = 0; i < red.rgb.size(); i += 3) red.rgb[i] = 255;
+  for (size_t i = 2; i < blue.rgb.size(); i += 3) blue.rgb[i] = 255;
+  // Three entries, two columns, 16-pixel thumbnails: 2 * 22 + 6 wide, 2 * 32 + 6 high.
+  const auto s = shapes::contact_sheet({{red, 1.f}, {blue, 0.5f}, {blue, 0.f}}, 16, 2, true);
+  ASSERT_EQ(s.width, 50);
+  ASSERT_EQ(s.height, 70);
+  // The wide red picture fills its thumbnail's width and is centred in its height (16 x 8 at
+  // y 10 to 17), framed (3 pixels around it, from y 7), the sheet's grey outside the frame.
+  EXPECT_EQ(s.at(14, 12)[0], 255);
+  EXPECT_EQ(s.at(14, 9)[1], 200);
+  EXPECT_EQ(s.at(14, 5)[0], 40);
+  EXPECT_EQ(s.at(28 + 8, 6 + 8)[2], 255);  // the blue one, second column
+  const int bar_y = 6 + 16 + 6;            // score bars: full, half, empty
+  EXPECT_EQ(s.at(6 + 15, bar_y)[1], 200);
+  EXPECT_EQ(s.at(28 + 7, bar_y)[1], 200);
+  EXPECT_EQ(s.at(28 + 9, bar_y)[1], 70);
+  EXPECT_EQ(s.at(6 + 1, 38 + 16 + 6)[1], 70);
+  EXPECT_THROW(shapes::contact_sheet({}, 16, 2, false), vkfuse::Error);
+  EXPECT_THROW(shapes::contact_sheet({{red, 1.f}}, 4, 2, false), vkfuse::Error);
+  std::vector<shapes::SheetEntry> many(1000, {blue, 1.f});
+  EXPECT_THROW(shapes::contact_sheet(many, 1024, 6, false), vkfuse::Error);  // past kMaxSheetPixels
 }
 
 TEST(ShapesHeatMap, PatchAttentionAveragesRealTokensWithoutClass) {
@@ -117,12 +154,14 @@ TEST(ShapesModelFile, CarriesVocabularyAndPreprocessing) {
   auto vocab = shapes::Vocab::from_json(model.metadata().at("vkfuse.vocab"));
   EXPECT_EQ(int64_t(vocab.size()), model.config<vkfuse::FusionConfig>().vocab_size);
   shapes::Normalization::from_json(model.metadata().at("vkfuse.image_preprocess"));
-  shapes::Generator gen(5);
-  for (int i = 0; i < 50; ++i) {
-    auto scene = gen.scene();
-    for (const auto& q : gen.questions(scene, 4)) {
-      auto e = vocab.encode(q.text, int(model.config<vkfuse::FusionConfig>().max_text_len));
-      EXPECT_TRUE(e.unknown_words.empty()) << q.text;
+  for (shapes::Look look : {shapes::Look::Classic, shapes::Look::Varied}) {
+    shapes::Generator gen(5, look);
+    for (int i = 0; i < 100; ++i) {
+      auto scene = gen.scene();
+      for (const auto& q : gen.questions(scene, 4)) {
+        auto e = vocab.encode(q.text, int(model.config<vkfuse::FusionConfig>().max_text_len));
+        EXPECT_TRUE(e.unknown_words.empty()) << q.text;
+      }
     }
   }
 }

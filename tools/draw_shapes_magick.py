@@ -16,7 +16,7 @@ samples/shapes_search's eval reads) and index.json:
                        "answer": true}, ...]}, ...]}
 x, y: the shape's centre, size: half its extent, in the picture's pixels.
 
-Rules: pictures 80 to 240 pixels a side (aspect 0.8 to 1.25); one to four shapes, each
+Rules: pictures 80 to 240 pixels wide, height 0.8 to 1.25 times that (64 to 300); one to four shapes, each
 (colour, shape) at most once, half of the scenes of two or more holding exactly two of one
 shape; a shape's half extent 8% to 22% of the shorter side; circles, squares (a third with
 rounded corners), upright triangles of varied width and height; filled, outlined, or filled

@@ -29,6 +29,11 @@ Image contact_sheet(const std::vector<SheetEntry>& entries, int thumb, int colum
   const int cols = std::min<int>(columns, int(entries.size()));
   const int rows = (int(entries.size()) + cols - 1) / cols;
   const int cell_w = thumb + kMargin, cell_h = thumb + kBarGap + kBar + kMargin;
+  const int64_t pixels = (int64_t(cols) * cell_w + kMargin) * (int64_t(rows) * cell_h + kMargin);
+  if (pixels > kMaxSheetPixels)
+    throw vkfuse::Error("contact sheet: " + std::to_string(entries.size()) + " pictures of " + std::to_string(thumb) +
+                        " pixels make " + std::to_string(pixels) + " pixels, more than " +
+                        std::to_string(kMaxSheetPixels) + " (fewer results or a smaller --thumb)");
   Image sheet(cols * cell_w + kMargin, rows * cell_h + kMargin, 40);
   const uint8_t frame[3] = {250, 200, 40}, bar[3] = {90, 200, 120}, track[3] = {70, 70, 70};
   for (size_t i = 0; i < entries.size(); ++i) {
