@@ -7,8 +7,10 @@ of the 64x64 scene (the dataset files' `objects`; rows with colour -1 are absent
 each (colour, shape) pair at most once.
 
 The full caption names every object: one ("a red circle"), two in their left-to-right order
-("a red circle left of a blue square"), three or four in a fixed order (colour, then shape:
-"a red circle, a blue square and a yellow triangle"). Shorter captions name part of a scene
+("a red circle left of a blue square") when their centres are at least 4 px apart in x (the
+generator's rule for "left of"), else in the fixed order ("a red circle and a blue square"),
+three or four in the fixed order (colour, then shape: "a red circle, a blue square and a
+yellow triangle"). Shorter captions name part of a scene
 ("a green shape", "a blue triangle", "two circles").
 """
 
@@ -16,6 +18,7 @@ COLORS = ("red", "green", "blue", "yellow")
 SHAPES = ("circle", "square", "triangle")
 PLURALS = ("circles", "squares", "triangles")
 WORDS = ("a", "left", "of", "and", "two", "shape") + COLORS + SHAPES + PLURALS
+LEFT_OF_MIN_DX8 = 32  # 4 px in 1/8 px: closer centres are neither left nor right of each other
 
 
 def present(objects):
@@ -31,9 +34,12 @@ def full_caption(objects):
     obs = present(objects)
     if len(obs) == 1:
         return name(obs[0][0], obs[0][1])
-    if len(obs) == 2:
+    if len(obs) == 2 and abs(obs[0][2] - obs[1][2]) >= LEFT_OF_MIN_DX8:
         a, b = sorted(obs, key=lambda o: o[2])
         return "%s left of %s" % (name(a[0], a[1]), name(b[0], b[1]))
+    if len(obs) == 2:
+        a, b = sorted(obs)
+        return "%s and %s" % (name(a[0], a[1]), name(b[0], b[1]))
     names = [name(c, s) for c, s, _ in sorted(obs)]
     return ", ".join(names[:-1]) + " and " + names[-1]
 

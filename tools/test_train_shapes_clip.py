@@ -39,6 +39,9 @@ class Captions(unittest.TestCase):
         self.assertEqual(sc.full_caption([row("blue", "square", 400), [-1] * 5]), "a blue square")
         self.assertEqual(sc.full_caption([row("blue", "square", 400), row("red", "circle", 100)]),
                          "a red circle left of a blue square")
+        # Centres under 4 px apart in x: neither is left of the other.
+        self.assertEqual(sc.full_caption([row("blue", "square", 400), row("red", "circle", 380)]),
+                         "a red circle and a blue square")
         # Three or more: colour order, then shape order, wherever they stand.
         self.assertEqual(sc.full_caption([row("yellow", "circle", 10), row("red", "triangle", 300),
                                           row("red", "circle", 200)]),
