@@ -181,10 +181,10 @@ TEST_F(Samples, ShapesSearchFindsPicturesByCaptionAndByPicture) {
 }
 
 TEST_F(Samples, ShapesSearchEvaluatesRecall) {
-  auto r = sh(search + " eval " + other + " --min-recall5 0.9 --sheets " + tmp.string());
+  auto r = sh(search + " eval " + other + " --min-recall5 0.97 --sheets " + tmp.string());
   EXPECT_TRUE(r.ok()) << r.out;
   expect_no_validation_messages(r);
-  EXPECT_GE(number_after(r.out, "text to image +[0-9.]+% +"), 90.0) << r.out;
+  EXPECT_GE(number_after(r.out, "text to image +[0-9.]+% +"), 97.0) << r.out;
   EXPECT_GE(number_after(r.out, "zero-shot:"), 80.0) << r.out;
   EXPECT_TRUE(fs::exists(tmp / "sheet_imagemagick.png")) << r.out;
 }
