@@ -136,13 +136,15 @@ TEST_F(Samples, ShapesQaBadInputIsOneLine) {
 }
 
 // The committed held-out pictures drawn by ImageMagick (tools/draw_shapes_magick.py, seed 7):
-// the target is 95%, and the test holds the model to it (models/README.md has its figure).
+// the target is 95%; the committed model answers 99.1% (793 of 800, models/README.md)
+// and is held to 98.5%, so a model that loses more than five answers there fails.
 TEST_F(Samples, ShapesQaAnswersPicturesOfAnotherProgram) {
-  auto r = sh(qa + " --questions 0 --heatmaps 0 --pictures " + other + " --min-accuracy 0.95");
+  auto r = sh(qa + " --questions 0 --heatmaps 0 --pictures " + other + " --min-accuracy 0.985");
   EXPECT_TRUE(r.ok()) << r.out;
   expect_no_validation_messages(r);
   EXPECT_NE(r.out.find("800 held-out questions about 200 pictures drawn by ImageMagick"), std::string::npos) << r.out;
-  EXPECT_GE(number_after(r.out, "\naccuracy"), 95.0) << r.out;
+  EXPECT_GE(number_after(r.out, "\naccuracy"), 98.5) << r.out;
+  EXPECT_NE(r.out.find("(target 95%: met)"), std::string::npos) << r.out;
   const double diff = number_after(r.out, "\\|p_gpu - p_cpu\\|");
   EXPECT_GE(diff, 0.0) << r.out;
   EXPECT_LT(diff, 1e-4) << r.out;
