@@ -16,7 +16,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 #include <nlohmann/json.hpp>
 #include <vkfuse/image.hpp>
 #include <vkfuse/vkfuse.hpp>
@@ -24,6 +23,7 @@
 #include "shapes/heatmap.hpp"
 #include "shapes/metrics.hpp"
 #include "shapes/png.hpp"
+#include "shapes/progress.hpp"
 #include "shapes/scene.hpp"
 
 namespace fs = std::filesystem;
@@ -202,22 +202,6 @@ void make_out_folder(const std::string& out) {
   if (ec) throw vkfuse::Error("--out " + out + ": cannot make a folder there (" + ec.message() + ")");
 }
 
-// On a terminal one line, redrawn per batch; in a log, five lines at most.
-struct Progress {
-  const char* what;
-  size_t n;
-  bool tty = isatty(2);
-  size_t next = 0;
-  void operator()(size_t done) {
-    if (tty) {
-      std::fprintf(stderr, "\r  %s: %zu/%zu questions%s", what, done, n, done == n ? "\n" : "");
-    } else if (done >= next || done == n) {
-      std::fprintf(stderr, "  %s: %zu/%zu questions\n", what, done, n);
-      next = done + (n + 3) / 4;
-    }
-  }
-};
-
 int ask(const Args& a, const QaModel& m, vkfuse::Context& ctx) {
   shapes::Image img = read_picture(a.image);
   auto tok = m.vocab.encode(a.question, int(m.config().max_text_len));
@@ -265,7 +249,7 @@ double evaluate(const Args& a, const QaModel& m, vkfuse::Context& ctx, const Que
   vkfuse::Session batched(ctx, m.model, false, timed);
   std::vector<float> probs;
   std::vector<double> wall_b, dev_b;
-  Progress gpu_progress{"GPU", n};
+  shapes::Progress gpu_progress{"GPU", "questions", n};
   for (size_t first = 0; first < n; first += b) {
     auto t0 = Clock::now();
     auto p = run_batch(batched, m, scenes, items, first, b);
@@ -286,7 +270,7 @@ double evaluate(const Args& a, const QaModel& m, vkfuse::Context& ctx, const Que
   }
   double max_diff = 0;
   auto t_cpu = Clock::now();
-  Progress cpu_progress{"CPU reference", n};
+  shapes::Progress cpu_progress{"CPU reference", "questions", n};
   for (size_t first = 0; first < n; first += b) {
     const size_t k = std::min(b, n - first);
     std::vector<float> images;

@@ -23,7 +23,6 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
-#include <unistd.h>
 #include <vkfuse/embedder.hpp>
 #include <vkfuse/embedding_index.hpp>
 #include <vkfuse/image.hpp>
@@ -32,6 +31,7 @@
 #include "shapes/contact_sheet.hpp"
 #include "shapes/metrics.hpp"
 #include "shapes/png.hpp"
+#include "shapes/progress.hpp"
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
@@ -121,22 +121,6 @@ Gallery read_gallery(const std::string& dir, bool need_captions) {
   return g;
 }
 
-// On a terminal one line, redrawn; in a log, five lines at most.
-struct Progress {
-  const char* what;
-  size_t n;
-  bool tty = isatty(2);
-  size_t next = 0;
-  void operator()(size_t done) {
-    if (tty) {
-      std::fprintf(stderr, "\r  %s: %zu/%zu pictures%s", what, done, n, done == n ? "\n" : "");
-    } else if (done >= next || done == n) {
-      std::fprintf(stderr, "  %s: %zu/%zu pictures\n", what, done, n);
-      next = done + (n + 3) / 4;
-    }
-  }
-};
-
 struct Built {
   vkfuse::EmbeddingIndex index;
   double wall_ms = 0, device_ms = 0;  // the whole build
@@ -146,7 +130,7 @@ Built build_index(vkfuse::Embedder& emb, const std::vector<std::string>& paths, 
   Built b;
   std::vector<float> rows;
   int64_t dim = 0;
-  Progress progress{"indexing", paths.size()};
+  shapes::Progress progress{"indexing", "pictures", paths.size()};
   const auto t0 = Clock::now();
   for (size_t first = 0; first < paths.size(); first += size_t(batch)) {
     const size_t end = std::min(paths.size(), first + size_t(batch));
