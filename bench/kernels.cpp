@@ -58,13 +58,36 @@ double create_all_pipelines(vkfuse::Context& ctx) {
 }  // namespace
 
 nlohmann::json bench_attention(vkfuse::Context& ctx, int reps, bool print);  // bench/attention.cpp
-nlohmann::json bench_networks(vkfuse::Context& ctx, int reps, bool print, bool with_cpu);  // bench/networks.cpp
-nlohmann::json bench_standard_models(vkfuse::Context& ctx, int reps, bool print);  // bench/standard_models.cpp
+// bench/networks.cpp, bench/standard_models.cpp; peak: the FMA ceiling in GFLOP/s
+nlohmann::json bench_networks(vkfuse::Context& ctx, int reps, bool print, bool with_cpu, double peak);
+nlohmann::json bench_standard_models(vkfuse::Context& ctx, int reps, bool print, double peak);
 
 namespace {
 
+// A matmul case: C [m, n] = A [m, k] · op(B), B as a layer's weight [n, k] (trans_b, as
+// every projection of the networks) or as [k, n].
+struct MatmulCase {
+  int64_t m, n, k;
+  bool trans_b;
+  std::string name() const {
+    return "matmul " + std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k) + (trans_b ? " B^T" : "");
+  }
+};
+
+std::vector<MatmulCase> matmul_cases() {
+  std::vector<MatmulCase> v = {{512, 512, 512, false}, {1024, 1024, 1024, false}, {2048, 2048, 2048, false},
+                               {1024, 1024, 1024, true}};
+  // An encoder's projections over 197 tokens (ViT-B/16, ViT-S, the 256-wide layer), K and N
+  // from 256 to 3072; then the small ones of the flagship (width 64, ff 128) and of
+  // text towers' heads (N 64-192).
+  for (auto [n, k] : {std::pair<int64_t, int64_t>{768, 768}, {3072, 768}, {768, 3072}, {256, 256}, {1024, 256},
+                      {256, 1024}, {1152, 384}, {64, 64}, {192, 64}, {128, 64}})
+    v.push_back({197, n, k, true});
+  return v;
+}
+
 void run(const std::string& device, bool portable, bool json, int reps, bool startup, bool attention, bool networks,
-         bool cpu, bool standard_only) {
+         bool cpu, bool standard_only, bool peak_only) {
   vkfuse::Options opt;
   opt.device = device;
   opt.portable = portable;
@@ -89,40 +112,73 @@ void run(const std::string& device, bool portable, bool json, int reps, bool sta
     if (!json) std::printf("pipeline creation: cold cache %.1f ms, warm cache %.1f ms\n", cold, warm);
   }
   vkfuse::Context ctx(opt);
+  // The mode the context runs in: --portable or VKFUSE_PORTABLE=1.
+  const bool is_portable = ctx.caps().portable;
+  out["device"] = ctx.device().name;
+  out["driver"] = ctx.device().driver_name + " " + ctx.device().driver_info;
+  out["portable"] = is_portable;
+  out["tuning"] = vkfuse::to_string(ctx.tuning());
+  out["reps"] = reps;
+  const bench::Peak peak = bench::measure_peak(ctx, reps);
+  out["peak"] = {{"gflops", peak.gflops}, {"median_ms", peak.median_ms}, {"invocations", peak.invocations},
+                 {"steps", peak.steps},
+                 {"method", "ops::fma_peak: independent vec4 FMA chains per invocation, no memory traffic; "
+                            "device time between timestamps, median of reps"}};
+  if (!json)
+    std::printf("device: %s (%s %s)%s\ntuning: %s\nceiling: %.1f GFLOP/s (fma_peak: independent FMA chains, no memory "
+                "traffic; figures below as a fraction of it)\n",
+                ctx.device().name.c_str(), ctx.device().driver_name.c_str(), ctx.device().driver_info.c_str(),
+                is_portable ? " [portable]" : "", vkfuse::to_string(ctx.tuning()).c_str(), peak.gflops);
+  if (peak_only) {
+    if (json) std::printf("%s\n", out.dump(2).c_str());
+    return;
+  }
   if (networks || standard_only) {
     if (!json)
-      std::printf("device: %s%s\nmethod: random weights; device time = sum of timestamp pairs around every dispatch of "
+      std::printf("method: random weights; device time = sum of timestamp pairs around every dispatch of "
                   "one replay, wall = host clock around one replay; medians of %d replays after a warm-up\n",
-                  ctx.device().name.c_str(), portable ? " [portable]" : "", reps);
-    if (!standard_only) out["networks"] = bench_networks(ctx, reps, !json, cpu);
-    out["standard_models"] = bench_standard_models(ctx, reps, !json);
+                  reps);
+    if (!standard_only) out["networks"] = bench_networks(ctx, reps, !json, cpu, peak.gflops);
+    out["standard_models"] = bench_standard_models(ctx, reps, !json, peak.gflops);
     if (json) std::printf("%s\n", out.dump(2).c_str());
     return;
   }
   if (attention) {
     if (!json)
-      std::printf("device: %s%s\nmethod: device time between timestamp queries around each dispatch, summed per "
+      std::printf("method: device time between timestamp queries around each dispatch, summed per "
                   "sequence; median of %d runs after a warm-up\n",
-                  ctx.device().name.c_str(), portable ? " [portable]" : "", reps);
+                  reps);
     out["attention"] = bench_attention(ctx, reps, !json);
     if (json) std::printf("%s\n", out.dump(2).c_str());
     return;
   }
   std::vector<Result> results;
-  for (int64_t n : {512, 1024, 2048}) {
-    Tensor a = ctx.tensor({n, n}, bench::random_vec(n * n, 1)), b = ctx.tensor({n, n}, bench::random_vec(n * n, 2));
-    Tensor c = ctx.tensor({n, n});
-    double flops = 2.0 * n * n * n, bytes = 3.0 * n * n * 4;
-    results.push_back(time_case(ctx, "matmul " + std::to_string(n) + "^3", reps, flops, bytes,
-                                [&](vkfuse::Sequence& s) { vkfuse::ops::matmul(s, a, b, c); }));
+  const auto cases = matmul_cases();
+  const size_t total = cases.size() + 2;
+  auto step = [&](const std::string& name) {
+    bench::progress("[" + std::to_string(results.size() + 1) + "/" + std::to_string(total) + "] " + name);
+  };
+  for (const MatmulCase& mc : cases) {
+    step(mc.name());
+    const int64_t bn = mc.trans_b ? mc.n : mc.k, bk = mc.trans_b ? mc.k : mc.n;
+    Tensor a = ctx.tensor({mc.m, mc.k}, bench::random_vec(mc.m * mc.k, 1));
+    Tensor b = ctx.tensor({bn, bk}, bench::random_vec(mc.n * mc.k, 2));
+    Tensor c = ctx.tensor({mc.m, mc.n});
+    const double flops = 2.0 * mc.m * mc.n * mc.k, bytes = 4.0 * (mc.m * mc.k + mc.k * mc.n + mc.m * mc.n);
+    vkfuse::ops::MatmulOptions mo;
+    mo.trans_b = mc.trans_b;
+    results.push_back(time_case(ctx, mc.name(), reps, flops, bytes,
+                                [&](vkfuse::Sequence& s) { vkfuse::ops::matmul(s, a, b, c, mo); }));
   }
   {
+    step("softmax [8*197, 197]");
     int64_t rows = 8 * 197, n = 197;
     Tensor x = ctx.tensor({rows, n}, bench::random_vec(rows * n, 3)), y = ctx.tensor({rows, n});
     results.push_back(time_case(ctx, "softmax [8*197, 197]", reps, 4.0 * rows * n, 2.0 * rows * n * 4,
                                 [&](vkfuse::Sequence& s) { vkfuse::ops::softmax(s, x, y, {0.125f}); }));
   }
   {
+    step("layer_norm [197, 768]");
     int64_t rows = 197, n = 768;
     Tensor x = ctx.tensor({rows, n}, bench::random_vec(rows * n, 4)), y = ctx.tensor({rows, n});
     Tensor w = ctx.tensor({n}, bench::random_vec(n, 5)), b = ctx.tensor({n}, bench::random_vec(n, 6));
@@ -135,25 +191,20 @@ void run(const std::string& device, bool portable, bool json, int reps, bool sta
   }
   const char* how = "device time between timestamp queries around each dispatch; median of reps after one warm-up run";
   if (json) {
-    out["device"] = ctx.device().name;
-    out["driver"] = ctx.device().driver_name + " " + ctx.device().driver_info;
-    out["portable"] = portable;
-    out["tuning"] = vkfuse::to_string(ctx.tuning());
-    out["reps"] = reps;
     out["method"] = how;
     for (const auto& r : results)
       out["results"].push_back({{"name", r.name}, {"median_ms", r.median_ms}, {"min_ms", r.min_ms},
-                                {"max_ms", r.max_ms}, {"gflops", r.gflops}, {"gbps", r.gbps}});
+                                {"max_ms", r.max_ms}, {"gflops", r.gflops}, {"of_peak", r.gflops / peak.gflops},
+                                {"gbps", r.gbps}});
     std::printf("%s\n", out.dump(2).c_str());
     return;
   }
-  std::printf("device: %s (%s %s)%s\ntuning: %s\nmethod: %s, %d reps\n", ctx.device().name.c_str(),
-              ctx.device().driver_name.c_str(), ctx.device().driver_info.c_str(),
-              portable ? " [portable]" : "", vkfuse::to_string(ctx.tuning()).c_str(), how, reps);
-  std::printf("%-24s %10s %10s %10s %10s %9s\n", "kernel", "median ms", "min ms", "max ms", "GFLOP/s", "GB/s");
+  std::printf("method: %s, %d reps\n", how, reps);
+  std::printf("%-26s %10s %10s %10s %10s %8s %9s\n", "kernel", "median ms", "min ms", "max ms", "GFLOP/s", "of peak",
+              "GB/s");
   for (const auto& r : results)
-    std::printf("%-24s %10.3f %10.3f %10.3f %10.2f %9.2f\n", r.name.c_str(), r.median_ms, r.min_ms,
-                r.max_ms, r.gflops, r.gbps);
+    std::printf("%-26s %10.3f %10.3f %10.3f %10.2f %8.2f %9.2f\n", r.name.c_str(), r.median_ms, r.min_ms, r.max_ms,
+                r.gflops, r.gflops / peak.gflops, r.gbps);
 }
 
 }  // namespace
@@ -162,7 +213,7 @@ void add_bench_command(CLI::App& app) {
   struct Args {
     std::string device;
     bool portable = false, json = false, startup = false, attention = false, networks = false, cpu = false;
-    bool standard = false;
+    bool standard = false, peak = false;
     int reps = 10;
   };
   auto a = std::make_shared<Args>();
@@ -175,9 +226,10 @@ void add_bench_command(CLI::App& app) {
   cmd->add_flag("--networks", a->networks, "Whole networks (encoders, fusion model) recorded once and replayed, instead");
   cmd->add_flag("--standard-models", a->standard,
                 "Only the standard models of --networks (CLIP ViT-B/32 towers, MiniLM-L6), instead");
+  cmd->add_flag("--peak", a->peak, "Only the FMA ceiling (printed by every bench), instead");
   cmd->add_flag("--cpu-reference", a->cpu, "With --networks: also time the CPU reference once");
   cmd->add_option("--reps", a->reps, "Timed runs per kernel (median reported)")->check(CLI::Range(1, 10000));
   cmd->callback([a] { run(a->device, a->portable, a->json, a->reps, a->startup, a->attention, a->networks, a->cpu,
-        a->standard);
+        a->standard, a->peak);
   });
 }

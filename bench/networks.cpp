@@ -62,7 +62,7 @@ vkfuse::TransformerConfig layer384() {
 
 }  // namespace
 
-nlohmann::json bench_networks(vkfuse::Context& ctx, int reps, bool print, bool with_cpu) {
+nlohmann::json bench_networks(vkfuse::Context& ctx, int reps, bool print, bool with_cpu, double /*peak*/) {
   nlohmann::json out = nlohmann::json::array();
   vkfuse::SequenceOptions so;
   so.timestamps = ctx.caps().timestamps;
@@ -85,6 +85,7 @@ nlohmann::json bench_networks(vkfuse::Context& ctx, int reps, bool print, bool w
        {std::tuple<const char*, int64_t, int64_t, int64_t>{"encoder layer 256/8h ff1024, 197 tokens", 256, 1, 197},
         {"vision encoder 384/6h x12, 197 tokens", 384, 12, 197},
         {"text encoder 384/6h x6, 32 tokens", 384, 6, 32}}) {
+    bench::progress(name);
     auto c = layer384();
     if (width == 256) {
       c.d_model = 256;
@@ -113,6 +114,7 @@ nlohmann::json bench_networks(vkfuse::Context& ctx, int reps, bool print, bool w
     report(name, t, s, ctx.memory_peak() - before, cpu);
   }
   {
+    bench::progress("fusion model");
     vkfuse::FusionConfig f;
     f.layer = layer384();
     f.in_channels = 3;

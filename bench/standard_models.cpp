@@ -64,7 +64,7 @@ vkfuse::Model random_model(const nlohmann::json& config) {
 
 }  // namespace
 
-nlohmann::json bench_standard_models(vkfuse::Context& ctx, int reps, bool print) {
+nlohmann::json bench_standard_models(vkfuse::Context& ctx, int reps, bool print, double peak) {
   const double v = 50, t = 77, m = 128;
   std::vector<Row> rows = {
       {"clip vit-b/32 image tower, 50 tokens", "clip", clip_b32(true),
@@ -78,9 +78,10 @@ nlohmann::json bench_standard_models(vkfuse::Context& ctx, int reps, bool print)
   };
   nlohmann::json out = nlohmann::json::array();
   if (print)
-    std::printf("\n%-46s %10s %10s %10s %10s %10s\n", "standard model (batch 1, median)", "device ms", "wall ms",
-                "GFLOP", "GFLOP/s", "dispatches");
+    std::printf("\n%-46s %10s %10s %10s %10s %8s %10s\n", "standard model (batch 1, median)", "device ms", "wall ms",
+                "GFLOP", "GFLOP/s", "of peak", "dispatches");
   for (const Row& r : rows) {
+    bench::progress(r.name);
     vkfuse::Model model = random_model(r.config);
     vkfuse::Session session(ctx, model, false, ctx.caps().timestamps);
     if (std::string(r.per) == "image") {
@@ -107,10 +108,10 @@ nlohmann::json bench_standard_models(vkfuse::Context& ctx, int reps, bool print)
     const double dm = dev[dev.size() / 2], wm = wall[wall.size() / 2];
     const double gflops = dm > 0 ? r.gflop / (dm / 1e3) : 0;
     if (print)
-      std::printf("%-46s %10.2f %10.2f %10.3f %10.1f %10zu\n", r.name, dm, wm, r.gflop, gflops,
-                  session.dispatch_count());
+      std::printf("%-46s %10.2f %10.2f %10.3f %10.1f %8.2f %10zu\n", r.name, dm, wm, r.gflop, gflops,
+                  gflops / peak, session.dispatch_count());
     out.push_back({{"network", r.name}, {"per", r.per}, {"device_ms", dm}, {"wall_ms", wm}, {"gflop", r.gflop},
-                   {"device_gflops", gflops}, {"dispatches", session.dispatch_count()}, {"config", r.config}});
+                   {"device_gflops", gflops}, {"of_peak", gflops / peak}, {"dispatches", session.dispatch_count()}, {"config", r.config}});
   }
   return out;
 }

@@ -62,4 +62,7 @@ void attention(const float* q, const float* k, const float* v, float* out, float
 void attention_weights(const float* q, const float* k, float* weights, int64_t b, int64_t h, int64_t l, int64_t s,
                        int64_t d, ops::Score score, float scale, const float* key_pad, const float* attn_mask);
 
+// What ops::fma_peak's chains sum to (out [n]).
+void fma_peak(float* out, int64_t n, uint32_t steps);
+
 }  // namespace vkfuse::ref
