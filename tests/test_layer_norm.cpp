@@ -46,6 +46,42 @@ TEST_P(LayerNorm, Sizes) {
     check(ctx, c);
 }
 
+// Rows that are views of wider buffers, at offsets on and off a 4-float texel: lavapipe's
+// texel kernel takes the aligned ones, the storage-buffer kernel the others.
+TEST_P(LayerNorm, StridedRowsOnAndOffTexels) {
+  auto& ctx = vkt::context(GetParam());
+  const int64_t rows = 11, n = 64;
+  for (auto [ld, off] : {std::pair<int64_t, int64_t>{68, 4}, {66, 2}, {64, 0}}) {
+    auto x = vkt::random_vec(rows * ld + off, 45, -3.f, 5.f), r = vkt::random_vec(rows * ld + off, 46);
+    auto w = vkt::random_vec(n, 47, 0.5f, 1.5f), b = vkt::random_vec(n, 48);
+    Tensor bx = ctx.tensor({rows * ld + off}, x), br = ctx.tensor({rows * ld + off}, r);
+    Tensor by = ctx.tensor({rows * ld + off}, std::vector<float>(rows * ld + off, 7.f));
+    Tensor tw = ctx.tensor({n}, w), tb = ctx.tensor({n}, b);
+    auto rows_of = [&](const Tensor& t) { return t.view({rows, n}, {ld, 1}, off); };
+    Tensor vr = rows_of(br);
+    vkfuse::ops::LayerNormOptions o;
+    o.weight = &tw;
+    o.bias = &tb;
+    o.residual = &vr;
+    vkt::run_once(ctx, [&](vkfuse::Sequence& s) { vkfuse::ops::layer_norm(s, rows_of(bx), rows_of(by), o); });
+    std::vector<float> xs(rows * n), rs(rows * n), want(rows * n);
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        xs[i * n + j] = x[off + i * ld + j];
+        rs[i * n + j] = r[off + i * ld + j];
+      }
+    vkfuse::ref::layer_norm(xs.data(), rs.data(), want.data(), rows, n, o.eps, w.data(), b.data());
+    auto y = by.read();
+    std::vector<float> got(rows * n);
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < n; ++j) got[i * n + j] = y[off + i * ld + j];
+    EXPECT_TRUE(vkt::near_all(got, want, 1e-5f, 1e-5f)) << "ld " << ld << " offset " << off;
+    for (int64_t i = 0; i < off; ++i) EXPECT_EQ(y[i], 7.f) << "before the first row";  // nothing outside the rows
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = n; j < ld; ++j) EXPECT_EQ(y[off + i * ld + j], 7.f) << "between rows, ld " << ld;
+  }
+}
+
 TEST_P(LayerNorm, ReductionLayouts) {
   auto& ctx = vkt::context(GetParam());
   uint32_t wg = std::min<uint32_t>(128, ctx.caps().max_workgroup_invocations);

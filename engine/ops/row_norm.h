@@ -13,10 +13,23 @@ inline void add_row_norm(Sequence& s, vkfuse::detail::Dispatch d, const shader::
                          const std::string& kernel) {
   vkfuse::detail::ContextImpl& ctx = vkfuse::detail::context_of(s);
   const auto& t = ctx.tuning.layer_norm;
-  const uint32_t tpr = vkfuse::detail::row_tpr(p.n, t.tpr, t.wg, kernel);
-  const bool sg = ctx.tuning.use_subgroups && tpr == t.wg;
-  const std::string shader = sg ? kernel + "_subgroup" : kernel;
-  d.pipeline = &ctx.pipelines->get(shader.c_str(), {t.wg, tpr}, 5, sizeof(p));
+  // lavapipe: one invocation per row, every operand as vec4 texels, where rows start and end
+  // on a texel, three walks of n/4 texels fit the loop budget, y has a buffer of its own and
+  // the texel views reach every buffer.
+  auto quad = [](uint32_t v) { return v % 4 == 0; };
+  bool texels = t.texels && t.tpr == 1 && quad(p.n) && quad(p.ldx) && quad(p.ldy) && quad(p.off_x) &&
+                quad(p.off_y) && quad(p.ldr) && quad(p.off_r) && quad(p.off_w) && quad(p.off_b) &&
+                vkfuse::detail::row_edges(p.n / 4, 1, 3, 0) <= vkfuse::detail::kLoopBudget;
+  for (size_t i = 0; i < d.bindings.size() && texels; ++i) {
+    texels = d.bindings[i].storage->device.size / 16 <= ctx.caps.max_texel_buffer_elements;
+    if (i != 1) texels = texels && d.bindings[i].storage != d.bindings[1].storage;
+  }
+  const uint32_t tpr = texels ? 1u : vkfuse::detail::row_tpr(p.n, t.tpr, t.wg, kernel);
+  const bool sg = !texels && ctx.tuning.use_subgroups && tpr == t.wg;
+  const std::string shader = texels ? kernel + "_texel" : sg ? kernel + "_subgroup" : kernel;
+  if (texels)
+    for (auto& b : d.bindings) b.texels = true;
+  d.pipeline = &ctx.pipelines->get(shader.c_str(), {t.wg, tpr}, 5, sizeof(p), texels ? 0x1fu : 0u);
   d.push = vkfuse::detail::push_bytes(p);
   vkfuse::detail::split_groups(ctx, vkfuse::detail::ceil_div(p.rows, t.wg / tpr), d.groups);
   d.label = kernel + " " + std::to_string(p.rows) + "x" + std::to_string(p.n);

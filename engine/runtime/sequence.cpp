@@ -108,11 +108,15 @@ void SequenceImpl::record() {
       ++sets;
     }
   if (sets) {
-    VkDescriptorPoolSize ps[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, storage_descriptors},
-                                  {VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER, texel_descriptors}};
+    // Only the descriptor types in use: a pool size of 0 is invalid (a sequence may hold
+    // texel kernels alone).
+    VkDescriptorPoolSize ps[2];
+    uint32_t kinds = 0;
+    if (storage_descriptors) ps[kinds++] = {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, storage_descriptors};
+    if (texel_descriptors) ps[kinds++] = {VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER, texel_descriptors};
     VkDescriptorPoolCreateInfo dci{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
     dci.maxSets = sets;
-    dci.poolSizeCount = texel_descriptors ? 2 : 1;
+    dci.poolSizeCount = kinds;
     dci.pPoolSizes = ps;
     VK_CHECK(vk.vkCreateDescriptorPool(c.device, &dci, nullptr, &descriptors));
   }

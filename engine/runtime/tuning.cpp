@@ -32,7 +32,9 @@ Tuning choose_tuning(const DeviceInfo& device, const Capabilities& caps) {
     t.matmul = {8, 4, 8, 8, 4, caps.rgba32f_storage_texels};
     // softmax: one invocation per row, x read as texels: 3.5 ms -> 1.4 ms for [1576, 197].
     t.softmax = {64, 1, caps.rgba32f_storage_texels};
-    t.layer_norm = {64, 1};
+    // layer norm and l2_normalize: one invocation per row, all operands as texels; workgroups
+    // of 16 so that 197 rows make 13 of them for the cores to share: [197, 768] 1.8 ms -> ?.
+    t.layer_norm = {16, 1, caps.rgba32f_storage_texels};
     t.elementwise_wg = 128;
     t.attention = {64, caps.rgba32f_storage_texels};
   } else if (caps.portable || inv < 256) {
@@ -62,7 +64,7 @@ void check_tuning(const Tuning& t, const Capabilities& c) {
   if (m.tm < 1 || m.tm > 8 || m.tn < 1 || m.tn > 8) fail("matmul tm and tn must be 1..8");
   if (m.bk < 1) fail("matmul bk must be at least 1");
   if (m.texels && m.tn % 4) fail("matmul texels needs tn a multiple of 4");
-  if ((m.texels || t.softmax.texels) && !c.rgba32f_storage_texels)
+  if ((m.texels || t.softmax.texels || t.layer_norm.texels) && !c.rgba32f_storage_texels)
     fail("texel kernels on a device without RGBA32F storage texel buffers");
   uint64_t shared = uint64_t(m.wg_y * m.tm + m.wg_x * m.tn) * m.bk * 4;  // the tiled fallback
   if (shared > c.max_shared_memory)

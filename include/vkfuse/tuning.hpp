@@ -22,7 +22,7 @@ struct Tuning {
   struct Rows {
     uint32_t wg = 128;             // invocations per workgroup
     uint32_t tpr = 128;            // invocations per row (a power of two dividing wg)
-    bool texels = false;           // with tpr 1: read x as a storage texel buffer of vec4
+    bool texels = false;           // with tpr 1: vec4 texels (softmax: x; layer norm: every operand)
   } softmax, layer_norm;
   uint32_t elementwise_wg = 128;
   struct Attention {
