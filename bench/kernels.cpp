@@ -162,7 +162,9 @@ void run(const std::string& device, bool portable, bool json, int reps, bool sta
     step(mc.name());
     const int64_t bn = mc.trans_b ? mc.n : mc.k, bk = mc.trans_b ? mc.k : mc.n;
     Tensor a = ctx.tensor({mc.m, mc.k}, bench::random_vec(mc.m * mc.k, 1));
-    Tensor b = ctx.tensor({bn, bk}, bench::random_vec(mc.n * mc.k, 2));
+    // B^T: B is a layer's weight, laid out as vkfuse lays out weights (Context::matrix).
+    Tensor b = mc.trans_b ? ctx.matrix(bn, bk, bench::random_vec(mc.n * mc.k, 2))
+                          : ctx.tensor({bn, bk}, bench::random_vec(mc.n * mc.k, 2));
     Tensor c = ctx.tensor({mc.m, mc.n});
     const double flops = 2.0 * mc.m * mc.n * mc.k, bytes = 4.0 * (mc.m * mc.k + mc.k * mc.n + mc.m * mc.n);
     vkfuse::ops::MatmulOptions mo;

@@ -136,6 +136,53 @@ TEST_P(Matmul, OtherTileShapes) {
   }
 }
 
+// The texel kernels (CPU devices) with and without A shared by subgroup shuffles, at one and
+// two rows of A per lane (tm 8 and 16 with 8 lanes), with strided A whose K is not a multiple
+// of 4 (the K tail), and B as a padded weight matrix (nn::weight_matrix's layout). On a device
+// without texel kernels the same cases run through the tiled kernel.
+TEST_P(Matmul, TexelKernelsSharedAndPadded) {
+  auto& ctx = vkt::context(GetParam());
+  const auto& caps = ctx.caps();
+  std::vector<vkfuse::Tuning::Matmul> tiles;
+  if (caps.rgba32f_storage_texels) {
+    for (auto t : {vkfuse::Tuning::Matmul{8, 4, 8, 8, 4, true}, vkfuse::Tuning::Matmul{8, 1, 16, 4, 4, true},
+                   vkfuse::Tuning::Matmul{8, 2, 4, 4, 4, true}}) {
+      tiles.push_back(t);
+      t.shared_a = true;
+      if (caps.subgroup_shuffle && caps.subgroup_size == 8) tiles.push_back(t);
+    }
+  } else {
+    tiles.push_back(ctx.tuning().matmul);
+  }
+  for (const auto& t : tiles) {
+    ctx.tuning().matmul = t;
+    vkfuse::check_tuning(ctx.tuning(), caps);
+    check(ctx, {29, 37, 212, true, true, Activation::Gelu, 2});
+    check(ctx, {31, 44, 36, false, true, Activation::Relu, 3, true});
+    check(ctx, {197, 64, 64, true, true, Activation::None, 1, false, 1.f, true});
+    check(ctx, {9, 20, 8});
+    // A [m, 37] in rows 40 apart (K tail of 1), B [n, 37] in rows 44 apart.
+    for (bool tb : {true, false}) {
+      const int64_t m = 19, n = 24, k = 37, lda = 40, ldb = 44;
+      auto a = vkt::random_vec(m * lda, 21), b = vkt::random_vec((tb ? n : k) * ldb, 22);
+      Tensor ta = ctx.tensor({m, lda}, a).view({m, k}, {lda, 1}, 0);
+      Tensor tbm = ctx.tensor({tb ? n : k, ldb}, b).view({tb ? n : k, tb ? k : n}, {ldb, 1}, 0);
+      Tensor tc = ctx.tensor({m, n});
+      vkfuse::ops::MatmulOptions o;
+      o.trans_b = tb;
+      vkt::run_once(ctx, [&](vkfuse::Sequence& s) { vkfuse::ops::matmul(s, ta, tbm, tc, o); });
+      std::vector<float> want(m * n);
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          double acc = 0;
+          for (int64_t x = 0; x < k; ++x) acc += double(a[i * lda + x]) * (tb ? b[j * ldb + x] : b[x * ldb + j]);
+          want[i * n + j] = float(acc);
+        }
+      EXPECT_TRUE(vkt::near_all(tc.read(), want, 1e-5f, 1e-5f)) << (tb ? "B^T" : "B") << " " << vkfuse::to_string(ctx.tuning());
+    }
+  }
+}
+
 // lavapipe stops an invocation's loops after 65,535 back-edges in all. With BK = 1 a
 // 70,000-deep product takes ~6 per K step in one dispatch and would be cut short (measured:
 // 10,923 of 20,000 terms); the op splits K into slices that each fit, and every term counts.

@@ -41,6 +41,13 @@ std::vector<float> additive_mask(const std::vector<uint8_t>& masked) {
   return m;
 }
 
+namespace {
+// Rows [first, first + count) of a weight matrix (Context::matrix: rows may be padded).
+Tensor weight_rows(const Tensor& w, int64_t first, int64_t count) {
+  return w.view({count, w.dim(1)}, {w.strides()[0], 1}, w.offset() + first * w.strides()[0]);
+}
+}  // namespace
+
 MultiheadAttention::MultiheadAttention(Context& ctx, const MultiheadAttentionConfig& config, const WeightMap& weights)
     : ctx_(ctx), config_(config) {
   config_.validate();
@@ -51,7 +58,8 @@ MultiheadAttention::MultiheadAttention(Context& ctx, const MultiheadAttentionCon
     if (static_cast<int64_t>(it->second.size()) != shape_numel(shape))
       throw Error("multihead_attention: tensor '" + name + "' has " + std::to_string(it->second.size()) +
                   " elements, expected " + shape_string(shape));
-    w_[name] = ctx_.tensor(shape, it->second);
+    w_[name] = shape.size() == 2 ? ctx_.matrix(shape[0], shape[1], it->second)
+                                 : ctx_.tensor(shape, it->second);
   }
   for (const auto& [name, v] : weights) {
     bool known = false;
@@ -118,8 +126,8 @@ void MultiheadAttention::record(Sequence& s, const Tensor& query, const Tensor& 
     // Cross-attention over one memory: K and V in one [B·S, E] x [E, 2E] product.
     Tensor qp = scratch({b, l, e}), kv = scratch({b, sk, 2 * e});
     const Tensor& w = w_.at("in_proj_weight");
-    project(query, w.view({e, e}, {e, 1}, 0), bias_view(0), qp);
-    project(key, w.view({2 * e, e}, {e, 1}, e * e), c.bias ? w_.at("in_proj_bias").view({2 * e}, {1}, e) : Tensor(),
+    project(query, weight_rows(w, 0, e), bias_view(0), qp);
+    project(key, weight_rows(w, e, 2 * e), c.bias ? w_.at("in_proj_bias").view({2 * e}, {1}, e) : Tensor(),
             kv);
     qh = heads(qp, l, e, 0);
     kh = heads(kv, sk, 2 * e, 0);
@@ -128,9 +136,9 @@ void MultiheadAttention::record(Sequence& s, const Tensor& query, const Tensor& 
     Tensor qp = scratch({b, l, e}), kp = scratch({b, sk, e}), vp = scratch({b, sk, e});
     if (c.packed()) {
       const Tensor& w = w_.at("in_proj_weight");
-      project(query, w.view({e, e}, {e, 1}, 0), bias_view(0), qp);
-      project(key, w.view({e, e}, {e, 1}, e * e), bias_view(1), kp);
-      project(value, w.view({e, e}, {e, 1}, 2 * e * e), bias_view(2), vp);
+      project(query, weight_rows(w, 0, e), bias_view(0), qp);
+      project(key, weight_rows(w, e, e), bias_view(1), kp);
+      project(value, weight_rows(w, 2 * e, e), bias_view(2), vp);
     } else {
       project(query, w_.at("q_proj_weight"), bias_view(0), qp);
       project(key, w_.at("k_proj_weight"), bias_view(1), kp);

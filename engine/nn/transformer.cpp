@@ -132,7 +132,9 @@ namespace {
 struct LinearWeights {
   Tensor weight, bias;
   LinearWeights(Context& ctx, const WeightMap& w, const std::string& name, const Shape& weight_shape)
-      : weight(ctx.tensor(weight_shape, need(w, name + ".weight"))),
+      : weight(weight_shape.size() == 2
+                   ? ctx.matrix(weight_shape[0], weight_shape[1], need(w, name + ".weight"))
+                   : ctx.tensor(weight_shape, need(w, name + ".weight"))),
         bias(ctx.tensor({weight_shape[0]}, need(w, name + ".bias"))) {}
 };
 }  // namespace

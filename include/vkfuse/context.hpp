@@ -43,6 +43,11 @@ class Context {
 
   Tensor tensor(const Shape& shape, DType dtype = DType::F32);
   Tensor tensor(const Shape& shape, const std::vector<float>& data);
+  // A constant matrix [rows, cols] that matmul reads as B (a layer's weight, trans_b), laid
+  // out as this device's kernels read it best: where Tuning::Matmul::pad_rows is set and rows
+  // are a multiple of 64 floats, rows start pad_rows floats further apart (so the same column
+  // of rows 4 KiB apart does not fall in one cache set). A [rows, cols] view with a row stride.
+  Tensor matrix(int64_t rows, int64_t cols, const std::vector<float>& data);
 
   // Bytes held in device memory blocks, and the largest amount ever held.
   uint64_t memory_in_use() const;

@@ -6,7 +6,7 @@ CONTRACT_BEGIN
 
 // Each invocation runs FMA_PEAK_CHAINS independent vec4 chains x <- x·a + b, unrolled
 // FMA_PEAK_UNROLL times per loop step: 2·4·CHAINS·UNROLL flops per step and invocation.
-CONTRACT_CONST(FMA_PEAK_CHAINS, 4u)
+CONTRACT_CONST(FMA_PEAK_CHAINS, 2u)
 CONTRACT_CONST(FMA_PEAK_UNROLL, 8u)
 
 #define FMA_PEAK_PARAMS                                      \
