@@ -183,6 +183,30 @@ TEST_P(Matmul, TexelKernelsSharedAndPadded) {
   }
 }
 
+// Context::matrix: the values read back through its view are the ones given, rows padded
+// exactly where the tuning says (multiples of 64 floats), and matmul reads it as B^T.
+TEST_P(Matmul, WeightMatrixLayout) {
+  auto& ctx = vkt::context(GetParam());
+  for (uint32_t pad : {0u, 4u}) {
+    ctx.tuning().matmul.pad_rows = pad;
+    for (int64_t k : {64, 72}) {
+      const int64_t n = 5, m = 3;
+      auto w = vkt::random_vec(n * k, 31), a = vkt::random_vec(m * k, 32);
+      Tensor tw = ctx.matrix(n, k, w);
+      EXPECT_EQ(tw.shape(), (vkfuse::Shape{n, k}));
+      EXPECT_EQ(tw.strides()[0], k % 64 == 0 ? k + pad : k) << "pad " << pad << " k " << k;
+      Tensor ta = ctx.tensor({m, k}, a), tc = ctx.tensor({m, n});
+      vkfuse::ops::MatmulOptions o;
+      o.trans_b = true;
+      vkt::run_once(ctx, [&](vkfuse::Sequence& s) { vkfuse::ops::matmul(s, ta, tw, tc, o); });
+      std::vector<float> want(m * n);
+      vkfuse::ref::matmul(a.data(), w.data(), want.data(), 1, m, n, k, o, nullptr, false);
+      EXPECT_TRUE(vkt::near_all(tc.read(), want, 1e-5f, 1e-5f)) << "pad " << pad << " k " << k;
+    }
+  }
+  EXPECT_THROW(ctx.matrix(2, 3, std::vector<float>(5)), vkfuse::Error);
+}
+
 // lavapipe stops an invocation's loops after 65,535 back-edges in all. With BK = 1 a
 // 70,000-deep product takes ~6 per K step in one dispatch and would be cut short (measured:
 // 10,923 of 20,000 terms); the op splits K into slices that each fit, and every term counts.
