@@ -46,6 +46,18 @@ def blas_gflops():
     return 2 * 1024 ** 3 / statistics.median(t) / 1e9
 
 
+def timed(f, reps):
+    """The median wall time of f() in ms over reps calls after a warm-up, under no_grad."""
+    with torch.no_grad():
+        f()
+        t = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            f()
+            t.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(t)
+
+
 def torch_ms(row, reps):
     cfg = dict(row["config"])
     cfg.pop("arch")
@@ -63,14 +75,7 @@ def torch_ms(row, reps):
         m = H.BertModel(H.bert_config(cfg), add_pooling_layer=True, persistent_position_ids=False).eval()
         ids = (1 + torch.arange(128) * 7919 % 30000)[None]
         f = lambda: m(ids)  # noqa: E731
-    with torch.no_grad():
-        f()
-        t = []
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            f()
-            t.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(t)
+    return timed(f, reps)
 
 
 def main():

@@ -23,29 +23,16 @@ import argparse
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_standard_models import blas_gflops, torch_ms as standard_model_ms  # noqa: E402
+from bench_standard_models import blas_gflops, timed, torch_ms as standard_model_ms  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-
-
-def timed(f, reps):
-    with torch.no_grad():
-        f()
-        t = []
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            f()
-            t.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(t)
 
 
 def kernel_fn(name):
