@@ -12,7 +12,8 @@ class FmaPeak : public vkt::GpuTestP<Mode> {};
 
 TEST_P(FmaPeak, ChainsSumToTheReference) {
   auto& ctx = vkt::context(GetParam());
-  for (auto [n, steps] : {std::pair<int64_t, uint32_t>{1, 1}, {1000, 37}, {300, 49136}}) {
+  for (auto [n, s_] : {std::pair<int64_t, uint32_t>{1, 1}, {1000, 37}, {300, 49136}}) {
+    const uint32_t steps = s_;  // C++17 lambdas cannot capture a structured binding (clang refuses)
     Tensor out = ctx.tensor({n});
     vkt::run_once(ctx, [&](vkfuse::Sequence& s) { vkfuse::ops::fma_peak(s, out, steps); });
     std::vector<float> want(static_cast<size_t>(n));

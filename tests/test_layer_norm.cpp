@@ -51,7 +51,8 @@ TEST_P(LayerNorm, Sizes) {
 TEST_P(LayerNorm, StridedRowsOnAndOffTexels) {
   auto& ctx = vkt::context(GetParam());
   const int64_t rows = 11, n = 64;
-  for (auto [ld, off] : {std::pair<int64_t, int64_t>{68, 4}, {66, 2}, {64, 0}}) {
+  for (auto [ld_, off_] : {std::pair<int64_t, int64_t>{68, 4}, {66, 2}, {64, 0}}) {
+    const int64_t ld = ld_, off = off_;  // C++17 lambdas cannot capture a structured binding (clang refuses)
     auto x = vkt::random_vec(rows * ld + off, 45, -3.f, 5.f), r = vkt::random_vec(rows * ld + off, 46);
     auto w = vkt::random_vec(n, 47, 0.5f, 1.5f), b = vkt::random_vec(n, 48);
     Tensor bx = ctx.tensor({rows * ld + off}, x), br = ctx.tensor({rows * ld + off}, r);
