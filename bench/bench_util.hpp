@@ -33,8 +33,8 @@ struct Peak {
 };
 
 // The device's FMA ceiling (ops::fma_peak: independent FMA chains, no memory traffic),
-// median of reps timed runs after a warm-up. Sized to take ~10 ms on lavapipe and ~10 ms on a
-// large GPU.
+// median of reps timed runs after a warm-up (at least 3). Sized to take ~10 ms on lavapipe
+// (0.27 GFLOP) and tens of ms on a large GPU (2.2 TFLOP).
 inline Peak measure_peak(vkfuse::Context& ctx, int reps) {
   progress("FMA ceiling (fma_peak)");
   Peak p;

@@ -65,18 +65,21 @@ nlohmann::json bench_standard_models(vkfuse::Context& ctx, int reps, bool print,
 namespace {
 
 // A matmul case: C [m, n] = A [m, k] · op(B), B as a layer's weight [n, k] (trans_b, as
-// every projection of the networks) or as [k, n].
+// every projection of the networks; laid out by Context::matrix, or plainly contiguous to
+// show what that layout buys) or as [k, n].
 struct MatmulCase {
   int64_t m, n, k;
-  bool trans_b;
+  bool trans_b, contiguous_b = false;
   std::string name() const {
-    return "matmul " + std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k) + (trans_b ? " B^T" : "");
+    return "matmul " + std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k) +
+           (trans_b ? contiguous_b ? " B^T contiguous" : " B^T" : "");
   }
 };
 
 std::vector<MatmulCase> matmul_cases() {
-  std::vector<MatmulCase> v = {{512, 512, 512, false}, {1024, 1024, 1024, false}, {2048, 2048, 2048, false},
-                               {1024, 1024, 1024, true}};
+  std::vector<MatmulCase> v = {{512, 512, 512, false},       {1024, 1024, 1024, false},
+                               {2048, 2048, 2048, false},    {1024, 1024, 1024, true},
+                               {1024, 1024, 1024, true, true}, {197, 768, 3072, true, true}};
   // An encoder's projections over 197 tokens (ViT-B/16, ViT-S, the 256-wide layer), K and N
   // from 256 to 3072; then the small ones of the flagship (width 64, ff 128) and of
   // text towers' heads (N 64-192).
@@ -162,9 +165,8 @@ void run(const std::string& device, bool portable, bool json, int reps, bool sta
     step(mc.name());
     const int64_t bn = mc.trans_b ? mc.n : mc.k, bk = mc.trans_b ? mc.k : mc.n;
     Tensor a = ctx.tensor({mc.m, mc.k}, bench::random_vec(mc.m * mc.k, 1));
-    // B^T: B is a layer's weight, laid out as vkfuse lays out weights (Context::matrix).
-    Tensor b = mc.trans_b ? ctx.matrix(bn, bk, bench::random_vec(mc.n * mc.k, 2))
-                          : ctx.tensor({bn, bk}, bench::random_vec(mc.n * mc.k, 2));
+    Tensor b = mc.trans_b && !mc.contiguous_b ? ctx.matrix(bn, bk, bench::random_vec(mc.n * mc.k, 2))
+                                              : ctx.tensor({bn, bk}, bench::random_vec(mc.n * mc.k, 2));
     Tensor c = ctx.tensor({mc.m, mc.n});
     const double flops = 2.0 * mc.m * mc.n * mc.k, bytes = 4.0 * (mc.m * mc.k + mc.k * mc.n + mc.m * mc.n);
     vkfuse::ops::MatmulOptions mo;

@@ -82,14 +82,15 @@ void l2_normalize(Sequence& s, const Tensor& x, const Tensor& y, float eps = 0.f
 // column indices [R, k] I32. Ties go to the lower index; NaN ranks below -inf.
 void top_k(Sequence& s, const Tensor& x, const Tensor& values, const Tensor& indices);
 
+// The longest row top_k takes for this k on ctx's device (0: k itself is too large): each of
+// the k rounds walks the row, and an invocation's loop steps are bounded (lavapipe).
+int64_t top_k_max_columns(Context& ctx, int64_t k);
+
 // The device's arithmetic ceiling (no memory traffic): out.numel() invocations each run
 // independent FMA chains for `steps` loop steps (1..49,136, the loop budget of one
 // invocation); fma_peak_flops is the work it does. The benches print their GFLOP/s as a
 // fraction of it. out[i] = ref::fma_peak's value.
 void fma_peak(Sequence& s, const Tensor& out, uint32_t steps);
 double fma_peak_flops(int64_t n, uint32_t steps);
-// The longest row top_k takes for this k on ctx's device (0: k itself is too large): each of
-// the k rounds walks the row, and an invocation's loop steps are bounded (lavapipe).
-int64_t top_k_max_columns(Context& ctx, int64_t k);
 
 }  // namespace vkfuse::ops
