@@ -92,14 +92,7 @@ struct QuestionSet {
   std::vector<Item> items;
 };
 
-shapes::Image read_picture(const std::string& path) {
-  vkfuse::Image v = vkfuse::read_image(path);
-  shapes::Image img;
-  img.width = v.width;
-  img.height = v.height;
-  img.rgb = std::move(v.rgb);
-  return img;
-}
+shapes::Image read_picture(const std::string& path) { return shapes::from_vkfuse(vkfuse::read_image(path)); }
 
 // The pictures of a folder with the index.json of tools/draw_shapes_magick.py.
 QuestionSet pictures_set(const std::string& dir, const QaModel& m) {

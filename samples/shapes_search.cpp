@@ -70,14 +70,6 @@ vkfuse::Image pad_to_square(const vkfuse::Image& in) {
 
 vkfuse::Image load_picture(const std::string& path) { return pad_to_square(vkfuse::read_image(path)); }
 
-shapes::Image to_shapes(const vkfuse::Image& v) {
-  shapes::Image s;
-  s.width = v.width;
-  s.height = v.height;
-  s.rgb = v.rgb;
-  return s;
-}
-
 bool is_picture(const fs::path& p) {
   std::string e = p.extension().string();
   std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return char(std::tolower(c)); });
@@ -155,8 +147,8 @@ struct Common {
 void write_sheet(const std::string& path, const std::vector<vkfuse::EmbeddingIndex::Hit>& hits,
                  const vkfuse::Image* query, int thumb) {
   std::vector<shapes::SheetEntry> e;
-  if (query) e.push_back({to_shapes(*query), 1.f});
-  for (const auto& h : hits) e.push_back({to_shapes(vkfuse::read_image(h.name)), h.score});
+  if (query) e.push_back({shapes::from_vkfuse(*query), 1.f});
+  for (const auto& h : hits) e.push_back({shapes::from_vkfuse(vkfuse::read_image(h.name)), h.score});
   shapes::write_png(path, shapes::contact_sheet(e, thumb, 6, query != nullptr));
 }
 

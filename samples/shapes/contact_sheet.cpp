@@ -43,7 +43,7 @@ Image contact_sheet(const std::vector<SheetEntry>& entries, int thumb, int colum
     // Fitted into thumb x thumb with its aspect, centred (PIL's bicubic resampling).
     const double s = double(thumb) / std::max(p.width, p.height);
     const int w = std::max(1, int(std::lround(p.width * s))), h = std::max(1, int(std::lround(p.height * s)));
-    const vkfuse::Image t = vkfuse::resize(vkfuse::Image{p.width, p.height, p.rgb}, w, h, vkfuse::Resample::Bicubic);
+    const vkfuse::Image t = vkfuse::resize(to_vkfuse(p), w, h, vkfuse::Resample::Bicubic);
     const int ox = x0 + (thumb - w) / 2, oy = y0 + (thumb - h) / 2;
     if (frame_first && i == 0) fill(sheet, ox - 3, oy - 3, w + 6, h + 6, frame);
     for (int y = 0; y < h; ++y)

@@ -16,6 +16,16 @@ Image::Image(int w, int h, uint8_t fill) : width(w), height(h) {
   rgb.assign(size_t(w) * size_t(h) * 3, fill);
 }
 
+Image from_vkfuse(vkfuse::Image v) {
+  Image img;
+  img.width = v.width;
+  img.height = v.height;
+  img.rgb = std::move(v.rgb);
+  return img;
+}
+
+vkfuse::Image to_vkfuse(Image img) { return vkfuse::Image{img.width, img.height, std::move(img.rgb)}; }
+
 Normalization Normalization::from_json(const std::string& text) {
   auto fail = [](const std::string& why) {
     return vkfuse::Error("image preprocessing JSON: " + why);

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "vkfuse/image.hpp"
+
 namespace shapes {
 
 // The scenes' and the model's image side, in pixels.
@@ -24,6 +26,11 @@ struct Image {
     return &rgb[(size_t(y) * size_t(width) + size_t(x)) * 3];
   }
 };
+
+// The same picture as vkfuse::Image (what read_image, decode_image and resize give): both are
+// RGB8, HWC, y down, so only the pixel vector moves.
+Image from_vkfuse(vkfuse::Image v);
+vkfuse::Image to_vkfuse(Image img);
 
 // Per-channel mean and std applied to pixel / 255 (the model file's metadata
 // `vkfuse.image_preprocess`); the default is the shapes model's.

@@ -78,12 +78,7 @@ Image jpeg_round_trip(const Image& in, int quality) {
   };
   if (!stbi_write_jpg_to_func(append, &bytes, in.width, in.height, 3, in.rgb.data(), quality))
     throw vkfuse::Error("shapes::render_varied: JPEG encoding failed");
-  vkfuse::Image d = vkfuse::decode_image(bytes.data(), bytes.size(), "render_varied JPEG");
-  Image out;
-  out.width = d.width;
-  out.height = d.height;
-  out.rgb = std::move(d.rgb);
-  return out;
+  return from_vkfuse(vkfuse::decode_image(bytes.data(), bytes.size(), "render_varied JPEG"));
 }
 
 }  // namespace
@@ -144,13 +139,7 @@ Image render_varied(const std::vector<Object>& objects, const Style& st) {
   if (st.jpeg_quality > 0) img = jpeg_round_trip(img, st.jpeg_quality);
   if (W == kImageSize && H == kImageSize) return img;
   if (!st.bicubic) return resize_area(img, kImageSize, kImageSize);
-  vkfuse::Image v{W, H, std::move(img.rgb)};
-  vkfuse::Image r = vkfuse::resize(v, kImageSize, kImageSize, vkfuse::Resample::Bicubic);
-  Image out;
-  out.width = r.width;
-  out.height = r.height;
-  out.rgb = std::move(r.rgb);
-  return out;
+  return from_vkfuse(vkfuse::resize(to_vkfuse(std::move(img)), kImageSize, kImageSize, vkfuse::Resample::Bicubic));
 }
 
 }  // namespace shapes
