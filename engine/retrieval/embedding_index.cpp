@@ -91,7 +91,7 @@ std::vector<std::vector<EmbeddingIndex::Hit>> EmbeddingIndex::search(const std::
     // walk k times (lavapipe bounds an invocation's loop steps), each chunk's best k merged
     // here: the k best overall are among them.
     const int64_t n = size(), chunks = (n + cols - 1) / cols;
-    Tensor tq = ctx->tensor({q, dim_}, qs), tn = ctx->tensor({n, dim_}, rows_), scores = ctx->tensor({q, n});
+    Tensor tq = ctx->tensor({q, dim_}, qs), tn = ctx->matrix(n, dim_, rows_), scores = ctx->tensor({q, n});
     std::vector<Tensor> tv, ti;
     Sequence s(*ctx);
     ops::MatmulOptions o;
@@ -104,6 +104,14 @@ std::vector<std::vector<EmbeddingIndex::Hit>> EmbeddingIndex::search(const std::
       ops::top_k(s, scores.view({q, width}, {n, 1}, c * cols), tv.back(), ti.back());
     }
     s.run();
+    // Each chunk's [q, kc] values and indices, read once for all queries.
+    std::vector<std::vector<float>> chunk_v(static_cast<size_t>(chunks));
+    std::vector<std::vector<int32_t>> chunk_i(static_cast<size_t>(chunks));
+    for (int64_t c = 0; c < chunks; ++c) {
+      chunk_v[c] = tv[c].read();
+      chunk_i[c].resize(chunk_v[c].size());
+      ti[c].read(chunk_i[c].data(), chunk_i[c].size() * sizeof(int32_t));
+    }
     std::vector<float> cand_v;
     std::vector<int32_t> cand_i;
     for (int64_t r = 0; r < q; ++r) {
@@ -111,12 +119,9 @@ std::vector<std::vector<EmbeddingIndex::Hit>> EmbeddingIndex::search(const std::
       cand_i.clear();
       for (int64_t c = 0; c < chunks; ++c) {
         const int64_t kc = tv[c].dim(1);
-        std::vector<float> v = tv[c].read();
-        std::vector<int32_t> i(static_cast<size_t>(q * kc));
-        ti[c].read(i.data(), i.size() * sizeof(int32_t));
         for (int64_t j = 0; j < kc; ++j) {
-          cand_v.push_back(v[r * kc + j]);
-          cand_i.push_back(static_cast<int32_t>(i[r * kc + j] + c * cols));
+          cand_v.push_back(chunk_v[c][r * kc + j]);
+          cand_i.push_back(static_cast<int32_t>(chunk_i[c][r * kc + j] + c * cols));
         }
       }
       // Candidates are in index order within equal scores (chunks in order, each best
