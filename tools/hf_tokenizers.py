@@ -413,6 +413,20 @@ def is_clip_other(c):
 
 # --- the port: HF's BasicTokenizer and WordpieceTokenizer ---------------------------------
 
+def merge_pair(symbols, pair):
+    """symbols with every non-overlapping occurrence of pair, left to right, joined into one
+    (one BPE merge step, as CLIPTokenizer.bpe does it)."""
+    out, i = [], 0
+    while i < len(symbols):
+        if i + 1 < len(symbols) and (symbols[i], symbols[i + 1]) == pair:
+            out.append(symbols[i] + symbols[i + 1])
+            i += 2
+        else:
+            out.append(symbols[i])
+            i += 1
+    return out
+
+
 def whitespace_tokenize(text):
     return text.strip().split()
 
@@ -604,15 +618,7 @@ class ClipBpe(_Base):
             best = min(pairs, key=lambda p: self.ranks.get(p, float("inf")))
             if best not in self.ranks:
                 break
-            merged, i = [], 0
-            while i < len(word):
-                if i + 1 < len(word) and (word[i], word[i + 1]) == best:
-                    merged.append(word[i] + word[i + 1])
-                    i += 2
-                else:
-                    merged.append(word[i])
-                    i += 1
-            word = merged
+            word = merge_pair(word, best)
         self.cache[token] = " ".join(word)
         return self.cache[token]
 

@@ -60,15 +60,7 @@ def learn_bpe(words):
         best = min(counts, key=lambda p: (-counts[p], p))
         merges.append(best)
         for w, s in seqs.items():
-            out, i = [], 0
-            while i < len(s):
-                if i + 1 < len(s) and (s[i], s[i + 1]) == best:
-                    out.append(s[i] + s[i + 1])
-                    i += 2
-                else:
-                    out.append(s[i])
-                    i += 1
-            seqs[w] = out
+            seqs[w] = ht.merge_pair(s, best)
 
 
 def write_tokenizer(folder):
