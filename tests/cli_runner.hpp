@@ -18,6 +18,7 @@ struct CliResult {
   double seconds = 0;
   double peak_mib = 0;  // the largest resident set of the command (and what it ran)
   bool exited_with_error() const { return WIFEXITED(status) && WEXITSTATUS(status) != 0; }
+  bool ok() const { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
 };
 
 // `env` is prepended to the command line (VAR=value ...). Runs through /bin/sh, stdout and

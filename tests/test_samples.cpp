@@ -10,17 +10,14 @@
 #include <regex>
 #include <string>
 
+#include "cli_runner.hpp"
 #include "shapes/png.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int status = -1;
-  std::string out;
-  bool ok() const { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
-};
+using Result = vkt::CliResult;
 
 Result sh(const std::string& cmd) {
   Result r;
@@ -102,11 +99,7 @@ TEST_F(Samples, ShapesQaAnswersAPictureOfYourOwn) {
 
 TEST_F(Samples, ShapesQaBadInputIsOneLine) {
   auto expect_error = [&](const std::string& args, const std::string& needle) {
-    auto r = sh(qa + " " + args);
-    ASSERT_TRUE(WIFEXITED(r.status)) << "crashed: " << args << "\n" << r.out;
-    EXPECT_NE(WEXITSTATUS(r.status), 0) << args;
-    EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << "not one line: " << r.out;
-    EXPECT_NE(r.out.find(needle), std::string::npos) << "'" << needle << "' not in: " << r.out;
+    EXPECT_TRUE(vkt::one_line_error(sh(qa + " " + args), needle)) << args;
   };
   expect_error("--image " + (tmp / "none.png").string() + " --question \"is there a circle\"", "none.png");
   expect_error("--image " + example, "--image and --question go together");
@@ -193,11 +186,7 @@ TEST_F(Samples, ShapesSearchEvaluatesRecall) {
 
 TEST_F(Samples, ShapesSearchBadInputIsOneLine) {
   auto expect_error = [&](const std::string& args, const std::string& needle) {
-    auto r = sh(search + " " + args);
-    ASSERT_TRUE(WIFEXITED(r.status)) << "crashed: " << args << "\n" << r.out;
-    EXPECT_NE(WEXITSTATUS(r.status), 0) << args;
-    EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << "not one line: " << r.out;
-    EXPECT_NE(r.out.find(needle), std::string::npos) << "'" << needle << "' not in: " << r.out;
+    EXPECT_TRUE(vkt::one_line_error(sh(search + " " + args), needle)) << args;
   };
   expect_error("index " + (tmp / "none").string(), "not a folder");
   expect_error("search " + (tmp / "none.safetensors").string() + " --text \"a red circle\"", "none.safetensors");
