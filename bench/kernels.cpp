@@ -59,7 +59,7 @@ double create_all_pipelines(vkfuse::Context& ctx) {
 
 nlohmann::json bench_attention(vkfuse::Context& ctx, int reps, bool print);  // bench/attention.cpp
 // bench/networks.cpp, bench/standard_models.cpp; peak: the FMA ceiling in GFLOP/s
-nlohmann::json bench_networks(vkfuse::Context& ctx, int reps, bool print, bool with_cpu, double peak);
+nlohmann::json bench_networks(vkfuse::Context& ctx, int reps, bool print, bool with_cpu);
 nlohmann::json bench_standard_models(vkfuse::Context& ctx, int reps, bool print, double peak);
 
 namespace {
@@ -141,7 +141,7 @@ void run(const std::string& device, bool portable, bool json, int reps, bool sta
       std::printf("method: random weights; device time = sum of timestamp pairs around every dispatch of "
                   "one replay, wall = host clock around one replay; medians of %d replays after a warm-up\n",
                   reps);
-    if (!standard_only) out["networks"] = bench_networks(ctx, reps, !json, cpu, peak.gflops);
+    if (!standard_only) out["networks"] = bench_networks(ctx, reps, !json, cpu);
     out["standard_models"] = bench_standard_models(ctx, reps, !json, peak.gflops);
     if (json) std::printf("%s\n", out.dump(2).c_str());
     return;

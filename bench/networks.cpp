@@ -62,7 +62,7 @@ vkfuse::TransformerConfig layer384() {
 
 }  // namespace
 
-nlohmann::json bench_networks(vkfuse::Context& ctx, int reps, bool print, bool with_cpu, double /*peak*/) {
+nlohmann::json bench_networks(vkfuse::Context& ctx, int reps, bool print, bool with_cpu) {
   nlohmann::json out = nlohmann::json::array();
   vkfuse::SequenceOptions so;
   so.timestamps = ctx.caps().timestamps;
