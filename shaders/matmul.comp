@@ -6,6 +6,9 @@
 // invocations read neighbouring shared-memory words and the same A value).
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
+#ifdef SHARED_A
+#extension GL_KHR_shader_subgroup_shuffle : require
+#endif
 #include "common.glsl"
 #include "activation.glsl"
 #include "matmul_contract.h"
@@ -30,7 +33,8 @@ const uint WY = gl_WorkGroupSize.y;
 const uint BM = WY * TM;
 const uint BN = WX * TN;
 const uint NT = WX * WY;
-const uint MAX_T = MATMUL_MAX_T;   // register block bound; TM, TN <= MAX_T (checked on host)
+const uint MAX_T = MATMUL_MAX_T;    // register block bounds, checked on the host: TN <= MAX_T,
+const uint MAX_TM = MATMUL_MAX_TM;  // TM <= MAX_TM, TM·TN <= MAX_T²
 
 // alpha·acc, plus C when this dispatch is a later slice of a K split, plus bias, then the
 // activation, then the residual (x + f(x) of a transformer block, saving an add dispatch);
@@ -68,17 +72,17 @@ layout(binding = 1, rgba32f) uniform readonly imageBuffer tb;
 void main_nn(uint base_a, uint base_b, uint base_c, uint m0, uint n0) {
   const uint TN4 = TN / 4u;
   uint tx = gl_LocalInvocationID.x;
-  uint arow[MAX_T], bcol[MAX_T / 4u];
+  uint arow[MAX_TM], bcol[MAX_T / 4u];
   [[unroll]] for (uint i = 0u; i < TM; ++i) arow[i] = (base_a + min(m0 + i, p.M - 1u) * p.lda) / 4u;
   uint n_last = (p.N - 1u) & ~3u;
   [[unroll]] for (uint j = 0u; j < TN4; ++j) bcol[j] = (base_b + min(n0 + 4u * (j * WX + tx), n_last)) / 4u;
   uint ldb4 = p.ldb / 4u;
-  vec4 acc[MAX_T * MAX_T / 4u];
-  [[unroll]] for (uint i = 0u; i < MAX_T * MAX_T / 4u; ++i) acc[i] = vec4(0.0);
+  vec4 acc[MAX_TM * MAX_T / 4u];
+  [[unroll]] for (uint i = 0u; i < MAX_TM * MAX_T / 4u; ++i) acc[i] = vec4(0.0);
 
   uint kfull = p.K & ~3u;
   for (uint k0 = 0u; k0 < kfull; k0 += 4u) {
-    vec4 av[MAX_T];
+    vec4 av[MAX_TM];
     [[unroll]] for (uint i = 0u; i < TM; ++i) av[i] = fetch(ta, arow[i] + k0 / 4u);
     [[unroll]] for (uint cc = 0u; cc < 4u; ++cc) {
       vec4 bv[MAX_T / 4u];
@@ -88,7 +92,7 @@ void main_nn(uint base_a, uint base_b, uint base_c, uint m0, uint n0) {
     }
   }
   if (kfull < p.K) {  // K % 4 trailing steps: rows k >= K of B are never read
-    vec4 av[MAX_T];
+    vec4 av[MAX_TM];
     [[unroll]] for (uint i = 0u; i < TM; ++i) av[i] = fetch(ta, arow[i] + kfull / 4u);
     [[unroll]] for (uint cc = 0u; cc < 3u; ++cc) {
       if (kfull + cc < p.K) {
@@ -118,15 +122,15 @@ void main_nn(uint base_a, uint base_b, uint base_c, uint m0, uint n0) {
 // of a row of A or of a column of op(B). Columns n0 + j·WX + tx.
 void main_nt(uint base_a, uint base_b, uint base_c, uint m0, uint n0) {
   uint tx = gl_LocalInvocationID.x;
-  uint arow[MAX_T], bcol[MAX_T];
+  uint arow[MAX_TM], bcol[MAX_T];
   [[unroll]] for (uint i = 0u; i < TM; ++i) arow[i] = (base_a + min(m0 + i, p.M - 1u) * p.lda) / 4u;
   [[unroll]] for (uint j = 0u; j < TN; ++j) bcol[j] = (base_b + min(n0 + j * WX + tx, p.N - 1u) * p.ldb) / 4u;
-  float acc[MAX_T * MAX_T];
-  [[unroll]] for (uint i = 0u; i < MAX_T * MAX_T; ++i) acc[i] = 0.0;
+  float acc[MAX_TM * MAX_T];
+  [[unroll]] for (uint i = 0u; i < MAX_TM * MAX_T; ++i) acc[i] = 0.0;
 
   uint kfull = p.K & ~3u;
   for (uint k0 = 0u; k0 < kfull; k0 += 4u) {
-    vec4 av[MAX_T], bv[MAX_T];
+    vec4 av[MAX_TM], bv[MAX_T];
     [[unroll]] for (uint i = 0u; i < TM; ++i) av[i] = fetch(ta, arow[i] + k0 / 4u);
     [[unroll]] for (uint j = 0u; j < TN; ++j) bv[j] = fetch(tb, bcol[j] + k0 / 4u);
     [[unroll]] for (uint i = 0u; i < TM; ++i)
@@ -138,7 +142,7 @@ void main_nt(uint base_a, uint base_b, uint base_c, uint m0, uint n0) {
     // Lanes past K hold the next row or padding, possibly inf or NaN: select zeros, do not
     // multiply by a mask.
     bvec4 live = lessThan(uvec4(kfull) + uvec4(0u, 1u, 2u, 3u), uvec4(p.K));
-    vec4 av[MAX_T], bv[MAX_T];
+    vec4 av[MAX_TM], bv[MAX_T];
     [[unroll]] for (uint i = 0u; i < TM; ++i) av[i] = mix(vec4(0.0), fetch(ta, arow[i] + kfull / 4u), live);
     [[unroll]] for (uint j = 0u; j < TN; ++j) bv[j] = mix(vec4(0.0), fetch(tb, bcol[j] + kfull / 4u), live);
     [[unroll]] for (uint i = 0u; i < TM; ++i)
@@ -159,18 +163,142 @@ void main_nt(uint base_a, uint base_b, uint base_c, uint m0, uint n0) {
   }
 }
 
+#ifdef SHARED_A
+const uint MAX_AG = 2u;  // rows of A per lane: TM <= 2 x the subgroup size
+// The 8 lanes of a subgroup compute the same TM rows (different columns), so a gather of A
+// with 8 copies of one address would waste 7 of its 8 loads: instead lane l fetches row
+// m0 + l (TM = the subgroup size, checked on the host) and each row's texel reaches every
+// lane by subgroupShuffle with a constant lane, which LLVM folds into a register broadcast.
+// One A gather per 4 steps of K instead of TM. Tile position from gl_SubgroupID and
+// gl_SubgroupInvocationID (the host requires WX = gl_SubgroupSize); every lane stays active
+// through the loop (no early exit), as the shuffles need.
+void main_nt_shared(uint base_a, uint base_b, uint base_c, uint m0, uint n0) {
+  uint lane = gl_SubgroupInvocationID;
+  const uint AG = (TM + WX - 1u) / WX;  // A rows per lane
+  uint arow[MAX_AG];
+  [[unroll]] for (uint g = 0u; g < AG; ++g) arow[g] = (base_a + min(m0 + g * WX + lane, p.M - 1u) * p.lda) / 4u;
+  uint bcol[MAX_T];
+  [[unroll]] for (uint j = 0u; j < TN; ++j) bcol[j] = (base_b + min(n0 + j * WX + lane, p.N - 1u) * p.ldb) / 4u;
+  float acc[MAX_TM * MAX_T];
+  [[unroll]] for (uint i = 0u; i < MAX_TM * MAX_T; ++i) acc[i] = 0.0;
+
+  uint kfull = p.K & ~3u;
+  for (uint k0 = 0u; k0 < kfull; k0 += 4u) {
+    vec4 mine[MAX_AG];
+    [[unroll]] for (uint g = 0u; g < AG; ++g) mine[g] = fetch(ta, arow[g] + k0 / 4u);
+    vec4 bv[MAX_T];
+    [[unroll]] for (uint j = 0u; j < TN; ++j) bv[j] = fetch(tb, bcol[j] + k0 / 4u);
+    [[unroll]] for (uint i = 0u; i < TM; ++i) {
+      vec4 av = subgroupShuffle(mine[i / WX], i % WX);
+      [[unroll]] for (uint j = 0u; j < TN; ++j)
+        acc[i * TN + j] = fma(av.w, bv[j].w, fma(av.z, bv[j].z, fma(av.y, bv[j].y, fma(av.x, bv[j].x, acc[i * TN + j]))));
+    }
+  }
+  if (kfull < p.K) {
+    bvec4 live = lessThan(uvec4(kfull) + uvec4(0u, 1u, 2u, 3u), uvec4(p.K));
+    vec4 mine[MAX_AG];
+    [[unroll]] for (uint g = 0u; g < AG; ++g) mine[g] = mix(vec4(0.0), fetch(ta, arow[g] + kfull / 4u), live);
+    vec4 bv[MAX_T];
+    [[unroll]] for (uint j = 0u; j < TN; ++j) bv[j] = mix(vec4(0.0), fetch(tb, bcol[j] + kfull / 4u), live);
+    [[unroll]] for (uint i = 0u; i < TM; ++i) {
+      vec4 av = subgroupShuffle(mine[i / WX], i % WX);
+      [[unroll]] for (uint j = 0u; j < TN; ++j)
+        acc[i * TN + j] = fma(av.z, bv[j].z, fma(av.y, bv[j].y, fma(av.x, bv[j].x, acc[i * TN + j])));
+    }
+  }
+
+  [[unroll]] for (uint i = 0u; i < TM; ++i) {
+    uint gm = m0 + i;
+    if (gm >= p.M) break;
+    [[unroll]] for (uint j = 0u; j < TN; ++j) {
+      uint gn = n0 + j * WX + lane;
+      if (gn < p.N) {
+        uint ci = base_c + gm * p.ldc + gn;
+        c[ci] = epilogue(acc[i * TN + j], ci, gn);
+      }
+    }
+  }
+}
+
+// B not transposed: as main_nn, with A shared as in main_nt_shared (one scalar shuffle per
+// row and step of K keeps fewer values live than shuffling whole texels).
+void main_nn_shared(uint base_a, uint base_b, uint base_c, uint m0, uint n0) {
+  const uint TN4 = TN / 4u;
+  uint lane = gl_SubgroupInvocationID;
+  const uint AG = (TM + WX - 1u) / WX;  // A rows per lane
+  uint arow[MAX_AG];
+  [[unroll]] for (uint g = 0u; g < AG; ++g) arow[g] = (base_a + min(m0 + g * WX + lane, p.M - 1u) * p.lda) / 4u;
+  uint n_last = (p.N - 1u) & ~3u;
+  uint bcol[MAX_T / 4u];
+  [[unroll]] for (uint j = 0u; j < TN4; ++j) bcol[j] = (base_b + min(n0 + 4u * (j * WX + lane), n_last)) / 4u;
+  uint ldb4 = p.ldb / 4u;
+  vec4 acc[MAX_TM * MAX_T / 4u];
+  [[unroll]] for (uint i = 0u; i < MAX_TM * MAX_T / 4u; ++i) acc[i] = vec4(0.0);
+
+  uint kfull = p.K & ~3u;
+  for (uint k0 = 0u; k0 < kfull; k0 += 4u) {
+    vec4 mine[MAX_AG];
+    [[unroll]] for (uint g = 0u; g < AG; ++g) mine[g] = fetch(ta, arow[g] + k0 / 4u);
+    [[unroll]] for (uint cc = 0u; cc < 4u; ++cc) {
+      vec4 bv[MAX_T / 4u];
+      [[unroll]] for (uint j = 0u; j < TN4; ++j) bv[j] = fetch(tb, bcol[j] + (k0 + cc) * ldb4);
+      [[unroll]] for (uint i = 0u; i < TM; ++i) {
+        float av = subgroupShuffle(mine[i / WX][cc], i % WX);
+        [[unroll]] for (uint j = 0u; j < TN4; ++j) acc[i * TN4 + j] = fma(vec4(av), bv[j], acc[i * TN4 + j]);
+      }
+    }
+  }
+  if (kfull < p.K) {  // K % 4 trailing steps: rows k >= K of B are never read
+    vec4 mine[MAX_AG];
+    [[unroll]] for (uint g = 0u; g < AG; ++g) mine[g] = fetch(ta, arow[g] + kfull / 4u);
+    [[unroll]] for (uint cc = 0u; cc < 3u; ++cc) {
+      if (kfull + cc < p.K) {
+        vec4 bv[MAX_T / 4u];
+        [[unroll]] for (uint j = 0u; j < TN4; ++j) bv[j] = fetch(tb, bcol[j] + (kfull + cc) * ldb4);
+        [[unroll]] for (uint i = 0u; i < TM; ++i) {
+          float av = subgroupShuffle(mine[i / WX][cc], i % WX);
+          [[unroll]] for (uint j = 0u; j < TN4; ++j) acc[i * TN4 + j] = fma(vec4(av), bv[j], acc[i * TN4 + j]);
+        }
+      }
+    }
+  }
+
+  [[unroll]] for (uint i = 0u; i < TM; ++i) {
+    uint gm = m0 + i;
+    if (gm >= p.M) break;
+    [[unroll]] for (uint j = 0u; j < TN4; ++j) {
+      uint gn = n0 + 4u * (j * WX + lane);
+      [[unroll]] for (uint cc = 0u; cc < 4u; ++cc)
+        if (gn + cc < p.N) {
+          uint ci = base_c + gm * p.ldc + gn + cc;
+          c[ci] = epilogue(acc[i * TN4 + j][cc], ci, gn + cc);
+        }
+    }
+  }
+}
+#endif
+
 void main() {
   uint z = gl_WorkGroupID.z;
   uint zo = z / p.batch_inner, zi = z % p.batch_inner;
   uint base_a = p.off_a + zo * p.sa_outer + zi * p.sa_inner;
   uint base_b = p.off_b + zo * p.sb_outer + zi * p.sb_inner;
   uint base_c = p.off_c + zo * p.sc_outer + zi * p.sc_inner;
+#ifdef SHARED_A
+  uint m0 = gl_WorkGroupID.y * BM + gl_SubgroupID * TM;
+  uint n0 = gl_WorkGroupID.x * BN;
+  if ((p.flags & MATMUL_TRANS_B) != 0u)
+    main_nt_shared(base_a, base_b, base_c, m0, n0);
+  else
+    main_nn_shared(base_a, base_b, base_c, m0, n0);
+#else
   uint m0 = gl_WorkGroupID.y * BM + gl_LocalInvocationID.y * TM;
   uint n0 = gl_WorkGroupID.x * BN;
   if ((p.flags & MATMUL_TRANS_B) != 0u)
     main_nt(base_a, base_b, base_c, m0, n0);
   else
     main_nn(base_a, base_b, base_c, m0, n0);
+#endif
 }
 #else
 shared float As[BK * BM];          // [k][m]
@@ -187,8 +315,8 @@ void main() {
   uint lid = gl_LocalInvocationIndex;
   bool trans_b = (p.flags & MATMUL_TRANS_B) != 0u;
 
-  float acc[MAX_T * MAX_T];
-  [[unroll]] for (uint i = 0u; i < MAX_T * MAX_T; ++i) acc[i] = 0.0;
+  float acc[MAX_TM * MAX_T];
+  [[unroll]] for (uint i = 0u; i < MAX_TM * MAX_T; ++i) acc[i] = 0.0;
 
   for (uint k0 = 0u; k0 < p.K; k0 += BK) {
     // Edge tiles read zeros past M, N and K, so the inner loop needs no bounds checks.
@@ -209,7 +337,7 @@ void main() {
     }
     barrier();
     for (uint kk = 0u; kk < BK; ++kk) {
-      float av[MAX_T], bv[MAX_T];
+      float av[MAX_TM], bv[MAX_T];
       [[unroll]] for (uint i = 0u; i < TM; ++i) av[i] = As[kk * BM + ty + i * WY];
       [[unroll]] for (uint j = 0u; j < TN; ++j) bv[j] = Bs[kk * BN + tx + j * WX];
       [[unroll]] for (uint i = 0u; i < TM; ++i)

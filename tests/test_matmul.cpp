@@ -136,15 +136,21 @@ TEST_P(Matmul, OtherTileShapes) {
   }
 }
 
-// The texel kernel (CPU devices) at three tile shapes, with strided A whose K is not a
-// multiple of 4 (the K tail), and B with padded rows (Context::matrix's layout). On a device
+// The texel kernels (CPU devices) with and without A shared by subgroup shuffles, at one and
+// two rows of A per lane (tm 8 and 16 with 8 lanes), with strided A whose K is not a multiple
+// of 4 (the K tail), and B as a padded weight matrix (nn::weight_matrix's layout). On a device
 // without texel kernels the same cases run through the tiled kernel.
-TEST_P(Matmul, TexelKernelsStridedAndPadded) {
+TEST_P(Matmul, TexelKernelsSharedAndPadded) {
   auto& ctx = vkt::context(GetParam());
   const auto& caps = ctx.caps();
   std::vector<vkfuse::Tuning::Matmul> tiles;
   if (caps.rgba32f_storage_texels) {
-    tiles = {{8, 4, 8, 8, 4, true}, {8, 1, 8, 4, 4, true}, {8, 2, 4, 4, 4, true}};
+    for (auto t : {vkfuse::Tuning::Matmul{8, 4, 8, 8, 4, true}, vkfuse::Tuning::Matmul{8, 1, 16, 4, 4, true},
+                   vkfuse::Tuning::Matmul{8, 2, 4, 4, 4, true}}) {
+      tiles.push_back(t);
+      t.shared_a = true;
+      if (caps.subgroup_shuffle && caps.subgroup_size == 8) tiles.push_back(t);
+    }
   } else {
     tiles.push_back(ctx.tuning().matmul);
   }

@@ -116,7 +116,8 @@ void matmul(Sequence& s, const Tensor& a, const Tensor& b, const Tensor& c, cons
     p.off_res = detail::u32(o.residual->offset());
     res_binding = detail::reads(*o.residual);
   }
-  const detail::Pipeline& pipe = ctx.pipelines->get(texels ? "matmul_texel" : "matmul",
+  const char* kernel = texels ? (t.shared_a ? "matmul_texel_shared" : "matmul_texel") : "matmul";
+  const detail::Pipeline& pipe = ctx.pipelines->get(kernel,
                                                     {t.wg_x, t.wg_y, t.tm, t.tn, t.bk}, 5, sizeof(Params),
                                                     texels ? 3u : 0u);
   // A deep K is split into slices that each stay within an invocation's loop budget; later

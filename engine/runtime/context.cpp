@@ -22,6 +22,7 @@ Capabilities portable_caps(Capabilities c) {
   c.max_workgroup_size[2] = std::min<uint32_t>(c.max_workgroup_size[2], 64);
   c.max_shared_memory = std::min<uint32_t>(c.max_shared_memory, 16384);
   c.subgroup_arithmetic = false;
+  c.subgroup_shuffle = false;
   c.storage_16bit = false;
   c.float16_arithmetic = false;
   c.max_storage_buffer_range = std::min<uint64_t>(c.max_storage_buffer_range, 128ull << 20);

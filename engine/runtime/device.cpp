@@ -259,6 +259,9 @@ DeviceInfo Instance::describe(VkPhysicalDevice pd, uint32_t index) const {
   c.subgroup_arithmetic = (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
                           (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_BASIC_BIT) &&
                           (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
+  c.subgroup_shuffle = (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
+                       (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_BASIC_BIT) &&
+                       (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT);
   c.storage_16bit = s16.storageBuffer16BitAccess == VK_TRUE;
   c.float16_arithmetic = f16.shaderFloat16 == VK_TRUE;
   c.max_storage_buffer_range = l.maxStorageBufferRange;

@@ -30,9 +30,13 @@ Tuning choose_tuning(const DeviceInfo& device, const Capabilities& caps) {
     // 20-22 -> 29-32 (noisy 2-core host). Smaller blocks (4x4, 6x4, 4x8), 8x1 and 8x8
     // workgroups, a K loop unrolled by 8 and r32f texels measured no better or worse.
     t.matmul = {8, 4, 8, 8, 4, caps.rgba32f_storage_texels};
+    // The 8 lanes of a vector share one row block, so they fetch 8 different rows of A and
+    // broadcast them by subgroupShuffle instead of gathering one address 8 times.
     // Weight rows 1024·4 bytes (or a multiple of 256) apart map one column to one L1 set:
     // 4 floats more per row spread them (197x768x3072 B^T 21 -> 39 GFLOP/s, 1024^3 B^T 23 -> 35).
     t.matmul.pad_rows = 4;
+    t.matmul.shared_a = t.matmul.texels && caps.subgroup_shuffle && caps.subgroup_size == t.matmul.wg_x &&
+                        t.matmul.tm <= 2 * caps.subgroup_size;
     // softmax: one invocation per row, x read as texels: 3.5 ms -> 1.4 ms for [1576, 197].
     t.softmax = {64, 1, caps.rgba32f_storage_texels};
     // layer norm and l2_normalize: one invocation per row, all operands as texels; workgroups
@@ -64,10 +68,14 @@ void check_tuning(const Tuning& t, const Capabilities& c) {
       m.wg_x > c.max_workgroup_size[0] || m.wg_y > c.max_workgroup_size[1])
     fail("matmul workgroup " + std::to_string(m.wg_x) + "x" + std::to_string(m.wg_y) +
          " exceeds the device's workgroup limits");
-  if (m.tm < 1 || m.tm > 8 || m.tn < 1 || m.tn > 8) fail("matmul tm and tn must be 1..8");
+  if (m.tm < 1 || m.tm > 16 || m.tn < 1 || m.tn > 8 || m.tm * m.tn > 64)
+    fail("matmul tm must be 1..16, tn 1..8, tm x tn at most 64");
   if (m.bk < 1) fail("matmul bk must be at least 1");
   if (m.texels && m.tn % 4) fail("matmul texels needs tn a multiple of 4");
   if (m.pad_rows % 4 || m.pad_rows > 64) fail("matmul pad_rows must be a multiple of 4 up to 64 (rows stay on texels)");
+  if (m.shared_a && !(m.texels && c.subgroup_shuffle && m.wg_x == c.subgroup_size && m.tm <= 2 * c.subgroup_size))
+    fail("matmul shared_a needs texels, subgroup shuffles, wg_x = the subgroup size (" +
+         std::to_string(c.subgroup_size) + ") and tm <= twice it");
   if ((m.texels || t.softmax.texels || t.layer_norm.texels) && !c.rgba32f_storage_texels)
     fail("texel kernels on a device without RGBA32F storage texel buffers");
   uint64_t shared = uint64_t(m.wg_y * m.tm + m.wg_x * m.tn) * m.bk * 4;  // the tiled fallback
@@ -95,7 +103,7 @@ void check_tuning(const Tuning& t, const Capabilities& c) {
 std::string to_string(const Tuning& t) {
   auto s = [](uint32_t v) { return std::to_string(v); };
   return "matmul wg " + s(t.matmul.wg_x) + "x" + s(t.matmul.wg_y) + " tm " + s(t.matmul.tm) +
-          " tn " + s(t.matmul.tn) + " bk " + s(t.matmul.bk) + (t.matmul.texels ? " texels" : "") +
+          " tn " + s(t.matmul.tn) + " bk " + s(t.matmul.bk) + (t.matmul.texels ? " texels" : "") + (t.matmul.shared_a ? " shared_a" : "") +
          (t.matmul.pad_rows ? " pad_rows " + s(t.matmul.pad_rows) : "") + "; softmax wg " + s(t.softmax.wg) +
          " tpr " + s(t.softmax.tpr) + (t.softmax.texels ? " texels" : "") + "; layer_norm wg " + s(t.layer_norm.wg) + " tpr " +
          s(t.layer_norm.tpr) + (t.layer_norm.texels ? " texels" : "") + "; elementwise wg " + s(t.elementwise_wg) +

@@ -14,6 +14,7 @@ struct Capabilities {
   uint32_t max_shared_memory = 0;          // bytes
   uint32_t subgroup_size = 0;
   bool subgroup_arithmetic = false;        // subgroupAdd/Max usable in compute shaders
+  bool subgroup_shuffle = false;           // subgroupShuffle usable in compute shaders
   bool storage_16bit = false;              // storageBuffer16BitAccess
   bool float16_arithmetic = false;         // shaderFloat16
   uint64_t max_storage_buffer_range = 0;   // bytes one descriptor may cover

@@ -18,6 +18,9 @@ struct Tuning {
     // where their offsets and strides are multiples of 4 floats (needs tn % 4 == 0); the
     // tiled kernel with the same tile sizes otherwise.
     bool texels = false;
+    // With texels: the lanes of a subgroup fetch different rows of A and share them by
+    // subgroupShuffle (needs wg_x = the subgroup size, tm <= twice it, subgroup shuffles).
+    bool shared_a = false;
     // Weight matrices whose rows are a multiple of 64 floats get this many more floats per
     // row in device memory (Context::matrix), so rows do not share cache sets.
     uint32_t pad_rows = 0;

@@ -11,7 +11,8 @@ CONTRACT_CONST(MATMUL_ACT_SHIFT, 2u)     // bits 2-4: the activation code (ACT_*
 CONTRACT_CONST(MATMUL_ACT_MASK, 7u)
 CONTRACT_CONST(MATMUL_ACCUMULATE, 32u)   // add to C: a later slice of a K split
 CONTRACT_CONST(MATMUL_RESIDUAL, 64u)     // + residual after the activation
-CONTRACT_CONST(MATMUL_MAX_T, 8u)         // register block bound: TM, TN <= MATMUL_MAX_T
+CONTRACT_CONST(MATMUL_MAX_T, 8u)         // register block bounds: TN <= MATMUL_MAX_T,
+CONTRACT_CONST(MATMUL_MAX_TM, 16u)       // TM <= MATMUL_MAX_TM, TM·TN <= MATMUL_MAX_T²
 
 #define MATMUL_PARAMS                                                          \
   CONTRACT_UINT M, N, K;                                                       \
