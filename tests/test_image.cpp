@@ -174,6 +174,16 @@ TEST(Image, BadFilesGiveOneClearError) {
   big.replace(16, 8, dims2, 8);
   expect_error([&] { vkfuse::read_image(write("big.png", big)); }, "bytes can hold");
   expect_error([&] { vkfuse::read_image(dir.string()); }, "a directory");
+  // An empty IDAT chunk (length 0, then its CRC) right after IHDR, before the image data:
+  // refused (stb_image would memcpy to a null pointer); the same chunk after the data decodes.
+  const std::string empty_idat("\0\0\0\0IDAT\x35\xaf\x06\x1e", 12);
+  std::string early = png;
+  early.insert(33, empty_idat);  // the signature (8) and IHDR (25)
+  expect_error([&] { vkfuse::read_image(write("empty_idat.png", early)); }, "empty IDAT");
+  std::string late = png;
+  late.insert(late.size() - 12, empty_idat);  // before IEND
+  const vkfuse::Image ok = vkfuse::read_image(write("late_empty_idat.png", late));
+  EXPECT_EQ(ok.rgb, vkfuse::read_image((kDir / "rgb.png").string()).rgb);
 }
 
 TEST(Image, BadPreprocessingJsonGivesOneClearError) {

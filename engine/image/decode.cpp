@@ -82,12 +82,32 @@ static bool jpeg_huffman_tables_ok(const uint8_t* b, size_t n) {
   return true;
 }
 
+// The same stb_image passes a null pointer to memcpy (UBSan: nonnull attribute, in stbi__getn)
+// when a PNG's first IDAT chunk is empty: it only allocates the image data for a chunk with
+// bytes (found by tests/fuzz/fuzz_image). The chunks are walked here first: an empty IDAT
+// before any IDAT with data is refused; after one it is harmless and left to stb.
+static bool png_idat_chunks_ok(const uint8_t* b, size_t n) {
+  size_t i = 8;  // after the signature
+  bool data_seen = false;
+  while (i + 8 <= n) {
+    const size_t len = size_t(b[i]) << 24 | size_t(b[i + 1]) << 16 | size_t(b[i + 2]) << 8 | b[i + 3];
+    const bool idat = std::memcmp(b + i + 4, "IDAT", 4) == 0;
+    if (idat && len == 0 && !data_seen) return false;
+    if (idat && len > 0) data_seen = true;
+    if (std::memcmp(b + i + 4, "IEND", 4) == 0 || len > n - i - 8) return true;  // the rest: stb's to refuse
+    i += 12 + len;
+  }
+  return true;
+}
+
 Image decode_image(const uint8_t* bytes, size_t size, const std::string& label) {
   if (size > size_t(INT32_MAX)) throw Error(label + ": the file is larger than 2 GiB");
   const char* format = format_of(bytes, size);
   if (!format) throw Error(label + ": not a picture vkfuse can read (PNG, JPEG, GIF, BMP)");
   if (std::strcmp(format, "JPEG") == 0 && !jpeg_huffman_tables_ok(bytes, size))
     throw Error(label + ": the JPEG does not decode: a Huffman table of more than 256 codes");
+  if (std::strcmp(format, "PNG") == 0 && !png_idat_chunks_ok(bytes, size))
+    throw Error(label + ": the PNG does not decode: an empty IDAT chunk before the image data");
   int w = 0, h = 0, channels = 0;
   const int n = static_cast<int>(size);
   if (!stbi_info_from_memory(bytes, n, &w, &h, &channels))
