@@ -22,7 +22,34 @@ struct Case {
   bool key_pad = false, attn_mask = false;
   Score score = Score::Dot;
   bool fully_masked_row = false;  // batch 0's keys all padded
+  bool causal = false;            // L = S
 };
+
+// The kernels a device may use, each forced here so that every one runs on every device.
+enum class Kernel { PerRow, Tiled, TiledSharedReduce, TiledSmallTiles, TiledSplit };
+
+const char* kernel_name(Kernel k) {
+  switch (k) {
+    case Kernel::PerRow: return "PerRow";
+    case Kernel::Tiled: return "Tiled";
+    case Kernel::TiledSharedReduce: return "TiledSharedReduce";
+    case Kernel::TiledSmallTiles: return "TiledSmallTiles";
+    case Kernel::TiledSplit: return "TiledSplit";
+  }
+  return "?";
+}
+
+void force(vkfuse::Context& ctx, Kernel k) {
+  auto& a = ctx.tuning().attention;
+  a.tiled = k != Kernel::PerRow;
+  if (k == Kernel::TiledSharedReduce) ctx.tuning().use_subgroups = false;
+  if (k == Kernel::TiledSmallTiles) {  // workgroups of 32, tiles of 4 keys: many partial tiles
+    a.tiled_wg = 32;
+    a.bc = 4;
+  }
+  a.split_below = k == Kernel::TiledSplit ? 1u << 20 : 0u;  // split every sequence as far as it goes, or never
+  vkfuse::check_tuning(ctx.tuning(), ctx.caps());
+}
 
 std::string name(const Case& c) {
   std::string n = "B" + std::to_string(c.b) + "H" + std::to_string(c.h) + "L" + std::to_string(c.l) + "S" +
@@ -30,6 +57,7 @@ std::string name(const Case& c) {
   if (c.key_pad) n += "_keypad";
   if (c.attn_mask) n += "_mask";
   if (c.fully_masked_row) n += "_fullymasked";
+  if (c.causal) n += "_causal";
   if (c.score == Score::NegEuclidean) n += "_euclid";
   if (c.score == Score::NegManhattan) n += "_manhattan";
   return n;
@@ -59,6 +87,7 @@ void check(vkfuse::Context& ctx, const Case& c) {
   o.lse = &lse;
   if (c.key_pad || c.fully_masked_row) o.key_padding = &tkp;
   if (c.attn_mask) o.attn_mask = &tam;
+  o.causal = c.causal;
   vkt::run_once(ctx, [&](vkfuse::Sequence& s) {
     vkfuse::ops::attention(s, heads(tq, c.l), heads(tk, c.s), heads(tv, c.s), heads(out, c.l), o);
     vkfuse::ops::attention_weights(s, heads(tq, c.l), heads(tk, c.s), w, o);
@@ -68,10 +97,16 @@ void check(vkfuse::Context& ctx, const Case& c) {
   vkfuse::ref::split_heads(hq.data(), q4.data(), c.b, c.l, c.h, c.d);
   vkfuse::ref::split_heads(hk.data(), k4.data(), c.b, c.s, c.h, c.d);
   vkfuse::ref::split_heads(hv.data(), v4.data(), c.b, c.s, c.h, c.d);
+  // The reference takes the causal mask as an explicit [L, S] one.
+  std::vector<float> am_ref = c.attn_mask ? am : std::vector<float>(c.l * c.s, 0.f);
+  if (c.causal)
+    for (int64_t i = 0; i < c.l; ++i)
+      for (int64_t j = i + 1; j < c.s; ++j) am_ref[i * c.s + j] = -kInf;
+  const float* am_arg = c.attn_mask || c.causal ? am_ref.data() : nullptr;
   vkfuse::ref::attention(q4.data(), k4.data(), v4.data(), o4.data(), nullptr, c.b, c.h, c.l, c.s, c.d, c.score, 0.f,
-                         o.key_padding ? kp.data() : nullptr, o.attn_mask ? am.data() : nullptr);
+                         o.key_padding ? kp.data() : nullptr, am_arg);
   vkfuse::ref::attention_weights(q4.data(), k4.data(), ww.data(), c.b, c.h, c.l, c.s, c.d, c.score, 0.f,
-                                 o.key_padding ? kp.data() : nullptr, o.attn_mask ? am.data() : nullptr);
+                                 o.key_padding ? kp.data() : nullptr, am_arg);
   vkfuse::ref::merge_heads(o4.data(), want.data(), c.b, c.l, c.h, c.d);  // back to [B, L, H·D]
   const float delta = float(c.d) * vkt::kEps / 2 * float(c.d) / std::sqrt(float(c.d)) * 4;
   const float tol = 4 * delta + 1e-6f;
@@ -83,11 +118,13 @@ void check(vkfuse::Context& ctx, const Case& c) {
   }
 }
 
-class Attention : public vkt::GpuTestP<std::tuple<Mode, Case>> {};
+class Attention : public vkt::GpuTestP<std::tuple<Mode, Kernel, Case>> {};
 
 TEST_P(Attention, MatchesReference) {
-  auto [mode, c] = GetParam();
-  check(vkt::context(mode), c);
+  auto [mode, kernel, c] = GetParam();
+  auto& ctx = vkt::context(mode);
+  force(ctx, kernel);
+  check(ctx, c);
 }
 
 std::vector<Case> cases() {
@@ -106,14 +143,51 @@ std::vector<Case> cases() {
       {2, 3, 4, 9, 5, true, true},           // D = 5: rows off texel boundaries, storage-buffer path
       {1, 2, 3, 11, 300, true, true},        // D = 300: the wide path, 3 column chunks
       {2, 1, 2, 7, 257, false, false, Score::NegManhattan, true},
+      {1, 2, 33, 33, 16, true, false, Score::Dot, false, true},           // causal, partial row blocks
+      {2, 1, 37, 37, 8, false, true, Score::NegEuclidean, false, true},   // causal with a mask
+      {1, 2, 45, 19, 64, true, true},        // partial row blocks and key tiles
+      {1, 1, 5, 7, 128, true},
+      {1, 1, 4, 9, 256, true, true, Score::NegManhattan},  // the largest head the tiled kernel takes
+      {1, 2, 2, 1500, 32, true},             // long keys (decode-like: splits)
+      {1, 1, 1, 3000, 8, false, true, Score::Dot},
   };
 }
 
+// The tiled kernel's other shapes (a pipeline per head size and score each, so a few cases
+// that between them hold every mask kind, partial tiles, causal rows, all-masked rows,
+// long keys and head sizes 8 to 256).
+std::vector<Case> tile_cases() {
+  return {
+      {2, 2, 5, 13, 12, true},
+      {2, 2, 4, 6, 8, true, false, Score::Dot, true},
+      {2, 3, 4, 23, 12, false, true, Score::NegManhattan},
+      {1, 2, 33, 33, 16, true, false, Score::Dot, false, true},
+      {1, 2, 45, 19, 64, true, true},
+      {1, 1, 5, 7, 128, true},
+      {1, 1, 4, 9, 256, true, true, Score::Dot},
+      {1, 2, 2, 1500, 32, true},
+  };
+}
+
+std::string param_name(const ::testing::TestParamInfo<std::tuple<Mode, Kernel, Case>>& pi) {
+  return std::string(vkt::mode_name(std::get<0>(pi.param))) + "_" + kernel_name(std::get<1>(pi.param)) + "_" +
+         name(std::get<2>(pi.param));
+}
+
 INSTANTIATE_TEST_SUITE_P(Kernel, Attention,
-                         ::testing::Combine(::testing::Values(Mode::Normal, Mode::Portable), ::testing::ValuesIn(cases())),
-                         [](const auto& pi) {
-                           return std::string(vkt::mode_name(std::get<0>(pi.param))) + "_" + name(std::get<1>(pi.param));
-                         });
+                         ::testing::Combine(::testing::Values(Mode::Normal, Mode::Portable),
+                                            ::testing::Values(Kernel::PerRow, Kernel::Tiled), ::testing::ValuesIn(cases())),
+                         param_name);
+INSTANTIATE_TEST_SUITE_P(Tiles, Attention,
+                         ::testing::Combine(::testing::Values(Mode::Normal, Mode::Portable),
+                                            ::testing::Values(Kernel::TiledSmallTiles, Kernel::TiledSplit),
+                                            ::testing::ValuesIn(tile_cases())),
+                         param_name);
+// Portable mode has no subgroups: its tiled runs above are the shared-memory reduction already.
+INSTANTIATE_TEST_SUITE_P(SharedReduce, Attention,
+                         ::testing::Combine(::testing::Values(Mode::Normal), ::testing::Values(Kernel::TiledSharedReduce),
+                                            ::testing::ValuesIn(tile_cases())),
+                         param_name);
 
 class AttentionErrors : public vkt::GpuTest {};
 

@@ -1,5 +1,6 @@
 // Fused attention and its head-averaged weights: argument checks and dispatch
-// (shaders/attention.comp, shaders/attention_weights.comp). CPU reference: ref/attention.cpp.
+// (shaders/attention.comp per row, shaders/attention_tiled.comp + attention_combine.comp
+// tiled, shaders/attention_weights.comp). CPU reference: ref/attention.cpp.
 #include <cmath>
 
 #include "attention_contract.h"
@@ -90,6 +91,81 @@ bool use_texels(detail::ContextImpl& ctx, const Params& p, int64_t d, std::initi
   return true;
 }
 
+// The tiled kernel's shape on this device for head dimension d: lanes per row, keys per
+// tile (halved until the K/V tiles and the reduction scratch fit shared memory), and whether
+// rows reduce by subgroup shuffles.
+struct Tiled {
+  uint32_t wg = 0, lanes = 0, bc = 0;
+  bool subgroup = false;
+};
+
+Tiled tiled_shape(const detail::ContextImpl& ctx, int64_t d) {
+  const auto& t = ctx.tuning.attention;
+  Tiled r;
+  r.wg = t.tiled_wg;
+  r.lanes = t.lanes;
+  if (r.lanes == 0) {
+    r.lanes = 1;
+    while (r.lanes < 16 && r.lanes * 16 < d) r.lanes *= 2;
+  }
+  r.lanes = std::min(r.lanes, r.wg);
+  // A row's lanes must share a subgroup, and the workgroup must be whole subgroups.
+  r.subgroup = ctx.tuning.use_subgroups && ctx.caps.subgroup_shuffle && ctx.caps.subgroup_size >= r.lanes &&
+               r.wg % ctx.caps.subgroup_size == 0;
+  r.bc = std::max<uint32_t>(t.bc, 1);
+  auto bytes = [&](uint64_t bc) { return 2 * bc * uint64_t(d) * 4 + (r.subgroup ? 0 : uint64_t(r.wg) * bc * 4); };
+  while (r.bc > 1 && bytes(r.bc) > ctx.caps.max_shared_memory) r.bc /= 2;
+  return r;
+}
+
+void attention_tiled(Sequence& s, detail::ContextImpl& ctx, Params p, detail::Dispatch d, int64_t dd,
+                     const AttentionOptions& o, const std::string& label) {
+  const std::string op = "attention";
+  const Tiled t = tiled_shape(ctx, dd);
+  const uint64_t rows_per_group = t.wg / t.lanes;
+  const uint64_t blocks = detail::ceil_div(uint64_t(p.L), rows_per_group);
+  const uint64_t groups = uint64_t(p.B) * p.H * blocks;
+  const uint64_t tiles = detail::ceil_div(uint64_t(p.S), t.bc);
+  uint64_t splits = 1;
+  const uint32_t below = ctx.tuning.attention.split_below;
+  if (groups < below && tiles > 1) {
+    splits = std::min<uint64_t>(detail::ceil_div(below, groups), tiles);
+    splits = detail::ceil_div(tiles, detail::ceil_div(tiles, splits));  // no split left without keys
+  }
+  // Back-edges per invocation: per tile the staging loop's and the tile loop's own (the
+  // loops over a tile's keys and columns unroll).
+  const uint64_t per_tile = detail::ceil_div(uint64_t(t.bc) * dd, t.wg) + 1;
+  detail::require(detail::ceil_div(tiles, splits) * per_tile + 8 <= detail::kLoopBudget, op,
+                  std::to_string(p.S) + " keys of head dimension " + std::to_string(dd) +
+                      " are more than one workgroup may loop over (" + std::to_string(detail::kLoopBudget) +
+                      " loop steps)");
+  detail::require(splits <= detail::kLoopBudget / 4, op, "too many key splits");
+  p.splits = detail::u32(splits);
+  Tensor part;
+  d.bindings.resize(8, d.bindings[0]);
+  if (splits > 1) {
+    part = s.context().tensor({int64_t(splits) * p.B * p.H * p.L * (dd + 2)});
+    d.bindings[7] = detail::writes(part);
+  }
+  d.pipeline = &ctx.pipelines->get(t.subgroup ? "attention_tiled_subgroup" : "attention_tiled",
+                                   {t.wg, detail::u32(dd), static_cast<uint32_t>(o.score), t.bc, t.lanes}, 8,
+                                   sizeof(Params));
+  d.push = detail::push_bytes(p);
+  detail::split_groups(ctx, groups * splits, d.groups);
+  d.label = label + " tiled" + (splits > 1 ? " split " + std::to_string(splits) : "");
+  const detail::Binding out = d.bindings[3], lse = d.bindings[6];
+  detail::add_dispatch(s, std::move(d));
+  if (splits == 1) return;
+  detail::Dispatch c;
+  c.bindings = {detail::reads(part), out, lse};
+  const uint32_t wg = ctx.tuning.elementwise_wg;
+  c.pipeline = &ctx.pipelines->get("attention_combine", {wg, detail::u32(dd)}, 3, sizeof(Params));
+  c.push = detail::push_bytes(p);
+  detail::split_groups(ctx, detail::ceil_div(uint64_t(p.B) * p.H * p.L * dd, wg), c.groups);
+  c.label = label + " combine " + std::to_string(splits);
+  detail::add_dispatch(s, std::move(c));
+}
+
 }  // namespace
 
 void attention(Sequence& s, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
@@ -118,6 +194,8 @@ void attention(Sequence& s, const Tensor& q, const Tensor& k, const Tensor& v, c
   const int64_t dd = q.dim(3);
   const std::string label = "attention " + std::to_string(p.B * p.H) + "x" + std::to_string(p.L) + "x" +
                             std::to_string(p.S) + " d" + std::to_string(dd);
+  p.splits = 1;
+  if (dd <= kMaxFusedHeadDim && ctx.tuning.attention.tiled) return attention_tiled(s, ctx, p, std::move(d), dd, o, label);
   if (dd <= kMaxFusedHeadDim) {
     const bool texels = use_texels(ctx, p, dd, {&q, &k, &v}, d);
     d.pipeline = &ctx.pipelines->get(texels ? "attention_texel" : "attention",

@@ -56,6 +56,10 @@ Tuning choose_tuning(const DeviceInfo& device, const Capabilities& caps) {
     t.layer_norm = {256, 256};
     t.elementwise_wg = 256;
   }
+  // GPUs: the tiled flash kernel (K/V tiles shared by a block of query rows); lavapipe keeps
+  // the per-row kernel, whose texel loads beat shared memory there (docs/TUNING.md).
+  t.attention.tiled = !(device.type == "cpu" && !caps.portable);
+  t.attention.tiled_wg = std::min<uint32_t>(128, pow2_floor(inv));
   t.use_subgroups = caps.subgroup_arithmetic;
   check_tuning(t, caps);
   return t;
@@ -94,6 +98,16 @@ void check_tuning(const Tuning& t, const Capabilities& c) {
     fail("elementwise workgroup of " + std::to_string(t.elementwise_wg) + " exceeds the device's limits");
   if (t.attention.wg == 0 || t.attention.wg > c.max_workgroup_invocations || t.attention.wg > c.max_workgroup_size[0])
     fail("attention workgroup of " + std::to_string(t.attention.wg) + " exceeds the device's limits");
+  const auto& a = t.attention;
+  if (a.tiled_wg == 0 || (a.tiled_wg & (a.tiled_wg - 1)) || a.tiled_wg > c.max_workgroup_invocations ||
+      a.tiled_wg > c.max_workgroup_size[0])
+    fail("tiled attention workgroup of " + std::to_string(a.tiled_wg) +
+         " must be a power of two within the device's limits");
+  if (a.lanes > 16 || (a.lanes & (a.lanes - 1)) || a.lanes > a.tiled_wg)
+    fail("tiled attention lanes must be 0 (by head size) or a power of two up to 16 and the workgroup");
+  if (a.bc == 0 || a.bc > 64) fail("tiled attention bc must be 1..64 keys");
+  if (uint64_t(a.tiled_wg) * 4 * 2 > c.max_shared_memory)
+    fail("tiled attention workgroup too large for the device's shared memory");
   if (t.attention.texels && !c.rgba32f_storage_texels)
     fail("attention texels on a device without RGBA32F storage texel buffers");
   if (t.use_subgroups && !c.subgroup_arithmetic)
@@ -108,6 +122,10 @@ std::string to_string(const Tuning& t) {
          " tpr " + s(t.softmax.tpr) + (t.softmax.texels ? " texels" : "") + "; layer_norm wg " + s(t.layer_norm.wg) + " tpr " +
          s(t.layer_norm.tpr) + (t.layer_norm.texels ? " texels" : "") + "; elementwise wg " + s(t.elementwise_wg) +
          "; attention wg " + s(t.attention.wg) + (t.attention.texels ? " texels" : "") +
+         (t.attention.tiled ? " tiled wg " + s(t.attention.tiled_wg) + " bc " + s(t.attention.bc) +
+                                  (t.attention.lanes ? " lanes " + s(t.attention.lanes) : "") + " split_below " +
+                                  s(t.attention.split_below)
+                            : "") +
          (t.use_subgroups ? "; subgroups on" : "; subgroups off");
 }
 

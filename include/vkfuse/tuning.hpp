@@ -32,8 +32,18 @@ struct Tuning {
   } softmax, layer_norm;
   uint32_t elementwise_wg = 128;
   struct Attention {
-    uint32_t wg = 64;     // invocations per workgroup, one query row each
-    bool texels = false;  // q, k, v as RGBA32F texels where 4-aligned (CPU devices)
+    uint32_t wg = 64;     // per-row kernel: invocations per workgroup, one query row each
+    bool texels = false;  // per-row kernel: q, k, v as RGBA32F texels where 4-aligned (CPU devices)
+    // The tiled flash kernel (shaders/attention_tiled.comp) for head dimensions up to 256:
+    // a workgroup of tiled_wg invocations takes tiled_wg / lanes query rows and stages K/V
+    // tiles of bc keys in shared memory (bc is halved until the tiles fit the device).
+    bool tiled = false;
+    uint32_t tiled_wg = 128;
+    uint32_t bc = 16;
+    uint32_t lanes = 0;         // lanes per query row, a power of two; 0: D/16 rounded up, 1..16
+    // Split the keys over workgroups while the query rows alone make fewer workgroups than
+    // this (decode); 0 never splits.
+    uint32_t split_below = 64;
   } attention;
   bool use_subgroups = false;      // subgroup reductions where the device has them
 };

@@ -1,4 +1,4 @@
-// shaders/attention.comp, shaders/attention_weights.comp <-> engine/ops/attention.cpp.
+// shaders/attention*.comp <-> engine/ops/attention.cpp.
 // Strides are in elements; q, k, v and o are [B, H, rows, D] views with a contiguous D.
 #ifndef VKFUSE_ATTENTION_CONTRACT_H
 #define VKFUSE_ATTENTION_CONTRACT_H
@@ -30,7 +30,8 @@ CONTRACT_CONST(ATTENTION_WIDE_CHUNK, 128u)
   CONTRACT_UINT off_kp, off_am, off_lse, flags;                                    \
   CONTRACT_FLOAT scale;                                                            \
   CONTRACT_UINT d_total;  /* head_dim */                                           \
-  CONTRACT_UINT d0;       /* WIDE: the first of the D columns this dispatch owns */
+  CONTRACT_UINT d0;       /* WIDE: the first of the D columns this dispatch owns */ \
+  CONTRACT_UINT splits;   /* tiled: key splits (1: none), attention_combine.comp merges */
 
 #ifdef __cplusplus
 struct AttentionParams {
