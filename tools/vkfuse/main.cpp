@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   add_run_command(app);
   add_tokenize_command(app);
   add_retrieval_commands(app);
+  add_check_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
