@@ -1,9 +1,11 @@
 // Devices, memory and the pipeline cache.
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include "gpu_test.hpp"
+#include "runtime/vendor_tuning.h"
 
 using vkfuse::Tensor;
 using vkt::Mode;
@@ -57,6 +59,65 @@ TEST_F(Runtime, PortableModeCapsCapabilities) {
   vkfuse::Tuning t = ctx.tuning();
   t.matmul = {16, 16, 4, 4, 16};  // 256 invocations: too many for a phone
   EXPECT_THROW(vkfuse::check_tuning(t, c), vkfuse::Error);
+}
+
+// The vendor table: each GPU row is what choose_tuning gives a device of that vendor with
+// desktop limits, a row that does not fit a device's limits leaves the generic choice, and
+// VKFUSE_TUNING's parser takes fields and refuses unknown ones.
+TEST(VendorTuning, RowsApplyWhereTheyFit) {
+  vkfuse::DeviceInfo d;
+  d.type = "discrete";
+  vkfuse::Capabilities& c = d.caps;
+  c.max_workgroup_invocations = 1024;
+  c.max_workgroup_size[0] = c.max_workgroup_size[1] = 1024;
+  c.max_workgroup_size[2] = 64;
+  c.max_shared_memory = 49152;
+  c.subgroup_size = 32;
+  c.subgroup_arithmetic = c.subgroup_shuffle = true;
+  size_t n = 0;
+  const vkfuse::detail::VendorRow* rows = vkfuse::detail::vendor_rows(n);
+  ASSERT_GE(n, 8u);
+  int gpu_rows = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const auto& r = rows[i];
+    EXPECT_GT(std::strlen(r.quirks), 20u) << r.label;
+    if (r.cpu) continue;
+    ++gpu_rows;
+    d.vendor_id = r.vendor_id;
+    d.name = std::string("some ") + r.label + " GPU";
+    const vkfuse::Tuning t = vkfuse::choose_tuning(d, c);
+    EXPECT_EQ(t.matmul.wg_x, r.matmul.wg_x) << r.label;
+    EXPECT_EQ(t.matmul.wg_y, r.matmul.wg_y) << r.label;
+    EXPECT_EQ(t.softmax.wg, r.rows_wg) << r.label;
+    EXPECT_TRUE(t.attention.tiled) << r.label;
+    EXPECT_EQ(t.attention.bc, r.attention_bc) << r.label;
+    EXPECT_EQ(t.use_subgroups, r.subgroups) << r.label;
+    EXPECT_FALSE(t.matmul.texels) << r.label;
+  }
+  EXPECT_GE(gpu_rows, 7);
+  // A device of 128 invocations cannot take a 256-invocation row: the generic choice stays.
+  d.vendor_id = 0x10DE;
+  c.max_workgroup_invocations = 128;
+  const vkfuse::Tuning small = vkfuse::choose_tuning(d, c);
+  EXPECT_LE(small.matmul.wg_x * small.matmul.wg_y, 128u);
+  EXPECT_NO_THROW(vkfuse::check_tuning(small, c));
+}
+
+TEST(VendorTuning, OverridesByName) {
+  vkfuse::Tuning t;
+  vkfuse::detail::apply_overrides(t, "matmul.tm=8,attention.tiled=1,attention.bc=4,use_subgroups=0");
+  EXPECT_EQ(t.matmul.tm, 8u);
+  EXPECT_TRUE(t.attention.tiled);
+  EXPECT_EQ(t.attention.bc, 4u);
+  EXPECT_FALSE(t.use_subgroups);
+  try {
+    vkfuse::detail::apply_overrides(t, "matmul.tm=8,matmul.bogus=3");
+    FAIL() << "no error";
+  } catch (const vkfuse::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("matmul.bogus"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(vkfuse::detail::apply_overrides(t, "matmul.tm=eight"), vkfuse::Error);
+  EXPECT_THROW(vkfuse::detail::apply_overrides(t, "matmul.tm"), vkfuse::Error);
 }
 
 class Memory : public vkt::GpuTestP<Mode> {};

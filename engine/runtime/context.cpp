@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "context_impl.h"
+#include "vendor_tuning.h"
 #include "vkfuse/error.hpp"
 
 namespace vkfuse {
@@ -108,6 +109,10 @@ void ContextImpl::finish_setup() {
   f.vkGetDeviceQueue(device, queue_family, 0, &queue);
 
   tuning = choose_tuning(info, caps);
+  if (const char* spec = std::getenv("VKFUSE_TUNING")) {  // tuning runs: any field, checked
+    detail::apply_overrides(tuning, spec);
+    check_tuning(tuning, caps);
+  }
   VkPhysicalDeviceProperties props;
   f.vkGetPhysicalDeviceProperties(physical, &props);
   // 16 bytes at least: kernels may read any allocation as vec4 texels from its start.

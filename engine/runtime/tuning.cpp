@@ -6,6 +6,7 @@
 
 #include "vkfuse/device.hpp"
 #include "vkfuse/error.hpp"
+#include "vendor_tuning.h"
 
 namespace vkfuse {
 
@@ -20,7 +21,8 @@ uint32_t pow2_floor(uint32_t v) {
 Tuning choose_tuning(const DeviceInfo& device, const Capabilities& caps) {
   Tuning t;
   uint32_t inv = std::min(caps.max_workgroup_invocations, caps.max_workgroup_size[0]);
-  if (device.type == "cpu" && !caps.portable) {
+  const detail::VendorRow* row = caps.portable ? nullptr : detail::vendor_row(device);
+  if (row && row->cpu) {
     // lavapipe: invocations run 8 to a SIMD register; storage-buffer and shared-memory loads
     // are per-invocation loops (~10 cycles per float) while texel fetches are vector gathers.
     // No shared memory, A and B as texels, an 8x8 register block (64 fp32 accumulators per
@@ -29,7 +31,8 @@ Tuning choose_tuning(const DeviceInfo& device, const Capabilities& caps) {
     // function call in gallivm), 26-27 storage texel buffers (imageLoad inlined); 2048^3
     // 20-22 -> 29-32 (noisy 2-core host). Smaller blocks (4x4, 6x4, 4x8), 8x1 and 8x8
     // workgroups, a K loop unrolled by 8 and r32f texels measured no better or worse.
-    t.matmul = {8, 4, 8, 8, 4, caps.rgba32f_storage_texels};
+    t.matmul = row->matmul;  // {8, 4, 8, 8, 4}: vendor_tuning.cpp
+    t.matmul.texels = caps.rgba32f_storage_texels;
     // The 8 lanes of a vector share one row block, so they fetch 8 different rows of A and
     // broadcast them by subgroupShuffle instead of gathering one address 8 times.
     // Weight rows 1024·4 bytes (or a multiple of 256) apart map one column to one L1 set:
@@ -58,10 +61,21 @@ Tuning choose_tuning(const DeviceInfo& device, const Capabilities& caps) {
   }
   // GPUs: the tiled flash kernel (K/V tiles shared by a block of query rows); lavapipe keeps
   // the per-row kernel, whose texel loads beat shared memory there (docs/TUNING.md).
-  t.attention.tiled = !(device.type == "cpu" && !caps.portable);
+  t.attention.tiled = !(row && row->cpu);
   t.attention.tiled_wg = std::min<uint32_t>(128, pow2_floor(inv));
   t.use_subgroups = caps.subgroup_arithmetic;
   check_tuning(t, caps);
+  // The vendor's row where it fits this device's limits (vendor_tuning.cpp).
+  if (row && !row->cpu) {
+    Tuning v = t;
+    detail::apply_row(*row, v);
+    v.use_subgroups = v.use_subgroups && caps.subgroup_arithmetic;
+    try {
+      check_tuning(v, caps);
+      t = v;
+    } catch (const Error&) {
+    }
+  }
   return t;
 }
 
