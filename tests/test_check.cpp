@@ -51,7 +51,25 @@ TEST(Check, EveryCasePassesOnLavapipe) { expect_all_pass("", "normal"); }
 
 TEST(Check, EveryCasePassesInPortableMode) { expect_all_pass("--portable", "portable"); }
 
+void expect_only_kernel_fails(const std::string& kernel, size_t at_least) {
+  auto r = vkt::cli("check --break " + kernel);
+  ASSERT_TRUE(r.exited_with_error()) << r.out;
+  size_t fails = 0, other_fails = 0, pos = 0;
+  while ((pos = r.out.find("\nFAIL  ", pos)) != std::string::npos) {
+    pos += 7;
+    (r.out.compare(pos, kernel.size() + 1, kernel + " ") == 0 ? fails : other_fails)++;
+  }
+  EXPECT_GE(fails, at_least) << r.out;
+  EXPECT_EQ(other_fails, 0u) << r.out;
+  EXPECT_NE(r.out.find(std::to_string(fails) + " failed"), std::string::npos) << r.out;
+}
+
 TEST(Check, AWrongResultFailsTheReport) {
+  expect_only_kernel_fails("matmul", 9);     // incl. the exact long-K cases
+  expect_only_kernel_fails("attention", 16);
+}
+
+TEST(Check, AWrongSoftmaxFailsTheReport) {
   auto r = vkt::cli("check --break softmax");
   ASSERT_TRUE(r.exited_with_error()) << r.out;
   size_t softmax_fails = 0, other_fails = 0, pos = 0;

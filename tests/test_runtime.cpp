@@ -92,6 +92,7 @@ TEST(VendorTuning, RowsApplyWhereTheyFit) {
     EXPECT_TRUE(t.attention.tiled) << r.label;
     EXPECT_EQ(t.attention.bc, r.attention_bc) << r.label;
     EXPECT_EQ(t.use_subgroups, r.subgroups) << r.label;
+    EXPECT_EQ(t.attention.subgroup_rows, r.fixed_subgroup) << r.label;
     EXPECT_FALSE(t.matmul.texels) << r.label;
   }
   EXPECT_GE(gpu_rows, 7);

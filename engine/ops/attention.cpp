@@ -109,8 +109,10 @@ Tiled tiled_shape(const detail::ContextImpl& ctx, int64_t d) {
     while (r.lanes < 16 && r.lanes * 16 < d) r.lanes *= 2;
   }
   r.lanes = std::min(r.lanes, r.wg);
-  // A row's lanes must share a subgroup, and the workgroup must be whole subgroups.
-  r.subgroup = ctx.tuning.use_subgroups && ctx.caps.subgroup_shuffle && ctx.caps.subgroup_size >= r.lanes &&
+  // A row's lanes must share a subgroup, and the workgroup must be whole subgroups of the
+  // size the device reports: only where the tuning says the size is fixed (vendor table).
+  r.subgroup = ctx.tuning.use_subgroups && t.subgroup_rows && ctx.caps.subgroup_shuffle &&
+               ctx.caps.subgroup_size >= r.lanes &&
                r.wg % ctx.caps.subgroup_size == 0;
   r.bc = std::max<uint32_t>(t.bc, 1);
   auto bytes = [&](uint64_t bc) { return 2 * bc * uint64_t(d) * 4 + (r.subgroup ? 0 : uint64_t(r.wg) * bc * 4); };
@@ -121,21 +123,24 @@ Tiled tiled_shape(const detail::ContextImpl& ctx, int64_t d) {
 void attention_tiled(Sequence& s, detail::ContextImpl& ctx, Params p, detail::Dispatch d, int64_t dd,
                      const AttentionOptions& o, const std::string& label) {
   const std::string op = "attention";
+  if (uint64_t(p.B) * p.H * p.L == 0) return;  // no query rows: nothing to write
   const Tiled t = tiled_shape(ctx, dd);
   const uint64_t rows_per_group = t.wg / t.lanes;
   const uint64_t blocks = detail::ceil_div(uint64_t(p.L), rows_per_group);
   const uint64_t groups = uint64_t(p.B) * p.H * blocks;
   const uint64_t tiles = detail::ceil_div(uint64_t(p.S), t.bc);
+  // Back-edges per invocation: per tile the staging loop's, the tile loop's own and the
+  // butterfly's steps (the loops over a tile's keys and columns unroll).
+  uint64_t per_tile = detail::ceil_div(uint64_t(t.bc) * dd, t.wg) + 1;
+  for (uint32_t l = t.lanes; l > 1; l /= 2) ++per_tile;
+  const uint64_t budget = detail::kLoopBudget - 8;
   uint64_t splits = 1;
   const uint32_t below = ctx.tuning.attention.split_below;
-  if (groups < below && tiles > 1) {
-    splits = std::min<uint64_t>(detail::ceil_div(below, groups), tiles);
-    splits = detail::ceil_div(tiles, detail::ceil_div(tiles, splits));  // no split left without keys
-  }
-  // Back-edges per invocation: per tile the staging loop's and the tile loop's own (the
-  // loops over a tile's keys and columns unroll).
-  const uint64_t per_tile = detail::ceil_div(uint64_t(t.bc) * dd, t.wg) + 1;
-  detail::require(detail::ceil_div(tiles, splits) * per_tile + 8 <= detail::kLoopBudget, op,
+  if (groups < below && tiles > 1) splits = std::min<uint64_t>(detail::ceil_div(below, groups), tiles);
+  // Long keys: more splits until each workgroup's share stays within the loop budget.
+  splits = std::max(splits, std::min(tiles, detail::ceil_div(tiles * per_tile, budget)));
+  if (splits > 1) splits = detail::ceil_div(tiles, detail::ceil_div(tiles, splits));  // no split left without keys
+  detail::require(detail::ceil_div(tiles, splits) * per_tile <= budget, op,
                   std::to_string(p.S) + " keys of head dimension " + std::to_string(dd) +
                       " are more than one workgroup may loop over (" + std::to_string(detail::kLoopBudget) +
                       " loop steps)");

@@ -47,6 +47,7 @@ Tuning choose_tuning(const DeviceInfo& device, const Capabilities& caps) {
     t.layer_norm = {16, 1, caps.rgba32f_storage_texels};
     t.elementwise_wg = 128;
     t.attention = {64, caps.rgba32f_storage_texels};
+    t.attention.subgroup_rows = row->fixed_subgroup;  // llvmpipe: always 8 lanes, full
   } else if (caps.portable || inv < 256) {
     t.matmul = {16, 8, 4, 4, 16};  // 128 invocations, 32x64 tile, 6 KiB shared
     uint32_t wg = std::min<uint32_t>(pow2_floor(inv), 128);
@@ -138,7 +139,7 @@ std::string to_string(const Tuning& t) {
          "; attention wg " + s(t.attention.wg) + (t.attention.texels ? " texels" : "") +
          (t.attention.tiled ? " tiled wg " + s(t.attention.tiled_wg) + " bc " + s(t.attention.bc) +
                                   (t.attention.lanes ? " lanes " + s(t.attention.lanes) : "") + " split_below " +
-                                  s(t.attention.split_below)
+                                  s(t.attention.split_below) + (t.attention.subgroup_rows ? " subgroup_rows" : "")
                             : "") +
          (t.use_subgroups ? "; subgroups on" : "; subgroups off");
 }

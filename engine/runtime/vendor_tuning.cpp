@@ -19,21 +19,21 @@ namespace {
 const VendorRow kRows[] = {
     {0, "", "CPU drivers (lavapipe)",
      "loops end after 65,535 back-edges; storage and shared loads are per-lane loops, texel loads vector gathers: texel kernels, no shared memory",
-     {8, 4, 8, 8, 4}, 16, 128, 16, true, true},
+     {8, 4, 8, 8, 4}, 16, 128, 16, true, true, true},
     {0x10DE, "", "NVIDIA", "warps of 32, subgroup ops at full speed; 48 KiB shared per workgroup by default",
-     {16, 16, 4, 4, 16}, 256, 128, 16, true},
+     {16, 16, 4, 4, 16}, 256, 128, 16, true, true},
     {0x1002, "", "AMD", "wave64 on GCN, wave32 or 64 on RDNA (subgroup size varies per pipeline: no kernel assumes one); 64 KiB LDS",
-     {16, 16, 4, 4, 16}, 256, 256, 16, true},
+     {16, 16, 4, 4, 16}, 256, 256, 16, true, false},
     {0x8086, "", "Intel", "SIMD8/16/32 picked by the compiler per shader, so the subgroup size is not fixed; 64 KiB shared per subslice",
-     {16, 8, 4, 4, 16}, 128, 128, 16, true},
+     {16, 8, 4, 4, 16}, 128, 128, 16, true, false},
     {0x106B, "", "Apple (MoltenVK)", "simdgroups of 32; 32 KiB threadgroup memory; Metal has no storage texel buffer gain to use",
-     {16, 8, 4, 4, 16}, 128, 128, 16, true},
+     {16, 8, 4, 4, 16}, 128, 128, 16, true, false},
     {0x5143, "", "Qualcomm Adreno", "waves of 64 or 128; subgroup arithmetic miscompiled by older drivers (ncnn turns it off before Adreno 6xx): shared-memory reductions",
-     {16, 8, 4, 4, 16}, 128, 64, 8, false},
+     {16, 8, 4, 4, 16}, 128, 64, 8, false, false},
     {0x13B5, "", "ARM Mali", "Bifrost/Valhall: subgroups of 4-16 and shared memory in system memory, so small workgroups and tiles",
-     {8, 8, 4, 4, 8}, 64, 64, 8, true},
+     {8, 8, 4, 4, 8}, 64, 64, 8, true, false},
     {0x1010, "", "Imagination PowerVR", "subgroup ops reported but slow on older drivers: shared-memory reductions; 16 KiB shared",
-     {8, 8, 4, 4, 8}, 64, 64, 8, false},
+     {8, 8, 4, 4, 8}, 64, 64, 8, false, false},
 };
 
 bool apply_field(Tuning& t, const std::string& key, uint32_t v) {
@@ -54,6 +54,7 @@ bool apply_field(Tuning& t, const std::string& key, uint32_t v) {
       {"attention.texels", nullptr, &t.attention.texels}, {"attention.tiled", nullptr, &t.attention.tiled},
       {"attention.tiled_wg", &t.attention.tiled_wg, nullptr}, {"attention.bc", &t.attention.bc, nullptr},
       {"attention.lanes", &t.attention.lanes, nullptr}, {"attention.split_below", &t.attention.split_below, nullptr},
+      {"attention.subgroup_rows", nullptr, &t.attention.subgroup_rows},
       {"use_subgroups", nullptr, &t.use_subgroups},
   };
   for (const auto& f : fields)
@@ -89,6 +90,7 @@ void apply_row(const VendorRow& r, Tuning& t) {
   t.attention.tiled_wg = r.attention_wg;
   t.attention.bc = r.attention_bc;
   if (!r.subgroups) t.use_subgroups = false;
+  t.attention.subgroup_rows = r.fixed_subgroup;
 }
 
 void apply_overrides(Tuning& t, const std::string& spec) {

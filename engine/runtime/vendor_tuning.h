@@ -17,6 +17,7 @@ struct VendorRow {
   uint32_t rows_wg;           // softmax, layer norm, elementwise workgroups
   uint32_t attention_wg, attention_bc;  // tiled attention workgroup and keys per tile
   bool subgroups;             // subgroup reductions where the device reports them
+  bool fixed_subgroup;        // every subgroup full and of the reported size (Tuning::Attention::subgroup_rows)
   bool cpu = false;           // CPU driver: the texel kernels and per-row attention (tuning.cpp)
 };
 

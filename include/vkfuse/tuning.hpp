@@ -44,6 +44,9 @@ struct Tuning {
     // Split the keys over workgroups while the query rows alone make fewer workgroups than
     // this (decode); 0 never splits.
     uint32_t split_below = 64;
+    // Rows reduce by subgroup shuffles, built from subgroup lanes: needs every subgroup full
+    // and of the reported size, which the vendor table asserts only where the size is fixed.
+    bool subgroup_rows = false;
   } attention;
   bool use_subgroups = false;      // subgroup reductions where the device has them
 };
