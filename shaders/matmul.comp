@@ -9,6 +9,16 @@
 #ifdef SHARED_A
 #extension GL_KHR_shader_subgroup_shuffle : require
 #endif
+// B, the weight operand, as stored: fp32, or 16-bit words widened to fp32 as they are read
+// (B_F16: IEEE binary16; B_BF16: the high half of an fp32); products and sums are fp32.
+// Storage buffers of 16-bit words need storageBuffer16BitAccess (STORAGE_16BIT); without it
+// B is read as 32-bit words that each hold two elements, the lower address in the low half.
+#if (defined(B_F16) || defined(B_BF16)) && !defined(TEXEL_LOADS)
+#define B_16BIT 1
+#ifdef STORAGE_16BIT
+#extension GL_EXT_shader_16bit_storage : require
+#endif
+#endif
 #include "common.glsl"
 #include "activation.glsl"
 #include "matmul_contract.h"
@@ -20,7 +30,26 @@ layout(constant_id = 4) const uint BK = 16;
 
 #ifndef TEXEL_LOADS
 layout(std430, binding = 0) readonly buffer BufA { float a[]; };
+#if !defined(B_16BIT)
 layout(std430, binding = 1) readonly buffer BufB { float b[]; };
+float load_b(uint i) { return b[i]; }
+#elif defined(STORAGE_16BIT) && defined(B_F16)
+layout(std430, binding = 1) readonly buffer BufB { float16_t b[]; };
+float load_b(uint i) { return float(b[i]); }
+#elif defined(STORAGE_16BIT)
+layout(std430, binding = 1) readonly buffer BufB { uint16_t b[]; };
+float load_b(uint i) { return uintBitsToFloat(uint(b[i]) << 16u); }
+#else
+layout(std430, binding = 1) readonly buffer BufB { uint b[]; };
+float load_b(uint i) {
+  uint w = b[i >> 1u];
+#ifdef B_F16
+  return unpackHalf2x16(w)[i & 1u];
+#else
+  return uintBitsToFloat((i & 1u) != 0u ? w & 0xffff0000u : w << 16u);
+#endif
+}
+#endif
 #endif
 layout(std430, binding = 2) buffer BufC { float c[]; };  // read by later slices of a K split
 layout(std430, binding = 3) readonly buffer BufBias { float bias[]; };
@@ -63,9 +92,18 @@ float epilogue(float acc, uint ci, uint gn) {
 // Rows and columns past M, N are clamped to the last valid one (loads stay in bounds without
 // branches); their results are dropped at the store.
 layout(binding = 0, rgba32f) uniform readonly imageBuffer ta;
-layout(binding = 1, rgba32f) uniform readonly imageBuffer tb;
-
 #define fetch(t, texel) imageLoad(t, int(texel))
+// 16-bit B as RGBA16F or RGBA16UI texels: 4 elements per texel, widened by the texel load.
+#if defined(B_F16)
+layout(binding = 1, rgba16f) uniform readonly imageBuffer tb;
+#define fetch_b(texel) imageLoad(tb, int(texel))
+#elif defined(B_BF16)
+layout(binding = 1, rgba16ui) uniform readonly uimageBuffer tb;
+#define fetch_b(texel) uintBitsToFloat(imageLoad(tb, int(texel)) << 16u)
+#else
+layout(binding = 1, rgba32f) uniform readonly imageBuffer tb;
+#define fetch_b(texel) imageLoad(tb, int(texel))
+#endif
 
 // B not transposed: a row of B is contiguous, so one texel is 4 neighbouring columns; an
 // invocation owns TN/4 texels of columns, n0 + 4·(j·WX + tx).
@@ -86,7 +124,7 @@ void main_nn(uint base_a, uint base_b, uint base_c, uint m0, uint n0) {
     [[unroll]] for (uint i = 0u; i < TM; ++i) av[i] = fetch(ta, arow[i] + k0 / 4u);
     [[unroll]] for (uint cc = 0u; cc < 4u; ++cc) {
       vec4 bv[MAX_T / 4u];
-      [[unroll]] for (uint j = 0u; j < TN4; ++j) bv[j] = fetch(tb, bcol[j] + (k0 + cc) * ldb4);
+      [[unroll]] for (uint j = 0u; j < TN4; ++j) bv[j] = fetch_b(bcol[j] + (k0 + cc) * ldb4);
       [[unroll]] for (uint i = 0u; i < TM; ++i)
         [[unroll]] for (uint j = 0u; j < TN4; ++j) acc[i * TN4 + j] = fma(vec4(av[i][cc]), bv[j], acc[i * TN4 + j]);
     }
@@ -97,7 +135,7 @@ void main_nn(uint base_a, uint base_b, uint base_c, uint m0, uint n0) {
     [[unroll]] for (uint cc = 0u; cc < 3u; ++cc) {
       if (kfull + cc < p.K) {
         vec4 bv[MAX_T / 4u];
-        [[unroll]] for (uint j = 0u; j < TN4; ++j) bv[j] = fetch(tb, bcol[j] + (kfull + cc) * ldb4);
+        [[unroll]] for (uint j = 0u; j < TN4; ++j) bv[j] = fetch_b(bcol[j] + (kfull + cc) * ldb4);
         [[unroll]] for (uint i = 0u; i < TM; ++i)
           [[unroll]] for (uint j = 0u; j < TN4; ++j) acc[i * TN4 + j] = fma(vec4(av[i][cc]), bv[j], acc[i * TN4 + j]);
       }
@@ -132,7 +170,7 @@ void main_nt(uint base_a, uint base_b, uint base_c, uint m0, uint n0) {
   for (uint k0 = 0u; k0 < kfull; k0 += 4u) {
     vec4 av[MAX_TM], bv[MAX_T];
     [[unroll]] for (uint i = 0u; i < TM; ++i) av[i] = fetch(ta, arow[i] + k0 / 4u);
-    [[unroll]] for (uint j = 0u; j < TN; ++j) bv[j] = fetch(tb, bcol[j] + k0 / 4u);
+    [[unroll]] for (uint j = 0u; j < TN; ++j) bv[j] = fetch_b(bcol[j] + k0 / 4u);
     [[unroll]] for (uint i = 0u; i < TM; ++i)
       [[unroll]] for (uint j = 0u; j < TN; ++j)
         acc[i * TN + j] = fma(av[i].w, bv[j].w, fma(av[i].z, bv[j].z,
@@ -144,7 +182,7 @@ void main_nt(uint base_a, uint base_b, uint base_c, uint m0, uint n0) {
     bvec4 live = lessThan(uvec4(kfull) + uvec4(0u, 1u, 2u, 3u), uvec4(p.K));
     vec4 av[MAX_TM], bv[MAX_T];
     [[unroll]] for (uint i = 0u; i < TM; ++i) av[i] = mix(vec4(0.0), fetch(ta, arow[i] + kfull / 4u), live);
-    [[unroll]] for (uint j = 0u; j < TN; ++j) bv[j] = mix(vec4(0.0), fetch(tb, bcol[j] + kfull / 4u), live);
+    [[unroll]] for (uint j = 0u; j < TN; ++j) bv[j] = mix(vec4(0.0), fetch_b(bcol[j] + kfull / 4u), live);
     [[unroll]] for (uint i = 0u; i < TM; ++i)
       [[unroll]] for (uint j = 0u; j < TN; ++j)
         acc[i * TN + j] = fma(av[i].z, bv[j].z, fma(av[i].y, bv[j].y, fma(av[i].x, bv[j].x, acc[i * TN + j])));
@@ -187,7 +225,7 @@ void main_nt_shared(uint base_a, uint base_b, uint base_c, uint m0, uint n0) {
     vec4 mine[MAX_AG];
     [[unroll]] for (uint g = 0u; g < AG; ++g) mine[g] = fetch(ta, arow[g] + k0 / 4u);
     vec4 bv[MAX_T];
-    [[unroll]] for (uint j = 0u; j < TN; ++j) bv[j] = fetch(tb, bcol[j] + k0 / 4u);
+    [[unroll]] for (uint j = 0u; j < TN; ++j) bv[j] = fetch_b(bcol[j] + k0 / 4u);
     [[unroll]] for (uint i = 0u; i < TM; ++i) {
       vec4 av = subgroupShuffle(mine[i / WX], i % WX);
       [[unroll]] for (uint j = 0u; j < TN; ++j)
@@ -199,7 +237,7 @@ void main_nt_shared(uint base_a, uint base_b, uint base_c, uint m0, uint n0) {
     vec4 mine[MAX_AG];
     [[unroll]] for (uint g = 0u; g < AG; ++g) mine[g] = mix(vec4(0.0), fetch(ta, arow[g] + kfull / 4u), live);
     vec4 bv[MAX_T];
-    [[unroll]] for (uint j = 0u; j < TN; ++j) bv[j] = mix(vec4(0.0), fetch(tb, bcol[j] + kfull / 4u), live);
+    [[unroll]] for (uint j = 0u; j < TN; ++j) bv[j] = mix(vec4(0.0), fetch_b(bcol[j] + kfull / 4u), live);
     [[unroll]] for (uint i = 0u; i < TM; ++i) {
       vec4 av = subgroupShuffle(mine[i / WX], i % WX);
       [[unroll]] for (uint j = 0u; j < TN; ++j)
@@ -241,7 +279,7 @@ void main_nn_shared(uint base_a, uint base_b, uint base_c, uint m0, uint n0) {
     [[unroll]] for (uint g = 0u; g < AG; ++g) mine[g] = fetch(ta, arow[g] + k0 / 4u);
     [[unroll]] for (uint cc = 0u; cc < 4u; ++cc) {
       vec4 bv[MAX_T / 4u];
-      [[unroll]] for (uint j = 0u; j < TN4; ++j) bv[j] = fetch(tb, bcol[j] + (k0 + cc) * ldb4);
+      [[unroll]] for (uint j = 0u; j < TN4; ++j) bv[j] = fetch_b(bcol[j] + (k0 + cc) * ldb4);
       [[unroll]] for (uint i = 0u; i < TM; ++i) {
         float av = subgroupShuffle(mine[i / WX][cc], i % WX);
         [[unroll]] for (uint j = 0u; j < TN4; ++j) acc[i * TN4 + j] = fma(vec4(av), bv[j], acc[i * TN4 + j]);
@@ -254,7 +292,7 @@ void main_nn_shared(uint base_a, uint base_b, uint base_c, uint m0, uint n0) {
     [[unroll]] for (uint cc = 0u; cc < 3u; ++cc) {
       if (kfull + cc < p.K) {
         vec4 bv[MAX_T / 4u];
-        [[unroll]] for (uint j = 0u; j < TN4; ++j) bv[j] = fetch(tb, bcol[j] + (kfull + cc) * ldb4);
+        [[unroll]] for (uint j = 0u; j < TN4; ++j) bv[j] = fetch_b(bcol[j] + (kfull + cc) * ldb4);
         [[unroll]] for (uint i = 0u; i < TM; ++i) {
           float av = subgroupShuffle(mine[i / WX][cc], i % WX);
           [[unroll]] for (uint j = 0u; j < TN4; ++j) acc[i * TN4 + j] = fma(vec4(av), bv[j], acc[i * TN4 + j]);
@@ -327,12 +365,12 @@ void main() {
     if (trans_b) {
       for (uint e = lid; e < BN * BK; e += NT) {
         uint nn = e / BK, kk = e % BK, gn = n0 + nn, gk = k0 + kk;
-        Bs[kk * BN + nn] = (gn < p.N && gk < p.K) ? b[base_b + gn * p.ldb + gk] : 0.0;
+        Bs[kk * BN + nn] = (gn < p.N && gk < p.K) ? load_b(base_b + gn * p.ldb + gk) : 0.0;
       }
     } else {
       for (uint e = lid; e < BK * BN; e += NT) {
         uint kk = e / BN, nn = e % BN, gn = n0 + nn, gk = k0 + kk;
-        Bs[kk * BN + nn] = (gn < p.N && gk < p.K) ? b[base_b + gk * p.ldb + gn] : 0.0;
+        Bs[kk * BN + nn] = (gn < p.N && gk < p.K) ? load_b(base_b + gk * p.ldb + gn) : 0.0;
       }
     }
     barrier();

@@ -34,6 +34,7 @@ vkfuse::Context& context(Mode m) {
     c = std::make_unique<vkfuse::Context>(o);
   }
   c->tuning() = vkfuse::choose_tuning(c->device(), c->caps());
+  c->set_weight_dtype(vkfuse::DType::F32);
   return *c;
 }
 

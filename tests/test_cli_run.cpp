@@ -3,11 +3,14 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include "cli_runner.hpp"
+#include "vkfuse/half.hpp"
 #include "vkfuse/model.hpp"
 
 namespace fs = std::filesystem;
@@ -85,6 +88,40 @@ TEST_F(CliRun, GpuAndCpuMatchTorch) {
   Result r = cli("run " + model() + " --input " + input() + " --output " + out());
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_FALSE(vkfuse::SafetensorsFile::open(out()).contains("attn_weights"));  // only with --need-weights
+}
+
+// --profile names the dtype the weight matrices are kept in, and an F16 copy of the model
+// shows less weight memory than the F32 file with the same answers to 1e-2.
+TEST_F(CliRun, ProfileShowsSixteenBitWeightMemory) {
+  std::string f16 = rewrite(model(), "f16.safetensors", [](RawMap& m) {
+    for (auto& [n, r] : m) {
+      if (r.dtype != vkfuse::DType::F32) continue;
+      std::vector<uint8_t> b(r.bytes.size() / 2);
+      for (size_t i = 0; i < b.size() / 2; ++i) {
+        float v;
+        std::memcpy(&v, &r.bytes[4 * i], 4);
+        const uint16_t h = vkfuse::float_to_half(v);
+        std::memcpy(&b[2 * i], &h, 2);
+      }
+      r = {vkfuse::DType::F16, r.shape, b};
+    }
+  });
+  auto weights_mib = [](const std::string& text) {
+    const size_t at = text.find("weights ");
+    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + 8));
+  };
+  Result r32 = cli("run " + model() + " --input " + input() + " --output " + out() + " --profile");
+  ASSERT_EQ(r32.status, 0) << r32.out;
+  EXPECT_NE(r32.out.find("(matrices F32)"), std::string::npos) << r32.out;
+  auto o32 = vkfuse::SafetensorsFile::open(out()).to_f32("output");
+  Result r16 = cli("run " + f16 + " --input " + input() + " --output " + out() + " --profile");
+  ASSERT_EQ(r16.status, 0) << r16.out;
+  EXPECT_NE(r16.out.find("(matrices F16)"), std::string::npos) << r16.out;
+  EXPECT_LT(weights_mib(r16.out), weights_mib(r32.out)) << r32.out << r16.out;
+  EXPECT_GT(weights_mib(r16.out), 0.0) << r16.out;
+  auto o16 = vkfuse::SafetensorsFile::open(out()).to_f32("output");
+  ASSERT_EQ(o16.size(), o32.size());
+  for (size_t i = 0; i < o16.size(); ++i) EXPECT_NEAR(o16[i], o32[i], 1e-2 + 1e-2 * std::fabs(o32[i])) << i;
 }
 
 TEST_F(CliRun, InfoShowsConfigAndTensors) {

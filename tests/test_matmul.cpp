@@ -279,4 +279,131 @@ TEST_P(Matmul, RejectsBadShapes) {
 INSTANTIATE_TEST_SUITE_P(Kernel, Matmul, ::testing::Values(Mode::Normal, Mode::Portable, Mode::Staged),
                          [](const auto& pi) { return vkt::mode_name(pi.param); });
 
+// 16-bit weights: B stored as F16 or BF16 words and widened as the kernel reads it is the
+// fp32 product with B rounded to that dtype, to the fp32 bound; and within 1e-2 of the
+// product with the F32 weights. Every kernel that reads 16-bit B: the device's choice (on
+// lavapipe the RGBA16 texel kernels, with and without A shared by shuffles), the tiled kernel
+// with 16-bit storage (normal mode) and with two words to a uint (portable mode, which
+// assumes no 16-bit storage). Odd sizes and offsets cover the K and N edges and the high
+// half-word of the packed reads.
+enum class BKernel { DeviceChoice, SharedA, Tiled };
+const char* bkernel_name(BKernel k) { return k == BKernel::DeviceChoice ? "Device" : k == BKernel::SharedA ? "SharedA" : "Tiled"; }
+
+class Matmul16BitWeights : public vkt::GpuTestP<std::tuple<Mode, vkfuse::DType, BKernel>> {};
+
+std::vector<uint16_t> narrow(const std::vector<float>& v, vkfuse::DType d) {
+  std::vector<uint16_t> w(v.size());
+  for (size_t i = 0; i < v.size(); ++i) w[i] = d == vkfuse::DType::F16 ? vkfuse::float_to_half(v[i]) : vkfuse::float_to_bf16(v[i]);
+  return w;
+}
+std::vector<float> widen(const std::vector<uint16_t>& w, vkfuse::DType d) {
+  std::vector<float> v(w.size());
+  for (size_t i = 0; i < w.size(); ++i) v[i] = d == vkfuse::DType::F16 ? vkfuse::half_to_float(w[i]) : vkfuse::bf16_to_float(w[i]);
+  return v;
+}
+
+TEST_P(Matmul16BitWeights, WidenedExactly) {
+  auto [mode, dt, kernel] = GetParam();
+  auto& ctx = vkt::context(mode);
+  const auto& caps = ctx.caps();
+  if (kernel == BKernel::Tiled) ctx.tuning().matmul = vkfuse::Tuning::Matmul{};
+  // Where the device has no texel kernels (or shuffles of 8 lanes), its own choice again.
+  if (kernel == BKernel::SharedA && ctx.tuning().matmul.texels && caps.subgroup_shuffle && caps.subgroup_size == 8)
+    ctx.tuning().matmul = vkfuse::Tuning::Matmul{8, 2, 8, 4, 4, true, true};
+  vkfuse::check_tuning(ctx.tuning(), caps);
+  struct C16 { int64_t m, n, k, off; bool trans_b, bias; Activation act; };
+  for (const C16& c : {C16{1, 1, 1, 0, true, false, Activation::None}, C16{7, 9, 13, 1, true, true, Activation::Relu},
+                       C16{33, 64, 72, 0, true, true, Activation::None}, C16{65, 40, 128, 4, true, false, Activation::Gelu},
+                       C16{17, 31, 29, 3, false, true, Activation::None}, C16{24, 48, 36, 0, false, false, Activation::Relu}}) {
+    const int64_t rows = c.trans_b ? c.n : c.k, cols = c.trans_b ? c.k : c.n;
+    auto a = vkt::random_vec(c.m * c.k, 41), b = vkt::random_vec(c.off + rows * cols, 42, -2.f, 2.f);
+    auto bias = vkt::random_vec(c.n, 43);
+    auto words = narrow(b, dt);
+    auto b_rounded = widen(words, dt);
+    Tensor tb;
+    if (c.off == 0 && c.trans_b) {  // a weight as a model uploads it: Context::matrix (rows padded where tuned)
+      tb = ctx.matrix(rows, cols, b, dt);
+    } else {  // any 16-bit view: offset past the first element, either layout
+      tb = ctx.tensor({c.off + rows * cols}, dt);
+      tb.write(words.data(), words.size() * sizeof(uint16_t));
+      tb = tb.view({rows, cols}, {cols, 1}, c.off);
+    }
+    EXPECT_EQ(tb.dtype(), dt);
+    Tensor ta = ctx.tensor({c.m, c.k}, a), tbias = ctx.tensor({c.n}, bias), tc = ctx.tensor({c.m, c.n});
+    vkfuse::ops::MatmulOptions o;
+    o.trans_b = c.trans_b;
+    o.act = c.act;
+    if (c.bias) o.bias = &tbias;
+    vkt::run_once(ctx, [&](vkfuse::Sequence& s) { vkfuse::ops::matmul(s, ta, tb, tc, o); });
+    const std::vector<float> b_used(b_rounded.begin() + c.off, b_rounded.end()), b_f32(b.begin() + c.off, b.end());
+    std::vector<float> want(c.m * c.n), bound(want.size()), want_f32(want.size());
+    vkfuse::ref::matmul(a.data(), b_used.data(), want.data(), 1, c.m, c.n, c.k, o, c.bias ? bias.data() : nullptr, false);
+    vkfuse::ref::matmul(a.data(), b_f32.data(), want_f32.data(), 1, c.m, c.n, c.k, o, c.bias ? bias.data() : nullptr, false);
+    vkfuse::ops::MatmulOptions plain;
+    plain.trans_b = c.trans_b;
+    auto abs_bias = abs_of(bias);
+    vkfuse::ref::matmul(abs_of(a).data(), abs_of(b_used).data(), bound.data(), 1, c.m, c.n, c.k, plain,
+                        c.bias ? abs_bias.data() : nullptr, false);
+    std::vector<float> tol(want.size());
+    for (size_t i = 0; i < tol.size(); ++i) {
+      tol[i] = float(c.k + 2) * vkt::kEps * bound[i] + 1e-30f;
+      if (c.act == Activation::Gelu) tol[i] = 1.2f * tol[i] + 4 * vkt::kEps * std::fabs(want[i]) + 1e-7f;
+    }
+    const std::string what = std::string(vkfuse::dtype_name(dt)) + " " + std::to_string(c.m) + "x" + std::to_string(c.n) +
+                             "x" + std::to_string(c.k) + (c.trans_b ? " B^T" : " B") + " offset " + std::to_string(c.off) +
+                             " tuning " + vkfuse::to_string(ctx.tuning());
+    auto got = tc.read();
+    EXPECT_TRUE(vkt::near_all(got, want, tol)) << what;
+    // Against the F32 weights: F16 within 1e-2; BF16 (8 significant bits) within the rounding
+    // of B, |Σ a·δb| <= u·Σ|a·b| with u = 2^-8 (GELU's slope is below 1.13).
+    if (dt == vkfuse::DType::F16) {
+      EXPECT_TRUE(vkt::near_all(got, want_f32, 1e-2f, 1e-2f)) << what;
+    } else {
+      for (size_t i = 0; i < tol.size(); ++i) tol[i] = 1.13f * (bound[i] / 256 + tol[i]);
+      EXPECT_TRUE(vkt::near_all(got, want_f32, tol)) << what;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Kernel, Matmul16BitWeights,
+                         ::testing::Values(std::make_tuple(Mode::Normal, vkfuse::DType::F16, BKernel::DeviceChoice),
+                                           std::make_tuple(Mode::Normal, vkfuse::DType::F16, BKernel::SharedA),
+                                           std::make_tuple(Mode::Normal, vkfuse::DType::F16, BKernel::Tiled),
+                                           std::make_tuple(Mode::Normal, vkfuse::DType::BF16, BKernel::DeviceChoice),
+                                           std::make_tuple(Mode::Normal, vkfuse::DType::BF16, BKernel::SharedA),
+                                           std::make_tuple(Mode::Normal, vkfuse::DType::BF16, BKernel::Tiled),
+                                           std::make_tuple(Mode::Portable, vkfuse::DType::F16, BKernel::DeviceChoice),
+                                           std::make_tuple(Mode::Portable, vkfuse::DType::BF16, BKernel::DeviceChoice)),
+                         [](const auto& pi) {
+                           return std::string(vkt::mode_name(std::get<0>(pi.param))) + "_" +
+                                  vkfuse::dtype_name(std::get<1>(pi.param)) + "_" + bkernel_name(std::get<2>(pi.param));
+                         });
+
+// A 16-bit weight is half the device memory of its F32 twin; other dtypes are refused.
+TEST_P(Matmul, WeightMatrix16BitHalfTheMemory) {
+  auto& ctx = vkt::context(GetParam());
+  for (vkfuse::DType dt : {vkfuse::DType::F16, vkfuse::DType::BF16}) {
+    auto w = vkt::random_vec(256 * 320, 51);
+    const uint64_t before = ctx.memory_in_use();
+    Tensor w32 = ctx.matrix(256, 320, w, vkfuse::DType::F32);
+    const uint64_t f32_bytes = ctx.memory_in_use() - before;
+    Tensor w16 = ctx.matrix(256, 320, w, dt);
+    const uint64_t bytes16 = ctx.memory_in_use() - before - f32_bytes;
+    EXPECT_EQ(bytes16 * 2, f32_bytes);
+    EXPECT_THROW(ctx.matrix(2, 2, std::vector<float>(4), vkfuse::DType::I32), vkfuse::Error);
+    // Only B may be 16-bit.
+    Tensor a16 = ctx.matrix(4, 320, std::vector<float>(4 * 320), dt), c = ctx.tensor({4, 256});
+    vkfuse::Sequence s(ctx);
+    vkfuse::ops::MatmulOptions o;
+    o.trans_b = true;
+    EXPECT_THROW(vkfuse::ops::matmul(s, a16, w16, c, o), vkfuse::Error);
+    // The context's default weight dtype is what matrix() without one stores.
+    EXPECT_EQ(ctx.weight_dtype(), vkfuse::DType::F32);
+    ctx.set_weight_dtype(dt);
+    EXPECT_EQ(ctx.matrix(2, 2, std::vector<float>(4)).dtype(), dt);
+    ctx.set_weight_dtype(vkfuse::DType::F32);
+    EXPECT_THROW(ctx.set_weight_dtype(vkfuse::DType::U8), vkfuse::Error);
+  }
+}
+
 }  // namespace

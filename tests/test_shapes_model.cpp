@@ -147,6 +147,62 @@ TEST_P(ShapesModel, MatchesReferenceAndPyTorch) {
   }
 }
 
+// 16-bit weight files keep their weight matrices 16-bit on the device: about half the
+// weight memory of an F32 file (embeddings, biases and norms stay F32), within 1e-2 of it.
+// The F32 model is the committed one with each weight moved by up to 2^-10 of itself (so
+// it is not exactly F16), its F16 and BF16 copies that rounded to nearest even.
+TEST_P(ShapesModel, SixteenBitWeightsHalveTheWeightMemory) {
+  auto file = vkfuse::SafetensorsFile::open(model_path());
+  const std::vector<std::string> names = file.names();
+  std::vector<std::vector<float>> f32(names.size());
+  for (size_t i = 0; i < names.size(); ++i) {
+    f32[i] = file.to_f32(names[i]);
+    auto noise = vkt::random_vec(f32[i].size(), uint32_t(100 + i), -1.f / 1024, 1.f / 1024);
+    for (size_t j = 0; j < f32[i].size(); ++j) f32[i][j] *= 1 + noise[j];
+  }
+  auto copy = [&](vkfuse::DType dt) {
+    std::vector<std::vector<uint16_t>> words(names.size());
+    std::vector<std::pair<std::string, vkfuse::TensorBytes>> t;
+    for (size_t i = 0; i < names.size(); ++i) {
+      const void* data = f32[i].data();
+      if (dt != vkfuse::DType::F32) {
+        for (float v : f32[i]) words[i].push_back(dt == vkfuse::DType::F16 ? vkfuse::float_to_half(v) : vkfuse::float_to_bf16(v));
+        data = words[i].data();
+      }
+      t.push_back({names[i], {dt, file.tensor(names[i]).shape, data}});
+    }
+    return vkfuse::Model::load(vkfuse::SafetensorsFile::from_tensors(std::string("shapes_qa ") + vkfuse::dtype_name(dt),
+                                                                     t, file.metadata()));
+  };
+  auto m32 = copy(vkfuse::DType::F32), m16 = copy(vkfuse::DType::F16), mb16 = copy(vkfuse::DType::BF16);
+  EXPECT_EQ(m32.weight_dtype(), vkfuse::DType::F32);
+  EXPECT_EQ(m16.weight_dtype(), vkfuse::DType::F16);
+  EXPECT_EQ(mb16.weight_dtype(), vkfuse::DType::BF16);
+  EXPECT_EQ(vkfuse::Model::load(model_path()).weight_dtype(), vkfuse::DType::F16);
+  auto ref = vkfuse::SafetensorsFile::open(data("reference.safetensors"));
+  auto in = vkfuse::SafetensorsFile::from_tensors(
+      "reference questions", {{"image", {vkfuse::DType::F32, ref.tensor("image").shape, ref.to_f32("image").data()}},
+                              {"input_ids", {vkfuse::DType::I64, ref.tensor("input_ids").shape, ref.to_i64("input_ids").data()}}});
+  auto& ctx = vkt::context(GetParam());
+  vkfuse::Session s32(ctx, m32), s16(ctx, m16), sb16(ctx, mb16);
+  auto o32 = s32.run(in), o16 = s16.run(in), ob16 = sb16.run(in);
+  EXPECT_EQ(ctx.weight_dtype(), vkfuse::DType::F32) << "a session restores the context's weight dtype";
+  const double ratio = double(s16.memory().weights) / double(s32.memory().weights);
+  EXPECT_GT(ratio, 0.5);
+  EXPECT_LT(ratio, 0.6) << s16.memory().weights << " bytes F16 vs " << s32.memory().weights << " F32";
+  EXPECT_EQ(sb16.memory().weights, s16.memory().weights);
+  for (const char* name : {"probs", "logits"})
+    EXPECT_TRUE(vkt::near_all(o16.at(name).data, o32.at(name).data, 1e-2f, 1e-2f)) << name << ": F16 vs F32";
+  // BF16 keeps 8 significant bits: its logits move by a few percent, its answers by less.
+  EXPECT_TRUE(vkt::near_all(ob16.at("probs").data, o32.at("probs").data, 1e-2f, 1e-2f)) << "probs: BF16 vs F32";
+  // Each against its own CPU reference, which widens the same 16-bit values.
+  for (auto* pair : {&m16, &mb16}) {
+    auto cpu = pair->run(in, false, nullptr);
+    const auto& gpu = pair == &m16 ? o16 : ob16;
+    EXPECT_TRUE(vkt::near_all(gpu.at("probs").data, cpu.at("probs").data, 2e-5f, 1e-5f)) << "GPU vs CPU";
+  }
+}
+
 // The file carries what the sample needs: a vocabulary that tokenizes every question the
 // generator asks, and the image preprocessing.
 TEST(ShapesModelFile, CarriesVocabularyAndPreprocessing) {

@@ -110,6 +110,20 @@ const WeightMap& Model::weights() const {
   return m.weights;
 }
 
+DType Model::weight_dtype() const {
+  const State& m = *state_;
+  DType common = DType::F32;
+  bool first = true;
+  for (const auto& [name, shape] : m.arch->tensors()) {
+    if (shape.size() != 2) continue;
+    const DType d = m.file.tensor(name).dtype;
+    if (first) common = d;
+    first = false;
+    if (d != common) return DType::F32;
+  }
+  return common == DType::F16 || common == DType::BF16 ? common : DType::F32;
+}
+
 namespace detail {
 HostTensors run_cpu(const Model& model, const Prepared& p) {
   const Model::State& m = model.state();

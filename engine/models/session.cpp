@@ -81,6 +81,13 @@ struct Session::Impl {
     for (const auto& [name, o] : p.outputs) out[name] = ctx.tensor(o.device);
     if (!program) {
       const uint64_t before = ctx.memory_in_use();
+      // Weight matrices in the file's 16-bit dtype, for this upload only.
+      struct WeightDtype {
+        Context& c;
+        DType keep;
+        ~WeightDtype() { c.set_weight_dtype(keep); }
+      } scope{ctx, ctx.weight_dtype()};
+      ctx.set_weight_dtype(model.weight_dtype());
       program = model.state().arch->program(ctx, model.weights());
       weight_bytes = ctx.memory_in_use() - before;
     }

@@ -46,7 +46,10 @@ void matmul(Sequence& s, const Tensor& a, const Tensor& b, const Tensor& c, cons
   using detail::require;
   const std::string op = "matmul";
   detail::check_f32(a, op, "A");
-  detail::check_f32(b, op, "B");
+  // B may be 16-bit (a weight from Context::matrix), widened to fp32 as the kernel reads it.
+  require(b.defined(), op, "B is an empty tensor");
+  const bool b16 = b.dtype() == DType::F16 || b.dtype() == DType::BF16;
+  require(b.dtype() == DType::F32 || b16, op, "B is " + b.describe() + ", not F32, F16 or BF16");
   detail::check_f32(c, op, "C");
   for (const Tensor* t : {&a, &b, &c}) {
     require(t->rank() >= 2, op, t->describe() + " needs at least two dimensions");
@@ -100,9 +103,11 @@ void matmul(Sequence& s, const Tensor& a, const Tensor& b, const Tensor& c, cons
   // on a texel and the texel buffers reach the whole of A and B; else the tiled kernel.
   auto quad = [](uint32_t v) { return v % 4 == 0; };
   auto texels_fit = [&](const Tensor& x) {
-    return x.storage()->device.size / 16 <= ctx.caps.max_texel_buffer_elements;
+    return x.storage()->device.size / detail::texel_bytes(detail::texel_format(x.dtype())) <=
+           ctx.caps.max_texel_buffer_elements;
   };
-  const bool texels = t.texels && quad(p.off_a) && quad(p.lda) && quad(p.sa_outer) && quad(p.sa_inner) &&
+  const bool texels = t.texels && (!b16 || ctx.caps.rgba16_storage_texels) && quad(p.off_a) && quad(p.lda) &&
+                      quad(p.sa_outer) && quad(p.sa_inner) &&
                       quad(p.off_b) && quad(p.ldb) && quad(p.sb_outer) && quad(p.sb_inner) && texels_fit(a) &&
                       texels_fit(b);
   uint32_t res_flag = 0;
@@ -116,8 +121,12 @@ void matmul(Sequence& s, const Tensor& a, const Tensor& b, const Tensor& c, cons
     p.off_res = detail::u32(o.residual->offset());
     res_binding = detail::reads(*o.residual);
   }
-  const char* kernel = texels ? (t.shared_a ? "matmul_texel_shared" : "matmul_texel") : "matmul";
-  const detail::Pipeline& pipe = ctx.pipelines->get(kernel,
+  // 16-bit B: the texel kernels read RGBA16 texels; the tiled one 16-bit words where the
+  // device has 16-bit storage, else pairs of them in 32-bit words (_packed).
+  std::string kernel = texels ? (t.shared_a ? "matmul_texel_shared" : "matmul_texel") : "matmul";
+  if (b16) kernel += b.dtype() == DType::F16 ? "_f16" : "_bf16";
+  if (b16 && !texels && !ctx.caps.storage_16bit) kernel += "_packed";
+  const detail::Pipeline& pipe = ctx.pipelines->get(kernel.c_str(),
                                                     {t.wg_x, t.wg_y, t.tm, t.tn, t.bk}, 5, sizeof(Params),
                                                     texels ? 3u : 0u);
   // A deep K is split into slices that each stay within an invocation's loop budget; later

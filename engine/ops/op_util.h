@@ -55,7 +55,7 @@ inline std::pair<Rows, Rows> same_rows(const Tensor& x, const Tensor& y, const s
 
 inline Binding reads(const Tensor& t) { return {t.storage(), false}; }
 inline Binding writes(const Tensor& t) { return {t.storage(), true}; }
-inline Binding reads_texels(const Tensor& t) { return {t.storage(), false, true}; }
+inline Binding reads_texels(const Tensor& t) { return {t.storage(), false, true, texel_format(t.dtype())}; }
 
 }  // namespace vkfuse::detail
 

@@ -222,6 +222,12 @@ const DeviceInfo& Context::device() const { return impl_->info; }
 const Capabilities& Context::caps() const { return impl_->caps; }
 Tuning& Context::tuning() { return impl_->tuning; }
 const Tuning& Context::tuning() const { return impl_->tuning; }
+DType Context::weight_dtype() const { return impl_->weight_dtype; }
+void Context::set_weight_dtype(DType d) {
+  if (d != DType::F32 && d != DType::F16 && d != DType::BF16)
+    throw Error(std::string("weight dtype ") + dtype_name(d) + ": weights are stored as F32, F16 or BF16");
+  impl_->weight_dtype = d;
+}
 uint64_t Context::memory_in_use() const { return impl_->allocator->in_use(); }
 uint64_t Context::memory_reserved() const { return impl_->allocator->reserved(); }
 uint64_t Context::memory_peak() const { return impl_->allocator->peak_in_use(); }

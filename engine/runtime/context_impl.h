@@ -39,6 +39,7 @@ struct ContextImpl {
   DeviceInfo info;
   Capabilities caps;
   Tuning tuning;
+  DType weight_dtype = DType::F32;  // of Context::matrix() without one
   bool direct_memory = false;  // tensors live in host-visible device-local memory
   std::unique_ptr<Allocator> allocator;
   std::unique_ptr<PipelineCache> pipelines;

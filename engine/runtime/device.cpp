@@ -272,6 +272,11 @@ DeviceInfo Instance::describe(VkPhysicalDevice pd, uint32_t index) const {
   VkFormatProperties fp;
   vk.vkGetPhysicalDeviceFormatProperties(pd, VK_FORMAT_R32G32B32A32_SFLOAT, &fp);
   c.rgba32f_storage_texels = (fp.bufferFeatures & VK_FORMAT_FEATURE_STORAGE_TEXEL_BUFFER_BIT) != 0;
+  c.rgba16_storage_texels = true;
+  for (VkFormat f : {VK_FORMAT_R16G16B16A16_SFLOAT, VK_FORMAT_R16G16B16A16_UINT}) {
+    vk.vkGetPhysicalDeviceFormatProperties(pd, f, &fp);
+    c.rgba16_storage_texels = c.rgba16_storage_texels && (fp.bufferFeatures & VK_FORMAT_FEATURE_STORAGE_TEXEL_BUFFER_BIT);
+  }
   c.max_push_constants_size = l.maxPushConstantsSize;
   c.timestamp_period_ns = l.timestampPeriod;
   c.timestamps = l.timestampComputeAndGraphics == VK_TRUE;

@@ -19,7 +19,17 @@ struct Binding {
   // call, which spills every live vector register around each fetch), while
   // a storage-buffer load is a per-invocation loop.
   bool texels = false;
+  // The texel format: RGBA32F for F32 tensors; RGBA16F and RGBA16UI (bfloat16 words, widened
+  // in the shader) for 16-bit ones.
+  VkFormat texel_format = VK_FORMAT_R32G32B32A32_SFLOAT;
 };
+
+// RGBA32F texels for F32 tensors, RGBA16F for F16, RGBA16UI for BF16.
+inline VkFormat texel_format(DType t) {
+  return t == DType::F16 ? VK_FORMAT_R16G16B16A16_SFLOAT
+                         : t == DType::BF16 ? VK_FORMAT_R16G16B16A16_UINT : VK_FORMAT_R32G32B32A32_SFLOAT;
+}
+inline uint32_t texel_bytes(VkFormat f) { return f == VK_FORMAT_R32G32B32A32_SFLOAT ? 16u : 8u; }
 
 struct Dispatch {
   const Pipeline* pipeline = nullptr;

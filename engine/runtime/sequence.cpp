@@ -225,11 +225,12 @@ void SequenceImpl::record() {
                     " does not match the pipeline's descriptor type");
       if (d.bindings[i].texels) {
         // The allocator aligns offsets and sizes to 16 bytes and to the texel offset alignment.
+        const VkDeviceSize texel = texel_bytes(d.bindings[i].texel_format);
         VkBufferViewCreateInfo vci{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
         vci.buffer = a.buffer;
-        vci.format = VK_FORMAT_R32G32B32A32_SFLOAT;
+        vci.format = d.bindings[i].texel_format;
         vci.offset = a.offset;
-        vci.range = a.size / 16 * 16;
+        vci.range = a.size / texel * texel;
         VK_CHECK(vk.vkCreateBufferView(c.device, &vci, nullptr, &set_views[i]));
         views.push_back(set_views[i]);
         writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER;

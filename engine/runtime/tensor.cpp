@@ -5,6 +5,7 @@
 
 #include "storage.h"
 #include "vkfuse/error.hpp"
+#include "vkfuse/half.hpp"
 #include "vkfuse/tensor.hpp"
 
 namespace vkfuse {
@@ -220,17 +221,28 @@ Tensor Context::tensor(const Shape& shape, const std::vector<float>& data) {
 
 // lavapipe: with rows 1024·4 bytes apart, the 64 rows of B a vector reads at one step of K
 // share one L1 set and its 8 ways (197x768x3072 B^T: 21 -> 39 GFLOP/s with 4 floats more).
-Tensor Context::matrix(int64_t rows, int64_t cols, const std::vector<float>& data) {
+Tensor Context::matrix(int64_t rows, int64_t cols, const std::vector<float>& data, DType stored) {
   if (rows < 0 || cols < 0 || static_cast<int64_t>(data.size()) != rows * cols)
     throw Error("matrix: " + std::to_string(data.size()) + " values for [" + std::to_string(rows) + ", " +
                 std::to_string(cols) + "]");
+  if (stored != DType::F32 && stored != DType::F16 && stored != DType::BF16)
+    throw Error(std::string("matrix: ") + dtype_name(stored) + " is not a weight dtype (F32, F16 or BF16)");
   const int64_t pad = impl_->tuning.matmul.pad_rows;
-  if (pad == 0 || cols % 64 != 0 || rows < 2) return tensor({rows, cols}, data);
-  const int64_t ld = cols + pad;
-  std::vector<float> padded(static_cast<size_t>(rows * ld), 0.f);
-  for (int64_t r = 0; r < rows; ++r)
-    std::copy(data.begin() + r * cols, data.begin() + (r + 1) * cols, padded.begin() + r * ld);
-  return tensor({rows, ld}, padded).view({rows, cols}, {ld, 1}, 0);
+  const int64_t ld = pad == 0 || cols % 64 != 0 || rows < 2 ? cols : cols + pad;
+  Tensor t = tensor({rows, ld}, stored);
+  if (stored == DType::F32) {
+    std::vector<float> padded(static_cast<size_t>(rows * ld), 0.f);
+    for (int64_t r = 0; r < rows; ++r)
+      std::copy(data.begin() + r * cols, data.begin() + (r + 1) * cols, padded.begin() + r * ld);
+    t.write(padded.data(), padded.size() * sizeof(float));
+  } else {
+    uint16_t (*narrow)(float) = stored == DType::F16 ? float_to_half : float_to_bf16;
+    std::vector<uint16_t> words(static_cast<size_t>(rows * ld), 0);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) words[static_cast<size_t>(r * ld + c)] = narrow(data[static_cast<size_t>(r * cols + c)]);
+    t.write(words.data(), words.size() * sizeof(uint16_t));
+  }
+  return ld == cols ? t : t.view({rows, cols}, {ld, 1}, 0);
 }
 
 }  // namespace vkfuse

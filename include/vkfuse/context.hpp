@@ -45,9 +45,18 @@ class Context {
   Tensor tensor(const Shape& shape, const std::vector<float>& data);
   // A constant matrix [rows, cols] that matmul reads as B (a layer's weight, trans_b), laid
   // out as this device's kernels read it best: where Tuning::Matmul::pad_rows is set and rows
-  // are a multiple of 64 floats, rows start pad_rows floats further apart (so the same column
-  // of rows 4 KiB apart does not fall in one cache set). A [rows, cols] view with a row stride.
-  Tensor matrix(int64_t rows, int64_t cols, const std::vector<float>& data);
+  // are a multiple of 64 elements, rows start pad_rows elements further apart (so the same
+  // column of rows 4 KiB apart does not fall in one cache set). A [rows, cols] view with a row
+  // stride. Stored as `stored`: F32, or F16 or BF16 (rounded to nearest even; half the memory,
+  // widened to fp32 by matmul as it reads them; only matmul's B takes 16-bit tensors).
+  Tensor matrix(int64_t rows, int64_t cols, const std::vector<float>& data, DType stored);
+  Tensor matrix(int64_t rows, int64_t cols, const std::vector<float>& data) {
+    return matrix(rows, cols, data, weight_dtype());
+  }
+  // The dtype matrix() stores in where none is given: F32 unless set. A Session sets it to its
+  // model file's 16-bit dtype while it uploads the weights (docs/TUNING.md, "16-bit weights").
+  DType weight_dtype() const;
+  void set_weight_dtype(DType d);  // F32, F16 or BF16
 
   // Bytes held in device memory blocks, and the largest amount ever held.
   uint64_t memory_in_use() const;

@@ -23,6 +23,7 @@ struct Capabilities {
   uint32_t min_texel_buffer_offset_alignment = 0;
   uint64_t max_texel_buffer_elements = 0;  // texels one texel buffer view may cover
   bool rgba32f_storage_texels = false;     // RGBA32F storage texel buffers (imageLoad of vec4)
+  bool rgba16_storage_texels = false;      // RGBA16F and RGBA16UI ones (16-bit weights as texels)
   uint32_t max_push_constants_size = 0;
   bool device_local_host_visible = false;  // UMA: kernels read host-written memory directly
   bool timestamps = false;                 // compute queue supports timestamp queries

@@ -50,6 +50,10 @@ class Model {
   // vkfuse.vocab and vkfuse.image_preprocess; docs/model-format.md).
   const std::map<std::string, std::string>& metadata() const;
   const WeightMap& weights() const;  // converted on the first call
+  // F16 or BF16 where the file stores every weight matrix (2-D tensor) so, else F32: the
+  // dtype a Session keeps the matrices in on the device (values widened from a 16-bit file
+  // narrow back exactly, so keeping them 16-bit loses nothing).
+  DType weight_dtype() const;
 
   // The arch's parsed config: FusionConfig for vision_text_fusion, TransformerConfig for
   // transformer_encoder and _decoder, MultiheadAttentionConfig for multihead_attention. An

@@ -68,12 +68,15 @@ void run(const RunArgs& a) {
                    std::chrono::duration<double, std::milli>(t1 - t0).count(),
                    std::chrono::duration<double, std::milli>(t2 - t1).count());
       const auto m = session.memory();
-      const double mib = 1 << 20;
+      // KiB below a MiB: a small model's weights would read 0.00 MiB.
+      const bool small = m.total() < (1u << 20);
+      const double unit = small ? 1 << 10 : 1 << 20;
+      const char* name = small ? "KiB" : "MiB";
       std::fprintf(stderr,
-                   "device memory: %.2f MiB = weights %.2f + inputs/outputs %.2f + intermediates %.2f "
-                   "(%.2f MiB with one buffer each)\n",
-                   m.total() / mib, m.weights / mib, m.inputs_outputs / mib, m.intermediates / mib,
-                   m.intermediates_unshared / mib);
+                   "device memory: %.2f %s = weights %.2f (matrices %s) + inputs/outputs %.2f + intermediates "
+                   "%.2f (%.2f %s with one buffer each)\n",
+                   m.total() / unit, name, m.weights / unit, vkfuse::dtype_name(model.weight_dtype()),
+                   m.inputs_outputs / unit, m.intermediates / unit, m.intermediates_unshared / unit, name);
     }
   }
   if (a.output.empty()) {
