@@ -67,12 +67,16 @@ namespace {
 // A matmul case: C [m, n] = A [m, k] · op(B), B as a layer's weight [n, k] (trans_b, as
 // every projection of the networks; laid out by Context::matrix, or plainly contiguous to
 // show what that layout buys) or as [k, n].
+// B may be a 16-bit weight (a Session keeps a 16-bit file's matrices so): its peer is the
+// F32 case of the same shape in the same run.
 struct MatmulCase {
   int64_t m, n, k;
   bool trans_b, contiguous_b = false;
+  vkfuse::DType weights = vkfuse::DType::F32;
   std::string name() const {
     return "matmul " + std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k) +
-           (trans_b ? contiguous_b ? " B^T contiguous" : " B^T" : "");
+           (trans_b ? contiguous_b ? " B^T contiguous" : " B^T" : "") +
+           (weights != vkfuse::DType::F32 ? std::string(" ") + vkfuse::dtype_name(weights) : "");
   }
 };
 
@@ -86,6 +90,9 @@ std::vector<MatmulCase> matmul_cases() {
   for (auto [n, k] : {std::pair<int64_t, int64_t>{768, 768}, {3072, 768}, {768, 3072}, {256, 256}, {1024, 256},
                       {256, 1024}, {1152, 384}, {64, 64}, {192, 64}, {128, 64}})
     v.push_back({197, n, k, true});
+  for (vkfuse::DType w : {vkfuse::DType::F16, vkfuse::DType::BF16})
+    for (auto [n, k] : {std::pair<int64_t, int64_t>{768, 768}, {3072, 768}, {768, 3072}})
+      v.push_back({197, n, k, true, false, w});
   return v;
 }
 
@@ -165,10 +172,11 @@ void run(const std::string& device, bool portable, bool json, int reps, bool sta
     step(mc.name());
     const int64_t bn = mc.trans_b ? mc.n : mc.k, bk = mc.trans_b ? mc.k : mc.n;
     Tensor a = ctx.tensor({mc.m, mc.k}, bench::random_vec(mc.m * mc.k, 1));
-    Tensor b = mc.trans_b && !mc.contiguous_b ? ctx.matrix(bn, bk, bench::random_vec(mc.n * mc.k, 2))
+    Tensor b = mc.trans_b && !mc.contiguous_b ? ctx.matrix(bn, bk, bench::random_vec(mc.n * mc.k, 2), mc.weights)
                                               : ctx.tensor({bn, bk}, bench::random_vec(mc.n * mc.k, 2));
     Tensor c = ctx.tensor({mc.m, mc.n});
-    const double flops = 2.0 * mc.m * mc.n * mc.k, bytes = 4.0 * (mc.m * mc.k + mc.k * mc.n + mc.m * mc.n);
+    const double flops = 2.0 * mc.m * mc.n * mc.k,
+                 bytes = 4.0 * (mc.m * mc.k + mc.m * mc.n) + double(vkfuse::dtype_size(mc.weights)) * mc.k * mc.n;
     vkfuse::ops::MatmulOptions mo;
     mo.trans_b = mc.trans_b;
     results.push_back(time_case(ctx, mc.name(), reps, flops, bytes,
@@ -204,10 +212,10 @@ void run(const std::string& device, bool portable, bool json, int reps, bool sta
     return;
   }
   std::printf("method: %s, %d reps\n", how, reps);
-  std::printf("%-26s %10s %10s %10s %10s %8s %9s\n", "kernel", "median ms", "min ms", "max ms", "GFLOP/s", "of peak",
+  std::printf("%-30s %10s %10s %10s %10s %8s %9s\n", "kernel", "median ms", "min ms", "max ms", "GFLOP/s", "of peak",
               "GB/s");
   for (const auto& r : results)
-    std::printf("%-26s %10.3f %10.3f %10.3f %10.2f %8.2f %9.2f\n", r.name.c_str(), r.median_ms, r.min_ms, r.max_ms,
+    std::printf("%-30s %10.3f %10.3f %10.3f %10.2f %8.2f %9.2f\n", r.name.c_str(), r.median_ms, r.min_ms, r.max_ms,
                 r.gflops, r.gflops / peak.gflops, r.gbps);
 }
 

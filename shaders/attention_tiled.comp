@@ -41,6 +41,7 @@ layout(std430, binding = 6) writeonly buffer BufLSE { float lse[]; };     // [B,
 layout(std430, binding = 7) writeonly buffer BufPart { float part[]; };
 
 #include "attention_params.glsl"
+#include "attention_score.glsl"
 
 shared float ks[BC * D];
 shared float vs[BC * D];
@@ -99,12 +100,7 @@ void main() {
       float a = 0.0;
       [[unroll]] for (uint i = 0u; i < DL; ++i) {
         uint d = t + i * TPR;
-        if (d < D) {
-          float kd = ks[jj * D + d];
-          if (SCORE == SCORE_DOT) a = fma(qv[i], kd, a);
-          else if (SCORE == SCORE_NEG_EUCLIDEAN) a = fma(qv[i] - kd, qv[i] - kd, a);
-          else a += abs(qv[i] - kd);
-        }
+        if (d < D) a = score_term(a, qv[i], ks[jj * D + d]);
       }
       x[jj] = a;
     }
@@ -128,15 +124,8 @@ void main() {
     float mt = NEG_INF;
     [[unroll]] for (uint jj = 0u; jj < BC; ++jj) {
       uint j = j0 + jj;
-      float a = x[jj];
-      float sc = SCORE == SCORE_DOT ? p.scale * a : SCORE == SCORE_NEG_EUCLIDEAN ? -p.scale * sqrt(a) : -p.scale * a;
-      float mk = NEG_INF;
-      if (j < j_end && live && !((p.flags & FLAG_CAUSAL) != 0u && j > l)) {
-        mk = 0.0;
-        if ((p.flags & FLAG_KEY_PAD) != 0u) mk += key_pad[p.off_kp + b * p.S + j];
-        if ((p.flags & FLAG_ATTN_MASK) != 0u) mk += attn_mask[p.off_am + l * p.S + j];
-      }
-      x[jj] = mk == NEG_INF ? NEG_INF : sc + mk;
+      float mk = j < j_end && live ? mask_add(b, l, j) : NEG_INF;
+      x[jj] = mk == NEG_INF ? NEG_INF : finish_score(x[jj]) + mk;
       mt = max_nan(mt, x[jj]);
     }
     float m_new = max_nan(m, mt);

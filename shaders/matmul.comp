@@ -13,6 +13,14 @@
 // (B_F16: IEEE binary16; B_BF16: the high half of an fp32); products and sums are fp32.
 // Storage buffers of 16-bit words need storageBuffer16BitAccess (STORAGE_16BIT); without it
 // B is read as 32-bit words that each hold two elements, the lower address in the low half.
+// FP16_MATH (tiled kernel): tiles in shared memory as fp16 and each product rounded to fp16,
+// summed in fp32 (the error of a sum grows with K; a product's does not).
+#ifdef FP16_MATH
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#define TILE float16_t
+#else
+#define TILE float
+#endif
 #if (defined(B_F16) || defined(B_BF16)) && !defined(TEXEL_LOADS)
 #define B_16BIT 1
 #ifdef STORAGE_16BIT
@@ -339,8 +347,8 @@ void main() {
 #endif
 }
 #else
-shared float As[BK * BM];          // [k][m]
-shared float Bs[BK * BN];          // [k][n]
+shared TILE As[BK * BM];          // [k][m]
+shared TILE Bs[BK * BN];          // [k][n]
 
 void main() {
   uint z = gl_WorkGroupID.z;
@@ -360,26 +368,31 @@ void main() {
     // Edge tiles read zeros past M, N and K, so the inner loop needs no bounds checks.
     for (uint e = lid; e < BM * BK; e += NT) {
       uint mm = e / BK, kk = e % BK, gm = m0 + mm, gk = k0 + kk;
-      As[kk * BM + mm] = (gm < p.M && gk < p.K) ? a[base_a + gm * p.lda + gk] : 0.0;
+      As[kk * BM + mm] = TILE((gm < p.M && gk < p.K) ? a[base_a + gm * p.lda + gk] : 0.0);
     }
     if (trans_b) {
       for (uint e = lid; e < BN * BK; e += NT) {
         uint nn = e / BK, kk = e % BK, gn = n0 + nn, gk = k0 + kk;
-        Bs[kk * BN + nn] = (gn < p.N && gk < p.K) ? load_b(base_b + gn * p.ldb + gk) : 0.0;
+        Bs[kk * BN + nn] = TILE((gn < p.N && gk < p.K) ? load_b(base_b + gn * p.ldb + gk) : 0.0);
       }
     } else {
       for (uint e = lid; e < BK * BN; e += NT) {
         uint kk = e / BN, nn = e % BN, gn = n0 + nn, gk = k0 + kk;
-        Bs[kk * BN + nn] = (gn < p.N && gk < p.K) ? load_b(base_b + gk * p.ldb + gn) : 0.0;
+        Bs[kk * BN + nn] = TILE((gn < p.N && gk < p.K) ? load_b(base_b + gk * p.ldb + gn) : 0.0);
       }
     }
     barrier();
     for (uint kk = 0u; kk < BK; ++kk) {
-      float av[MAX_TM], bv[MAX_T];
+      TILE av[MAX_TM], bv[MAX_T];
       [[unroll]] for (uint i = 0u; i < TM; ++i) av[i] = As[kk * BM + ty + i * WY];
       [[unroll]] for (uint j = 0u; j < TN; ++j) bv[j] = Bs[kk * BN + tx + j * WX];
       [[unroll]] for (uint i = 0u; i < TM; ++i)
-        [[unroll]] for (uint j = 0u; j < TN; ++j) acc[i * TN + j] = fma(av[i], bv[j], acc[i * TN + j]);
+        [[unroll]] for (uint j = 0u; j < TN; ++j)
+#ifdef FP16_MATH
+          acc[i * TN + j] += float(av[i] * bv[j]);
+#else
+          acc[i * TN + j] = fma(av[i], bv[j], acc[i * TN + j]);
+#endif
     }
     barrier();
   }

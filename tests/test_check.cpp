@@ -32,12 +32,13 @@ void expect_all_pass(const std::string& args, const char* mode) {
   EXPECT_FALSE(j["device"]["driver_info"].get<std::string>().empty());
   EXPECT_EQ(j["mode"], mode);
   EXPECT_EQ(j["failed"], 0);
-  std::set<std::string> kernels, attention_variants;
+  std::set<std::string> kernels, attention_variants, matmul_variants;
   for (const auto& c : j["cases"]) {
     EXPECT_TRUE(c["pass"].get<bool>()) << c.dump();
     EXPECT_LE(c["error_over_bound"].get<double>(), 1.0) << c.dump();
     kernels.insert(c["kernel"].get<std::string>());
     if (c["kernel"] == "attention") attention_variants.insert(c["variant"].get<std::string>());
+    if (c["kernel"] == "matmul") matmul_variants.insert(c["variant"].get<std::string>());
   }
   EXPECT_EQ(j["passed"].get<size_t>(), j["cases"].size());
   for (const char* k : {"matmul", "softmax", "layer_norm", "l2_normalize", "top_k", "activation", "add", "copy",
@@ -45,6 +46,7 @@ void expect_all_pass(const std::string& args, const char* mode) {
     EXPECT_TRUE(kernels.count(k)) << k << " not checked";
   for (const char* v : {"per row", "per row, wide", "tiled", "tiled, keys split", "tiled, small tiles"})
     EXPECT_TRUE(attention_variants.count(v)) << v << " not checked";
+  for (const char* v : {"tuned", "F16 weights", "BF16 weights"}) EXPECT_TRUE(matmul_variants.count(v)) << v << " not checked";
 }
 
 TEST(Check, EveryCasePassesOnLavapipe) { expect_all_pass("", "normal"); }

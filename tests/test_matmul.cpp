@@ -379,6 +379,44 @@ INSTANTIATE_TEST_SUITE_P(Kernel, Matmul16BitWeights,
                                   vkfuse::dtype_name(std::get<1>(pi.param)) + "_" + bkernel_name(std::get<2>(pi.param));
                          });
 
+// fp16 tiles and products (Tuning::Matmul::fp16_math, opt-in), summed in fp32: each product
+// carries the rounding of a, of b and of itself to fp16, 3·u16·|a·b| with u16 = 2^-11 (2^-10
+// allowed: the conversions need not round to nearest), and values below fp16's normal range
+// up to 2^-25 absolute each; plus the fp32 sum's bound. With F32 and F16 weights. A device
+// without shaderFloat16 (and portable mode, which assumes none) refuses the option.
+TEST_P(Matmul, Fp16MathWithinItsBound) {
+  auto& ctx = vkt::context(GetParam());
+  ctx.tuning().matmul = vkfuse::Tuning::Matmul{};
+  ctx.tuning().matmul.fp16_math = true;
+  if (!ctx.caps().float16_arithmetic) {
+    EXPECT_THROW(vkfuse::check_tuning(ctx.tuning(), ctx.caps()), vkfuse::Error);
+    return;
+  }
+  vkfuse::check_tuning(ctx.tuning(), ctx.caps());
+  double worst = 0;  // the largest |error| / Σ|a·b|, reported
+  for (vkfuse::DType dt : {vkfuse::DType::F32, vkfuse::DType::F16})
+    for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{33, 65, 17}, {64, 96, 256}, {197, 64, 768}}) {
+      auto a = vkt::random_vec(m * k, 61, -4.f, 4.f), b = vkt::random_vec(n * k, 62);
+      Tensor ta = ctx.tensor({m, k}, a), tb = ctx.matrix(n, k, b, dt), tc = ctx.tensor({m, n});
+      vkfuse::ops::MatmulOptions o;
+      o.trans_b = true;
+      vkt::run_once(ctx, [&](vkfuse::Sequence& s) { vkfuse::ops::matmul(s, ta, tb, tc, o); });
+      std::vector<float> want(m * n), mag(m * n);
+      vkfuse::ref::matmul(a.data(), b.data(), want.data(), 1, m, n, k, o, nullptr, false);
+      vkfuse::ref::matmul(abs_of(a).data(), abs_of(b).data(), mag.data(), 1, m, n, k, o, nullptr, false);
+      auto got = tc.read();
+      std::vector<float> tol(want.size());
+      for (size_t i = 0; i < tol.size(); ++i) {
+        tol[i] = (3.f / 1024 + float(k + 2) * vkt::kEps) * mag[i] + float(k) * 3e-8f;
+        worst = std::max(worst, std::fabs(double(got[i]) - want[i]) / mag[i]);
+      }
+      EXPECT_TRUE(vkt::near_all(got, want, tol)) << vkfuse::dtype_name(dt) << " " << m << "x" << n << "x" << k;
+    }
+  std::printf("fp16 math: largest |error| / sum |a*b| = %.3g (2^-11 = %.3g)\n", worst, 1.0 / 2048);
+  // fp32 products would stay near 2^-24: an error this small means the fp16 kernel did not run.
+  EXPECT_GT(worst, 1e-6) << "fp16 products should round: is the fp16 kernel running?";
+}
+
 // A 16-bit weight is half the device memory of its F32 twin; other dtypes are refused.
 TEST_P(Matmul, WeightMatrix16BitHalfTheMemory) {
   auto& ctx = vkt::context(GetParam());

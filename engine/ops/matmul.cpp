@@ -126,6 +126,7 @@ void matmul(Sequence& s, const Tensor& a, const Tensor& b, const Tensor& c, cons
   std::string kernel = texels ? (t.shared_a ? "matmul_texel_shared" : "matmul_texel") : "matmul";
   if (b16) kernel += b.dtype() == DType::F16 ? "_f16" : "_bf16";
   if (b16 && !texels && !ctx.caps.storage_16bit) kernel += "_packed";
+  if (t.fp16_math && !texels) kernel += "_fp16math";
   const detail::Pipeline& pipe = ctx.pipelines->get(kernel.c_str(),
                                                     {t.wg_x, t.wg_y, t.tm, t.tn, t.bk}, 5, sizeof(Params),
                                                     texels ? 3u : 0u);

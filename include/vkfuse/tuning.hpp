@@ -24,6 +24,11 @@ struct Tuning {
     // Weight matrices whose rows are a multiple of 64 floats get this many more floats per
     // row in device memory (Context::matrix), so rows do not share cache sets.
     uint32_t pad_rows = 0;
+    // Tiled kernel: A and B tiles in shared memory as fp16 and their products in fp16
+    // (shaderFloat16), summed in fp32: half the shared memory and faster multiplies where the
+    // device has fast fp16, at ~3·2^-11 relative error per product and fp16's range (|x| up to
+    // 65504). Off by default; docs/TUNING.md has its measured error.
+    bool fp16_math = false;
   } matmul;
   struct Rows {
     uint32_t wg = 128;             // invocations per workgroup

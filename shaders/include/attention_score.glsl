@@ -3,6 +3,16 @@
 // Needs D and SCORE (specialization constants) and p.scale.
 // SCORE_DOT, SCORE_NEG_EUCLIDEAN, SCORE_NEG_MANHATTAN: attention_contract.h
 
+// The score as a sum over columns: each column's term added to a, then the sum finished.
+float score_term(float a, float qd, float kd) {
+  if (SCORE == SCORE_DOT) return fma(qd, kd, a);
+  if (SCORE == SCORE_NEG_EUCLIDEAN) return fma(qd - kd, qd - kd, a);
+  return a + abs(qd - kd);
+}
+float finish_score(float a) {
+  return SCORE == SCORE_DOT ? p.scale * a : SCORE == SCORE_NEG_EUCLIDEAN ? -p.scale * sqrt(a) : -p.scale * a;
+}
+
 #ifdef WIDE
 // head_dim above what one invocation keeps in registers: the score over all d_total columns,
 // read straight from q and k, 8 columns a loop step (a back-edge per 8: lavapipe's budget).
@@ -10,31 +20,15 @@ float wide_score(uint qi, uint ki) {
   float a = 0.0;
   for (uint d = 0u; d < p.d_total; d += 8u) {
     [[unroll]] for (uint u = 0u; u < 8u; ++u) {
-      if (d + u < p.d_total) {
-        float qd = q_buf[qi + d + u], kd = k_buf[ki + d + u];
-        if (SCORE == SCORE_DOT) a = fma(qd, kd, a);
-        else if (SCORE == SCORE_NEG_EUCLIDEAN) a = fma(qd - kd, qd - kd, a);
-        else a += abs(qd - kd);
-      }
+      if (d + u < p.d_total) a = score_term(a, q_buf[qi + d + u], k_buf[ki + d + u]);
     }
   }
-  return SCORE == SCORE_DOT ? p.scale * a : SCORE == SCORE_NEG_EUCLIDEAN ? -p.scale * sqrt(a) : -p.scale * a;
+  return finish_score(a);
 }
 #endif
 
 float score(float qv[D], float kv[D]) {
   float a = 0.0;
-  if (SCORE == SCORE_DOT) {
-    [[unroll]] for (uint d = 0u; d < D; ++d) a = fma(qv[d], kv[d], a);
-    return p.scale * a;
-  }
-  if (SCORE == SCORE_NEG_EUCLIDEAN) {
-    [[unroll]] for (uint d = 0u; d < D; ++d) {
-      float t = qv[d] - kv[d];
-      a = fma(t, t, a);
-    }
-    return -p.scale * sqrt(a);
-  }
-  [[unroll]] for (uint d = 0u; d < D; ++d) a += abs(qv[d] - kv[d]);
-  return -p.scale * a;
+  [[unroll]] for (uint d = 0u; d < D; ++d) a = score_term(a, qv[d], kv[d]);
+  return finish_score(a);
 }

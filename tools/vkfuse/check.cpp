@@ -97,14 +97,28 @@ std::vector<float> ternary(int64_t n, uint32_t seed) {
   return v;
 }
 
+// B (the weight) the values held in `weights`: F32, or F16 or BF16, rounded as Context::matrix
+// rounds them; the reference multiplies the rounded values, the bounds are fp32's.
+std::vector<float> held_as(std::vector<float> v, vkfuse::DType weights) {
+  for (auto& x : v)
+    if (weights == vkfuse::DType::F16) x = vkfuse::half_to_float(vkfuse::float_to_half(x));
+    else if (weights == vkfuse::DType::BF16) x = vkfuse::bf16_to_float(vkfuse::float_to_bf16(x));
+  return v;
+}
+
 Case matmul_case(const std::string& variant, int64_t m, int64_t n, int64_t k, bool trans_b, bool epilogue,
-                 std::function<void(vkfuse::Tuning&)> tune = {}, bool exact = false) {
+                 std::function<void(vkfuse::Tuning&)> tune = {}, bool exact = false,
+                 vkfuse::DType weights = vkfuse::DType::F32) {
   std::string shape = std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k) + (trans_b ? " B^T" : "") +
                       (epilogue ? " +bias gelu +residual" : "") + (exact ? " exact" : "");
+  if (weights != vkfuse::DType::F32) shape += std::string(" ") + vkfuse::dtype_name(weights) + " B";
   return {"matmul", variant, shape, std::move(tune), [=](Context& ctx) {
-            auto a = exact ? ternary(m * k, 1) : rnd(m * k, 1), b = exact ? ternary(k * n, 2) : rnd(k * n, 2);
+            auto a = exact ? ternary(m * k, 1) : rnd(m * k, 1);
+            auto b = held_as(exact ? ternary(k * n, 2) : rnd(k * n, 2), weights);
             auto bias = rnd(n, 3), res = rnd(m * n, 4);
-            Tensor ta = ctx.tensor({m, k}, a), tb = trans_b ? ctx.matrix(n, k, b) : ctx.tensor({k, n}, b);
+            Tensor ta = ctx.tensor({m, k}, a);
+            Tensor tb = trans_b ? ctx.matrix(n, k, b, weights)
+                                : weights != vkfuse::DType::F32 ? ctx.matrix(k, n, b, weights) : ctx.tensor({k, n}, b);
             Tensor tc = ctx.tensor({m, n}), tbias = ctx.tensor({n}, bias), tres = ctx.tensor({m, n}, res);
             ops::MatmulOptions o;
             o.trans_b = trans_b;
@@ -126,11 +140,11 @@ Case matmul_case(const std::string& variant, int64_t m, int64_t n, int64_t k, bo
             ops::MatmulOptions plain;
             plain.trans_b = trans_b;
             ref::matmul(aa.data(), ab.data(), mag.data(), 1, m, n, k, plain, nullptr, false);
-            out.tol.resize(mag.size());
             if (exact) {
               out.tol = {0.0};
               return out;
             }
+            out.tol.resize(mag.size());
             for (size_t i = 0; i < mag.size(); ++i)
               out.tol[i] = 4 * std::sqrt(double(k)) * kU * (mag[i] + 1) + 4 * kU * (1 + std::fabs(out.want[i]));
             return out;
@@ -305,21 +319,19 @@ Case attention_case(const std::string& variant, const AttnShape& a, std::functio
             for (int64_t i = 0; i < a.b; ++i) kp[size_t(i * a.s)] = 0.f;  // a live key per batch ...
             if (a.b > 1)                                                 // ... but the first of two
               for (int64_t j = 0; j < a.s; ++j) kp[size_t(j)] = -kInf;
+            // The device takes the mask without its causal part (that is the flag); the
+            // reference takes both in one mask.
+            auto mask_at = [](int64_t i, int64_t j) { return (j > i + 1 && j % 2) ? -kInf : 0.25f * float((i + j) % 3); };
+            std::vector<float> am_only = am;
             for (int64_t i = 0; i < a.l; ++i)
               for (int64_t j = 0; j < a.s; ++j) {
-                if (a.mask) am[size_t(i * a.s + j)] = (j > i + 1 && j % 2) ? -kInf : 0.25f * float((i + j) % 3);
+                if (a.mask) am[size_t(i * a.s + j)] = am_only[size_t(i * a.s + j)] = mask_at(i, j);
                 if (a.causal && j > i) am[size_t(i * a.s + j)] = -kInf;
               }
             Tensor tq = ctx.tensor({a.b, a.h, a.l, a.d}, q), tk = ctx.tensor({a.b, a.h, a.s, a.d}, k),
                    tv = ctx.tensor({a.b, a.h, a.s, a.d}, v), to = ctx.tensor({a.b, a.h, a.l, a.d}),
                    tw = ctx.tensor({a.b, a.l, a.s}), tl = ctx.tensor({a.b, a.h, a.l}),
-                   tkp = ctx.tensor({a.b, a.s}, kp), tam = ctx.tensor({a.l, a.s}, am);
-            std::vector<float> am_only = am;
-            if (a.causal && a.mask) {  // the device takes the causal part as the flag
-              for (int64_t i = 0; i < a.l; ++i)
-                for (int64_t j = i + 1; j < a.s; ++j) am_only[size_t(i * a.s + j)] = (j > i + 1 && j % 2) ? -kInf : 0.25f * float((i + j) % 3);
-              tam.write(am_only);
-            }
+                   tkp = ctx.tensor({a.b, a.s}, kp), tam = ctx.tensor({a.l, a.s}, am_only);
             ops::AttentionOptions o;
             o.score = a.score;
             o.lse = &tl;
@@ -366,6 +378,24 @@ std::vector<Case> cases(const Context& ctx) {
     auto plain = [](vkfuse::Tuning& u) { u.matmul.shared_a = false; };
     c.push_back(matmul_case("texels, A per lane", 70, 96, 80, true, true, plain));
     c.push_back(matmul_case("texels, A per lane", 64, 64, 64, false, false, plain));
+  }
+  // 16-bit weights (a Session keeps a 16-bit file's matrices so): every kernel above that
+  // reads B, on F16 and BF16 words (or RGBA16 texels), widened to fp32.
+  for (vkfuse::DType w : {vkfuse::DType::F16, vkfuse::DType::BF16}) {
+    const std::string v = std::string(vkfuse::dtype_name(w)) + " weights";
+    c.push_back(matmul_case(v, 33, 65, 17, false, false, {}, false, w));
+    c.push_back(matmul_case(v, 197, 768, 64, true, true, {}, false, w));
+    c.push_back(matmul_case(v, 37, 29, 131, true, true, {}, false, w));
+    c.push_back(matmul_case(v, 4, 8, 300000, true, false, {}, true, w));
+    if (t.matmul.texels) {
+      auto tiled = [](vkfuse::Tuning& u) { u.matmul.texels = u.matmul.shared_a = false; };
+      c.push_back(matmul_case(v + ", tiled (no texels)", 33, 65, 17, false, true, tiled, false, w));
+      c.push_back(matmul_case(v + ", tiled (no texels)", 70, 96, 80, true, true, tiled, false, w));
+    }
+    if (t.matmul.shared_a) {
+      auto plain = [](vkfuse::Tuning& u) { u.matmul.shared_a = false; };
+      c.push_back(matmul_case(v + ", texels, A per lane", 70, 96, 80, true, true, plain, false, w));
+    }
   }
   for (auto [rows, n, mask] : {std::tuple<int64_t, int64_t, bool>{3, 5, false}, {1576, 197, true}, {2, 70000, true}})
     c.push_back(softmax_case("tuned", rows, n, mask));
