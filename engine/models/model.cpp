@@ -115,7 +115,7 @@ DType Model::weight_dtype() const {
   DType common = DType::F32;
   bool first = true;
   for (const auto& [name, shape] : m.arch->tensors()) {
-    if (shape.size() != 2) continue;
+    if (shape.size() < 2) continue;  // biases and norms; a conv weight goes through matrix() too
     const DType d = m.file.tensor(name).dtype;
     if (first) common = d;
     first = false;

@@ -123,7 +123,7 @@ void patch_embedding(Sequence& s, const Tensor& image, int64_t p, const Tensor& 
   ops::MatmulOptions o;
   o.trans_b = true;
   o.bias = bias;
-  ops::matmul(s, patches, w.reshape({e, ch * p * p}), out, o);
+  ops::matmul(s, patches, w.rank() == 2 ? w : w.reshape({e, ch * p * p}), out, o);
 }
 
 void class_token_embedding(Sequence& s, const Tensor& image, int64_t patch, const Tensor& w, const Tensor* bias,

@@ -128,7 +128,7 @@ struct VisionTextFusion::Impl {
   Impl(Context& cx, const FusionConfig& cfg, const WeightMap& w) : ctx(cx), c(cfg) {
     c.validate();
     const int64_t e = c.layer.d_model, cpp = c.in_channels * c.patch_size * c.patch_size;
-    patch_w = ctx.tensor({e, cpp}, need(w, "vision.patch_embed.weight"));  // [E, C, P, P] as [E, C·P·P]
+    patch_w = ctx.matrix(e, cpp, need(w, "vision.patch_embed.weight"));  // [E, C, P, P] as [E, C·P·P]
     patch_b = ctx.tensor({e}, need(w, "vision.patch_embed.bias"));
     if (c.use_cls_token) cls = ctx.tensor({1, 1, e}, need(w, "vision.cls_token"));
     pos = ctx.tensor({1, c.image_tokens(), e}, need(w, "vision.pos_embed"));
@@ -138,7 +138,7 @@ struct VisionTextFusion::Impl {
     tpos = ctx.tensor({c.max_text_len, e}, need(w, "text.pos_embed"));
     tnorm_w = ctx.tensor({e}, need(w, "text.norm.weight"));
     tnorm_b = ctx.tensor({e}, need(w, "text.norm.bias"));
-    head_w = ctx.tensor({c.num_outputs, 2 * e}, need(w, "head.weight"));
+    head_w = ctx.matrix(c.num_outputs, 2 * e, need(w, "head.weight"));
     head_b = ctx.tensor({c.num_outputs}, need(w, "head.bias"));
     vision = std::make_unique<TransformerEncoder>(ctx, c.encoder(c.vision_layers), w, "vision.encoder.");
     text = std::make_unique<TransformerEncoder>(ctx, c.encoder(c.text_layers), w, "text.encoder.");

@@ -50,8 +50,8 @@ class Model {
   // vkfuse.vocab and vkfuse.image_preprocess; docs/model-format.md).
   const std::map<std::string, std::string>& metadata() const;
   const WeightMap& weights() const;  // converted on the first call
-  // F16 or BF16 where the file stores every weight matrix (2-D tensor) so, else F32: the
-  // dtype a Session keeps the matrices in on the device (values widened from a 16-bit file
+  // F16 or BF16 where the file stores every tensor of rank 2 or more so, else F32: the dtype a
+  // Session keeps the weight matrices in on the device (values widened from a 16-bit file
   // narrow back exactly, so keeping them 16-bit loses nothing).
   DType weight_dtype() const;
 

@@ -45,7 +45,7 @@ class Program final : public ArchProgram {
     ln_w_ = up("embeddings.LayerNorm.weight", {e});
     ln_b_ = up("embeddings.LayerNorm.bias", {e});
     if (c.pooler) {
-      pool_w_ = up("pooler.dense.weight", {e, e});
+      pool_w_ = ctx.matrix(e, e, weight(w, "pooler.dense.weight"));
       pool_b_ = up("pooler.dense.bias", {e});
     }
   }

@@ -65,19 +65,20 @@ class Program final : public ArchProgram {
         scale_(std::exp(weight(w, "logit_scale").at(0))) {
     const int64_t ev = c.vision.hidden, et = c.text.hidden, p = c.patch_size;
     auto up = [&](const char* name, Shape shape) { return ctx.tensor(shape, weight(w, name)); };
-    patch_w_ = up("vision_model.embeddings.patch_embedding.weight", {ev, c.channels * p * p});
+    auto mat = [&](const char* name, int64_t rows, int64_t cols) { return ctx.matrix(rows, cols, weight(w, name)); };
+    patch_w_ = mat("vision_model.embeddings.patch_embedding.weight", ev, c.channels * p * p);
     cls_ = up("vision_model.embeddings.class_embedding", {ev});
     vpos_ = up("vision_model.embeddings.position_embedding.weight", {c.image_tokens(), ev});
     pre_w_ = up("vision_model.pre_layrnorm.weight", {ev});
     pre_b_ = up("vision_model.pre_layrnorm.bias", {ev});
     post_w_ = up("vision_model.post_layernorm.weight", {ev});
     post_b_ = up("vision_model.post_layernorm.bias", {ev});
-    vproj_ = up("visual_projection.weight", {c.projection_dim, ev});
+    vproj_ = mat("visual_projection.weight", c.projection_dim, ev);
     tok_ = up("text_model.embeddings.token_embedding.weight", {c.vocab_size, et});
     tpos_ = up("text_model.embeddings.position_embedding.weight", {c.max_positions, et});
     fin_w_ = up("text_model.final_layer_norm.weight", {et});
     fin_b_ = up("text_model.final_layer_norm.bias", {et});
-    tproj_ = up("text_projection.weight", {c.projection_dim, et});
+    tproj_ = mat("text_projection.weight", c.projection_dim, et);
   }
 
   void record(Sequence& s, const DeviceTensors& in, const DeviceTensors& out) override {

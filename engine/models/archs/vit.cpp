@@ -36,16 +36,16 @@ class Program final : public ArchProgram {
   Program(Context& ctx, const VitConfig& c, const WeightMap& w)
       : c_(c),
         encoder_(ctx, c.encoder(), torch_layers(w, kNames, c.num_layers, c.hidden_dim)),
-        conv_w_(ctx.tensor({c.hidden_dim, 3 * c.patch_size * c.patch_size}, weight(w, "conv_proj.weight"))),
+        conv_w_(ctx.matrix(c.hidden_dim, 3 * c.patch_size * c.patch_size, weight(w, "conv_proj.weight"))),
         conv_b_(ctx.tensor({c.hidden_dim}, weight(w, "conv_proj.bias"))),
         cls_(ctx.tensor({c.hidden_dim}, weight(w, "class_token"))),
         pos_(ctx.tensor({c.tokens(), c.hidden_dim}, weight(w, "encoder.pos_embedding"))),
         ln_w_(ctx.tensor({c.hidden_dim}, weight(w, "encoder.ln.weight"))),
         ln_b_(ctx.tensor({c.hidden_dim}, weight(w, "encoder.ln.bias"))),
-        head_w_(ctx.tensor({c.num_classes, head_in()}, weight(w, "heads.head.weight"))),
+        head_w_(ctx.matrix(c.num_classes, head_in(), weight(w, "heads.head.weight"))),
         head_b_(ctx.tensor({c.num_classes}, weight(w, "heads.head.bias"))) {
     if (c.representation_size) {
-      pre_w_ = ctx.tensor({c.representation_size, c.hidden_dim}, weight(w, "heads.pre_logits.weight"));
+      pre_w_ = ctx.matrix(c.representation_size, c.hidden_dim, weight(w, "heads.pre_logits.weight"));
       pre_b_ = ctx.tensor({c.representation_size}, weight(w, "heads.pre_logits.bias"));
     }
   }
