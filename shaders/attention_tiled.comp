@@ -12,6 +12,8 @@
 // Online softmax in fp32 per tile: m the running max, s the running sum, acc the running
 // output, rescaled by exp(m_old - m_new) when the max grows. A row whose keys are all masked
 // gives zeros; a NaN score makes the row NaN, as in PyTorch.
+// FP16_MATH: q and the K/V tiles as fp16, each score term computed in fp16 (score_term_h),
+// every sum, the softmax and P·V in fp32.
 // Split over keys (decode: few query rows, so few workgroups): p.splits > 1 gives each
 // workgroup a share of the tiles; it writes its unnormalized (m, s, acc) to `part`, and
 // attention_combine.comp merges the shares.
@@ -20,6 +22,12 @@
 #ifdef SUBGROUP_REDUCE
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_shuffle : require
+#endif
+#ifdef FP16_MATH
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#define TILE float16_t
+#else
+#define TILE float
 #endif
 #include "common.glsl"
 
@@ -43,8 +51,8 @@ layout(std430, binding = 7) writeonly buffer BufPart { float part[]; };
 #include "attention_params.glsl"
 #include "attention_score.glsl"
 
-shared float ks[BC * D];
-shared float vs[BC * D];
+shared TILE ks[BC * D];
+shared TILE vs[BC * D];
 #ifndef SUBGROUP_REDUCE
 shared float red[NT * BC];
 #endif
@@ -70,11 +78,12 @@ void main() {
   bool live = l < p.L && b < p.B;
   uint lc = min(l, p.L - 1u);
 
-  float qv[DL], acc[DL];
+  TILE qv[DL];
+  float acc[DL];
   uint qi = p.off_q + b * p.sq_b + h * p.sq_h + lc * p.sq_l;
   [[unroll]] for (uint i = 0u; i < DL; ++i) {
     uint d = t + i * TPR;
-    qv[i] = live && d < D ? q_buf[qi + d] : 0.0;
+    qv[i] = TILE(live && d < D ? q_buf[qi + d] : 0.0);
     acc[i] = 0.0;
   }
   float m = NEG_INF, s = 0.0;
@@ -90,8 +99,8 @@ void main() {
     for (uint e = lid; e < BC * D; e += NT) {
       uint jj = e / D, d = e % D, j = j0 + jj;
       bool in_range = j < j_end && b < p.B;
-      ks[e] = in_range ? k_buf[kb + j * p.sk_s + d] : 0.0;
-      vs[e] = in_range ? v_buf[vb + j * p.sv_s + d] : 0.0;
+      ks[e] = TILE(in_range ? k_buf[kb + j * p.sk_s + d] : 0.0);
+      vs[e] = TILE(in_range ? v_buf[vb + j * p.sv_s + d] : 0.0);
     }
     barrier();
 
@@ -100,7 +109,11 @@ void main() {
       float a = 0.0;
       [[unroll]] for (uint i = 0u; i < DL; ++i) {
         uint d = t + i * TPR;
+#ifdef FP16_MATH
+        if (d < D) a = score_term_h(a, qv[i], ks[jj * D + d]);
+#else
         if (d < D) a = score_term(a, qv[i], ks[jj * D + d]);
+#endif
       }
       x[jj] = a;
     }
@@ -138,7 +151,7 @@ void main() {
         s += e;
         [[unroll]] for (uint i = 0u; i < DL; ++i) {
           uint d = t + i * TPR;
-          if (d < D) acc[i] = fma(e, vs[jj * D + d], acc[i]);
+          if (d < D) acc[i] = fma(e, float(vs[jj * D + d]), acc[i]);
         }
       }
       m = m_new;

@@ -63,7 +63,8 @@ std::string name(const Case& c) {
   return n;
 }
 
-void check(vkfuse::Context& ctx, const Case& c) {
+// Returns the largest |error| of the output; extra_tol widens the bound (fp16 math).
+double check(vkfuse::Context& ctx, const Case& c, float extra_tol = 0.f) {
   const int64_t e = c.h * c.d;
   auto hq = vkt::random_vec(c.b * c.l * e, 81), hk = vkt::random_vec(c.b * c.s * e, 82);
   auto hv = vkt::random_vec(c.b * c.s * e, 83);
@@ -109,13 +110,17 @@ void check(vkfuse::Context& ctx, const Case& c) {
                                  o.key_padding ? kp.data() : nullptr, am_arg);
   vkfuse::ref::merge_heads(o4.data(), want.data(), c.b, c.l, c.h, c.d);  // back to [B, L, H·D]
   const float delta = float(c.d) * vkt::kEps / 2 * float(c.d) / std::sqrt(float(c.d)) * 4;
-  const float tol = 4 * delta + 1e-6f;
-  EXPECT_TRUE(vkt::near_all(out.read(), want, tol, 0.f)) << name(c) << " output";
+  const float tol = 4 * delta + 1e-6f + extra_tol;
+  const auto got_out = out.read();
+  EXPECT_TRUE(vkt::near_all(got_out, want, tol, 0.f)) << name(c) << " output";
   EXPECT_TRUE(vkt::near_all(w.read(), ww, tol, 0.f)) << name(c) << " weights";
   if (c.fully_masked_row) {
     auto got = out.read();
-    for (int64_t i = 0; i < c.l * e; ++i) ASSERT_EQ(got[i], 0.f) << "fully masked row " << i;
+    for (int64_t i = 0; i < c.l * e; ++i) EXPECT_EQ(got[i], 0.f) << "fully masked row " << i;
   }
+  double worst = 0;
+  for (size_t i = 0; i < want.size(); ++i) worst = std::max(worst, std::fabs(double(got_out[i]) - want[i]));
+  return worst;
 }
 
 class Attention : public vkt::GpuTestP<std::tuple<Mode, Kernel, Case>> {};
@@ -188,6 +193,51 @@ INSTANTIATE_TEST_SUITE_P(SharedReduce, Attention,
                          ::testing::Combine(::testing::Values(Mode::Normal), ::testing::Values(Kernel::TiledSharedReduce),
                                             ::testing::ValuesIn(tile_cases())),
                          param_name);
+
+// fp16 math (Tuning::Attention::fp16_math, opt-in): q, k and v rounded to fp16 and each
+// score term's product or difference rounded again (u16 = 2^-11), summed in fp32. Rounding
+// errors of random sign move a score by about scale·√D·u16·|term| ≈ u16 (as vkfuse check's
+// bounds reason); the bound allows 8 times that on the score, twice that on the output (a
+// convex mix of v) plus v's own rounding: 2^-7 + 2^-11, against 2.4e-4 measured at most.
+// A device without shaderFloat16 (portable mode assumes none) refuses the option.
+class AttentionFp16 : public vkt::GpuTestP<std::tuple<Mode, Case>> {};
+
+TEST_P(AttentionFp16, WithinItsBound) {
+  auto [mode, c] = GetParam();
+  auto& ctx = vkt::context(mode);
+  ctx.tuning().attention.tiled = true;
+  ctx.tuning().attention.fp16_math = true;
+  if (!ctx.caps().float16_arithmetic) {
+    EXPECT_THROW(vkfuse::check_tuning(ctx.tuning(), ctx.caps()), vkfuse::Error);
+    return;
+  }
+  vkfuse::check_tuning(ctx.tuning(), ctx.caps());
+  const float bound = 1.f / 128 + 1.f / 2048;
+  const double worst = check(ctx, c, bound);
+  std::printf("attention fp16 math %s: largest |error| %.3g (bound %.3g)\n", name(c).c_str(), worst, bound);
+  // fp32 math stays near 1e-7 here: an error this small means the fp16 kernel did not run.
+  EXPECT_GT(worst, 2e-6) << "fp16 rounding should show: is the fp16 kernel running?";
+}
+
+INSTANTIATE_TEST_SUITE_P(Tiled, AttentionFp16,
+                         ::testing::Combine(::testing::Values(Mode::Normal, Mode::Portable), ::testing::ValuesIn(tile_cases())),
+                         [](const auto& pi) {
+                           return std::string(vkt::mode_name(std::get<0>(pi.param))) + "_" + name(std::get<1>(pi.param));
+                         });
+
+// Tens of thousands of keys at the largest head size: one workgroup's share of the keys is
+// past lavapipe's loop budget, so the tiled kernel splits them over workgroups even with
+// split_below 0, and every key counts (lavapipe would silently drop the rest).
+class AttentionLongKeys : public vkt::GpuTestP<Mode> {};
+
+TEST_P(AttentionLongKeys, TiledSplitsPastTheLoopBudget) {
+  auto& ctx = vkt::context(GetParam());
+  force(ctx, Kernel::Tiled);
+  check(ctx, {1, 1, 2, 30000, 256, true});
+}
+
+INSTANTIATE_TEST_SUITE_P(Tiled, AttentionLongKeys, ::testing::Values(Mode::Normal, Mode::Portable),
+                         [](const auto& pi) { return vkt::mode_name(pi.param); });
 
 class AttentionErrors : public vkt::GpuTest {};
 

@@ -115,7 +115,8 @@ Tiled tiled_shape(const detail::ContextImpl& ctx, int64_t d) {
                ctx.caps.subgroup_size >= r.lanes &&
                r.wg % ctx.caps.subgroup_size == 0;
   r.bc = std::max<uint32_t>(t.bc, 1);
-  auto bytes = [&](uint64_t bc) { return 2 * bc * uint64_t(d) * 4 + (r.subgroup ? 0 : uint64_t(r.wg) * bc * 4); };
+  const uint64_t element = t.fp16_math ? 2 : 4;  // of the K/V tiles
+  auto bytes = [&](uint64_t bc) { return 2 * bc * uint64_t(d) * element + (r.subgroup ? 0 : uint64_t(r.wg) * bc * 4); };
   while (r.bc > 1 && bytes(r.bc) > ctx.caps.max_shared_memory) r.bc /= 2;
   return r;
 }
@@ -152,7 +153,9 @@ void attention_tiled(Sequence& s, detail::ContextImpl& ctx, Params p, detail::Di
     part = s.context().tensor({int64_t(splits) * p.B * p.H * p.L * (dd + 2)});
     d.bindings[7] = detail::writes(part);
   }
-  d.pipeline = &ctx.pipelines->get(t.subgroup ? "attention_tiled_subgroup" : "attention_tiled",
+  const std::string kernel = std::string(t.subgroup ? "attention_tiled_subgroup" : "attention_tiled") +
+                             (ctx.tuning.attention.fp16_math ? "_fp16math" : "");
+  d.pipeline = &ctx.pipelines->get(kernel.c_str(),
                                    {t.wg, detail::u32(dd), static_cast<uint32_t>(o.score), t.bc, t.lanes}, 8,
                                    sizeof(Params));
   d.push = detail::push_bytes(p);

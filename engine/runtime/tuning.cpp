@@ -123,6 +123,8 @@ void check_tuning(const Tuning& t, const Capabilities& c) {
   if (a.lanes > 16 || (a.lanes & (a.lanes - 1)) || a.lanes > a.tiled_wg)
     fail("tiled attention lanes must be 0 (by head size) or a power of two up to 16 and the workgroup");
   if (a.bc == 0 || a.bc > 64) fail("tiled attention bc must be 1..64 keys");
+  if (a.fp16_math && !c.float16_arithmetic) fail("attention fp16_math on a device without shaderFloat16");
+  if (a.fp16_math && !a.tiled) fail("attention fp16_math is a tiled-kernel option (needs attention.tiled)");
   if (uint64_t(a.tiled_wg) * 4 * 2 > c.max_shared_memory)
     fail("tiled attention workgroup too large for the device's shared memory");
   if (t.attention.texels && !c.rgba32f_storage_texels)
@@ -142,7 +144,8 @@ std::string to_string(const Tuning& t) {
          "; attention wg " + s(t.attention.wg) + (t.attention.texels ? " texels" : "") +
          (t.attention.tiled ? " tiled wg " + s(t.attention.tiled_wg) + " bc " + s(t.attention.bc) +
                                   (t.attention.lanes ? " lanes " + s(t.attention.lanes) : "") + " split_below " +
-                                  s(t.attention.split_below) + (t.attention.subgroup_rows ? " subgroup_rows" : "")
+                                  s(t.attention.split_below) + (t.attention.subgroup_rows ? " subgroup_rows" : "") +
+                                  (t.attention.fp16_math ? " fp16_math" : "")
                             : "") +
          (t.use_subgroups ? "; subgroups on" : "; subgroups off");
 }

@@ -56,6 +56,7 @@ bool apply_field(Tuning& t, const std::string& key, uint32_t v) {
       {"attention.tiled_wg", &t.attention.tiled_wg, nullptr}, {"attention.bc", &t.attention.bc, nullptr},
       {"attention.lanes", &t.attention.lanes, nullptr}, {"attention.split_below", &t.attention.split_below, nullptr},
       {"attention.subgroup_rows", nullptr, &t.attention.subgroup_rows},
+      {"attention.fp16_math", nullptr, &t.attention.fp16_math},
       {"use_subgroups", nullptr, &t.use_subgroups},
   };
   for (const auto& f : fields)

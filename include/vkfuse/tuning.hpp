@@ -52,6 +52,10 @@ struct Tuning {
     // Rows reduce by subgroup shuffles, built from subgroup lanes: needs every subgroup full
     // and of the reported size, which the vendor table asserts only where the size is fixed.
     bool subgroup_rows = false;
+    // Tiled kernel: K/V tiles in shared memory and q as fp16, each score term's product (or
+    // difference) in fp16 (shaderFloat16), sums, softmax and P·V in fp32: half the shared
+    // memory. Off by default; docs/TUNING.md has its measured error.
+    bool fp16_math = false;
   } attention;
   bool use_subgroups = false;      // subgroup reductions where the device has them
 };

@@ -9,6 +9,14 @@ float score_term(float a, float qd, float kd) {
   if (SCORE == SCORE_NEG_EUCLIDEAN) return fma(qd - kd, qd - kd, a);
   return a + abs(qd - kd);
 }
+#ifdef FP16_MATH
+// The same term with its product (or difference) in fp16, added to an fp32 sum.
+float score_term_h(float a, float16_t qd, float16_t kd) {
+  if (SCORE == SCORE_DOT) return a + float(qd * kd);
+  float16_t t = qd - kd;
+  return SCORE == SCORE_NEG_EUCLIDEAN ? a + float(t * t) : a + float(abs(t));
+}
+#endif
 float finish_score(float a) {
   return SCORE == SCORE_DOT ? p.scale * a : SCORE == SCORE_NEG_EUCLIDEAN ? -p.scale * sqrt(a) : -p.scale * a;
 }

@@ -108,7 +108,7 @@ std::vector<float> held_as(std::vector<float> v, vkfuse::DType weights) {
 
 Case matmul_case(const std::string& variant, int64_t m, int64_t n, int64_t k, bool trans_b, bool epilogue,
                  std::function<void(vkfuse::Tuning&)> tune = {}, bool exact = false,
-                 vkfuse::DType weights = vkfuse::DType::F32) {
+                 vkfuse::DType weights = vkfuse::DType::F32, bool fp16_products = false) {
   std::string shape = std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k) + (trans_b ? " B^T" : "") +
                       (epilogue ? " +bias gelu +residual" : "") + (exact ? " exact" : "");
   if (weights != vkfuse::DType::F32) shape += std::string(" ") + vkfuse::dtype_name(weights) + " B";
@@ -146,7 +146,9 @@ Case matmul_case(const std::string& variant, int64_t m, int64_t n, int64_t k, bo
             }
             out.tol.resize(mag.size());
             for (size_t i = 0; i < mag.size(); ++i)
-              out.tol[i] = 4 * std::sqrt(double(k)) * kU * (mag[i] + 1) + 4 * kU * (1 + std::fabs(out.want[i]));
+              out.tol[i] = 4 * std::sqrt(double(k)) * kU * (mag[i] + 1) + 4 * kU * (1 + std::fabs(out.want[i])) +
+                           // fp16 products: a, b and a·b each rounded to fp16 (tests/test_matmul.cpp)
+                           (fp16_products ? 1.13 * 3.0 / 1024 * mag[i] + double(k) * 3e-8 : 0.0);
             return out;
           }};
 }
@@ -305,7 +307,9 @@ struct AttnShape {
   ops::Score score = ops::Score::Dot;
 };
 
-Case attention_case(const std::string& variant, const AttnShape& a, std::function<void(vkfuse::Tuning&)> tune) {
+// extra: the bound's widening for fp16 math (tests/test_attention.cpp AttentionFp16).
+Case attention_case(const std::string& variant, const AttnShape& a, std::function<void(vkfuse::Tuning&)> tune,
+                    double extra = 0) {
   std::string shape = "B" + std::to_string(a.b) + " H" + std::to_string(a.h) + " L" + std::to_string(a.l) + " S" +
                       std::to_string(a.s) + " D" + std::to_string(a.d) + (a.key_pad ? " keypad" : "") +
                       (a.mask ? " mask" : "") + (a.causal ? " causal" : "") +
@@ -353,7 +357,7 @@ Case attention_case(const std::string& variant, const AttnShape& a, std::functio
             out.want = want;
             out.want.insert(out.want.end(), ww.begin(), ww.end());
             const double dd = double(a.d), delta = dd * kU / 2 * dd / std::sqrt(dd) * 4;
-            out.tol = {4 * delta + 8 * std::sqrt(double(a.s)) * kU + 1e-6};
+            out.tol = {4 * delta + 8 * std::sqrt(double(a.s)) * kU + 1e-6 + extra};
             return out;
           }};
 }
@@ -378,6 +382,12 @@ std::vector<Case> cases(const Context& ctx) {
     auto plain = [](vkfuse::Tuning& u) { u.matmul.shared_a = false; };
     c.push_back(matmul_case("texels, A per lane", 70, 96, 80, true, true, plain));
     c.push_back(matmul_case("texels, A per lane", 64, 64, 64, false, false, plain));
+  }
+  // fp16 products (opt-in, Tuning::Matmul::fp16_math), where the device has fp16 arithmetic.
+  if (ctx.caps().float16_arithmetic) {
+    auto fp16 = [](vkfuse::Tuning& u) { u.matmul.texels = u.matmul.shared_a = false; u.matmul.fp16_math = true; };
+    c.push_back(matmul_case("fp16 math (opt-in)", 33, 65, 17, false, true, fp16, false, vkfuse::DType::F32, true));
+    c.push_back(matmul_case("fp16 math (opt-in)", 197, 768, 64, true, true, fp16, false, vkfuse::DType::F16, true));
   }
   // 16-bit weights (a Session keeps a 16-bit file's matrices so): every kernel above that
   // reads B, on F16 and BF16 words (or RGBA16 texels), widened to fp32.
@@ -435,6 +445,10 @@ std::vector<Case> cases(const Context& ctx) {
   for (const auto& a : shapes) c.push_back(attention_case("tiled", a, tiled));
   for (size_t i : {0, 2, 5}) c.push_back(attention_case("tiled, keys split", shapes[i], split));
   for (size_t i : {1, 2}) c.push_back(attention_case("tiled, small tiles", shapes[i], small));
+  if (ctx.caps().float16_arithmetic) {  // opt-in: Tuning::Attention::fp16_math
+    auto fp16 = [](vkfuse::Tuning& u) { u.attention.tiled = true; u.attention.fp16_math = true; };
+    for (size_t i : {1, 3}) c.push_back(attention_case("tiled, fp16 math (opt-in)", shapes[i], fp16, 1.0 / 128 + 1.0 / 2048));
+  }
   if (t.use_subgroups) {
     auto shared = [](vkfuse::Tuning& u) { u.attention.tiled = true; u.use_subgroups = false; };
     for (size_t i : {1, 2}) c.push_back(attention_case("tiled, shared-memory reduction", shapes[i], shared));
