@@ -15,7 +15,12 @@
 // B is read as 32-bit words that each hold two elements, the lower address in the low half.
 // FP16_MATH (tiled kernel): tiles in shared memory as fp16 and each product rounded to fp16,
 // summed in fp32 (the error of a sum grows with K; a product's does not).
-#ifdef FP16_MATH
+// COOPMAT: VK_NV_cooperative_matrix, 16x16x16 fp16 x fp16 products into fp32 (below).
+#ifdef COOPMAT
+#extension GL_NV_cooperative_matrix : require
+#extension GL_KHR_memory_scope_semantics : require
+#endif
+#if defined(FP16_MATH) || defined(COOPMAT)
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #define TILE float16_t
 #else
@@ -345,6 +350,62 @@ void main() {
   else
     main_nn(base_a, base_b, base_c, m0, n0);
 #endif
+}
+#elif defined(COOPMAT)
+// One subgroup per workgroup (WX = the subgroup size, WY = 1) computes TM x TN blocks of
+// 16x16 with the device's matrix units: per step of 16 along K it stages A [16·TM, 16] and
+// op(B) [16, 16·TN] in shared memory as fp16 (zeros past M, N and K), and multiplies them
+// into fp32 accumulators; at the end the accumulators go through shared memory to the same
+// epilogue as the other kernels, element by element, so edges and strides need nothing from
+// the matrix loads. A and B are rounded to fp16 (2^-11 each), products and sums are fp32.
+const uint T16 = 16u;
+const uint CM = TM * T16, CN = TN * T16;
+const uint CMAX = MATMUL_COOPMAT_MAX_BLOCKS;  // TM, TN and TM·TN at most this (checked on the host)
+shared float16_t Ah[CM * T16];     // [m][k]
+shared float16_t Bh[T16 * CN];     // [k][n]
+shared float Cs[CM * CN];          // [m][n]
+
+void main() {
+  uint z = gl_WorkGroupID.z;
+  uint zo = z / p.batch_inner, zi = z % p.batch_inner;
+  uint base_a = p.off_a + zo * p.sa_outer + zi * p.sa_inner;
+  uint base_b = p.off_b + zo * p.sb_outer + zi * p.sb_inner;
+  uint base_c = p.off_c + zo * p.sc_outer + zi * p.sc_inner;
+  uint m0 = gl_WorkGroupID.y * CM, n0 = gl_WorkGroupID.x * CN;
+  uint lid = gl_LocalInvocationIndex;
+  bool trans_b = (p.flags & MATMUL_TRANS_B) != 0u;
+
+  fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> acc[CMAX];
+  [[unroll]] for (uint i = 0u; i < TM * TN; ++i) acc[i] = fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>(0.0);
+  for (uint k0 = 0u; k0 < p.K; k0 += T16) {
+    barrier();
+    for (uint e = lid; e < CM * T16; e += NT) {
+      uint mm = e / T16, kk = e % T16, gm = m0 + mm, gk = k0 + kk;
+      Ah[e] = float16_t((gm < p.M && gk < p.K) ? a[base_a + gm * p.lda + gk] : 0.0);
+    }
+    for (uint e = lid; e < T16 * CN; e += NT) {
+      uint kk = e / CN, nn = e % CN, gn = n0 + nn, gk = k0 + kk;
+      float v = 0.0;
+      if (gn < p.N && gk < p.K) v = load_b(base_b + (trans_b ? gn * p.ldb + gk : gk * p.ldb + gn));
+      Bh[e] = float16_t(v);
+    }
+    barrier();
+    fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> am[CMAX], bm[CMAX];
+    [[unroll]] for (uint i = 0u; i < TM; ++i) coopMatLoadNV(am[i], Ah, i * T16 * T16, T16, false);
+    [[unroll]] for (uint j = 0u; j < TN; ++j) coopMatLoadNV(bm[j], Bh, j * T16, CN, false);
+    [[unroll]] for (uint i = 0u; i < TM; ++i)
+      [[unroll]] for (uint j = 0u; j < TN; ++j) acc[i * TN + j] = coopMatMulAddNV(am[i], bm[j], acc[i * TN + j]);
+  }
+  [[unroll]] for (uint i = 0u; i < TM; ++i)
+    [[unroll]] for (uint j = 0u; j < TN; ++j) coopMatStoreNV(acc[i * TN + j], Cs, i * T16 * CN + j * T16, CN, false);
+  barrier();
+  for (uint e = lid; e < CM * CN; e += NT) {
+    uint gm = m0 + e / CN, gn = n0 + e % CN;
+    if (gm < p.M && gn < p.N) {
+      uint ci = base_c + gm * p.ldc + gn;
+      c[ci] = epilogue(Cs[e], ci, gn);
+    }
+  }
 }
 #else
 shared TILE As[BK * BM];          // [k][m]

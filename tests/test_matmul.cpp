@@ -417,6 +417,41 @@ TEST_P(Matmul, Fp16MathWithinItsBound) {
   EXPECT_GT(worst, 1e-6) << "fp16 products should round: is the fp16 kernel running?";
 }
 
+// Cooperative matrices (Tuning::Matmul::coopmat, VK_NV_cooperative_matrix): A and B rounded
+// to fp16 (2^-11 each, 2^-10 allowed), products and sums in fp32, at edge tiles, both B
+// layouts, 16-bit B, batches and a long K. lavapipe has no such units: there the option is
+// refused, which is what this test checks on it; on a device that has them it runs the kernel.
+TEST_P(Matmul, CoopmatWithinItsBoundOrRefused) {
+  auto& ctx = vkt::context(GetParam());
+  ctx.tuning().matmul = vkfuse::Tuning::Matmul{};
+  ctx.tuning().matmul.coopmat = true;
+  ctx.tuning().matmul.tm = ctx.tuning().matmul.tn = 2;
+  if (!ctx.caps().cooperative_matrix) {
+    EXPECT_THROW(vkfuse::check_tuning(ctx.tuning(), ctx.caps()), vkfuse::Error);
+    return;
+  }
+  vkfuse::check_tuning(ctx.tuning(), ctx.caps());
+  struct C { int64_t m, n, k; bool trans_b; vkfuse::DType b; int64_t batch; };
+  for (const C& c : {C{1, 1, 1, true, vkfuse::DType::F32, 1}, C{33, 65, 17, false, vkfuse::DType::F32, 1},
+                     C{197, 768, 64, true, vkfuse::DType::F16, 1}, C{45, 77, 39, true, vkfuse::DType::BF16, 1},
+                     C{17, 31, 29, false, vkfuse::DType::F32, 3}, C{8, 16, 5000, true, vkfuse::DType::F16, 1}}) {
+    auto a = vkt::random_vec(c.batch * c.m * c.k, 71), b = vkt::random_vec(c.n * c.k, 72);
+    Tensor ta = ctx.tensor({c.batch, c.m, c.k}, a), tc = ctx.tensor({c.batch, c.m, c.n});
+    Tensor tb = c.trans_b ? ctx.matrix(c.n, c.k, b, c.b) : ctx.matrix(c.k, c.n, b, c.b);
+    vkfuse::ops::MatmulOptions o;
+    o.trans_b = c.trans_b;
+    vkt::run_once(ctx, [&](vkfuse::Sequence& s) { vkfuse::ops::matmul(s, ta, tb, tc, o); });
+    std::vector<float> want(c.batch * c.m * c.n), mag(want.size());
+    vkfuse::ref::matmul(a.data(), b.data(), want.data(), c.batch, c.m, c.n, c.k, o, nullptr, true);
+    vkfuse::ref::matmul(abs_of(a).data(), abs_of(b).data(), mag.data(), c.batch, c.m, c.n, c.k, o, nullptr, true);
+    std::vector<float> tol(want.size());
+    // 16-bit B is rounded once already: its own 2^-8 (BF16) on top.
+    const float u_b = c.b == vkfuse::DType::BF16 ? 1.f / 256 : 1.f / 1024;
+    for (size_t i = 0; i < tol.size(); ++i) tol[i] = (1.f / 1024 + u_b + float(c.k + 2) * vkt::kEps) * mag[i] + 1e-30f;
+    EXPECT_TRUE(vkt::near_all(tc.read(), want, tol)) << c.m << "x" << c.n << "x" << c.k << " " << vkfuse::dtype_name(c.b);
+  }
+}
+
 // A 16-bit weight is half the device memory of its F32 twin; other dtypes are refused.
 TEST_P(Matmul, WeightMatrix16BitHalfTheMemory) {
   auto& ctx = vkt::context(GetParam());

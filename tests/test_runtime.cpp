@@ -119,6 +119,54 @@ TEST(VendorTuning, OverridesByName) {
   }
   EXPECT_THROW(vkfuse::detail::apply_overrides(t, "matmul.tm=eight"), vkfuse::Error);
   EXPECT_THROW(vkfuse::detail::apply_overrides(t, "matmul.tm"), vkfuse::Error);
+  vkfuse::detail::apply_overrides(t, "matmul.fp16_math=1,attention.fp16_math=1,matmul.coopmat=1");
+  EXPECT_TRUE(t.matmul.fp16_math && t.attention.fp16_math && t.matmul.coopmat);
+}
+
+// The opt-in paths a device cannot run are refused by name, before any pipeline is made:
+// cooperative matrices need VK_NV_cooperative_matrix (lavapipe has none), fp16 math needs
+// shaderFloat16 (portable mode assumes none).
+TEST(VendorTuning, OptInPathsTheDeviceLacksAreRefused) {
+  vkfuse::Capabilities c;
+  c.max_workgroup_invocations = 256;
+  c.max_workgroup_size[0] = c.max_workgroup_size[1] = c.max_workgroup_size[2] = 256;
+  c.max_shared_memory = 32768;
+  c.subgroup_size = 32;
+  vkfuse::Tuning t;
+  EXPECT_NO_THROW(vkfuse::check_tuning(t, c));
+  auto refused = [&](vkfuse::Tuning u, const char* needle) {
+    try {
+      vkfuse::check_tuning(u, c);
+      return ::testing::AssertionFailure() << "no error for " << needle;
+    } catch (const vkfuse::Error& e) {
+      if (std::string(e.what()).find(needle) == std::string::npos) return ::testing::AssertionFailure() << e.what();
+      return ::testing::AssertionSuccess();
+    }
+  };
+  vkfuse::Tuning u = t;
+  u.matmul.coopmat = true;
+  EXPECT_TRUE(refused(u, "coopmat"));
+  u = t;
+  u.matmul.fp16_math = true;
+  EXPECT_TRUE(refused(u, "fp16_math"));
+  u = t;
+  u.attention.tiled = u.attention.fp16_math = true;
+  EXPECT_TRUE(refused(u, "fp16_math"));
+  // With the features: accepted, but not in combinations the kernels do not have.
+  c.float16_arithmetic = c.cooperative_matrix = true;
+  u = t;
+  u.matmul.coopmat = true;
+  u.matmul.tm = u.matmul.tn = 2;
+  EXPECT_NO_THROW(vkfuse::check_tuning(u, c));
+  u.matmul.fp16_math = true;
+  EXPECT_TRUE(refused(u, "coopmat"));
+  u.matmul.fp16_math = false;
+  u.matmul.tm = 4;
+  u.matmul.tn = 4;
+  EXPECT_TRUE(refused(u, "coopmat"));
+  u = t;
+  u.attention.fp16_math = true;  // without the tiled kernel
+  EXPECT_TRUE(refused(u, "tiled"));
 }
 
 class Memory : public vkt::GpuTestP<Mode> {};

@@ -123,21 +123,27 @@ void matmul(Sequence& s, const Tensor& a, const Tensor& b, const Tensor& c, cons
   }
   // 16-bit B: the texel kernels read RGBA16 texels; the tiled one 16-bit words where the
   // device has 16-bit storage, else pairs of them in 32-bit words (_packed).
-  std::string kernel = texels ? (t.shared_a ? "matmul_texel_shared" : "matmul_texel") : "matmul";
+  // Cooperative matrices where the tuning asks for them (check_tuning: the device has them),
+  // with F32 B or 16-bit B in 16-bit storage; a workgroup is one subgroup of tm x tn blocks
+  // of 16x16 (its K step is 16).
+  const bool coop = t.coopmat && !texels && (!b16 || ctx.caps.storage_16bit);
+  std::string kernel = coop ? "matmul_coopmat" : texels ? (t.shared_a ? "matmul_texel_shared" : "matmul_texel") : "matmul";
   if (b16) kernel += b.dtype() == DType::F16 ? "_f16" : "_bf16";
-  if (b16 && !texels && !ctx.caps.storage_16bit) kernel += "_packed";
-  if (t.fp16_math && !texels) kernel += "_fp16math";
-  const detail::Pipeline& pipe = ctx.pipelines->get(kernel.c_str(),
-                                                    {t.wg_x, t.wg_y, t.tm, t.tn, t.bk}, 5, sizeof(Params),
+  if (b16 && !texels && !coop && !ctx.caps.storage_16bit) kernel += "_packed";
+  if (t.fp16_math && !texels && !coop) kernel += "_fp16math";
+  const uint32_t wg_x = coop ? ctx.caps.subgroup_size : t.wg_x, wg_y = coop ? 1u : t.wg_y;
+  const uint32_t tile_m = coop ? 16 * t.tm : t.wg_y * t.tm, tile_n = coop ? 16 * t.tn : t.wg_x * t.tn;
+  const uint32_t bk = coop ? 16u : t.bk;
+  const detail::Pipeline& pipe = ctx.pipelines->get(kernel.c_str(), {wg_x, wg_y, t.tm, t.tn, bk}, 5, sizeof(Params),
                                                     texels ? 3u : 0u);
   // A deep K is split into slices that each stay within an invocation's loop budget; later
   // slices add to C, and bias and activation apply once, after the last. Slices are whole
   // texels (multiples of 4), so texel alignment holds for each.
-  const int64_t slice =
-      texels ? static_cast<int64_t>((detail::kLoopBudget - 16) * 4)
-             : static_cast<int64_t>(std::max<uint64_t>(detail::kLoopBudget / detail::matmul_edges_per_tile(
-                                                                                 t.wg_x, t.wg_y, t.tm, t.tn, t.bk),
-                                                       1) * t.bk);
+  // The cooperative kernel's K step: its two staging loops and the step itself.
+  const uint64_t edges = coop ? 3 + detail::ceil_div(uint64_t(tile_m) * 16, wg_x) + detail::ceil_div(uint64_t(tile_n) * 16, wg_x)
+                              : detail::matmul_edges_per_tile(t.wg_x, t.wg_y, t.tm, t.tn, t.bk);
+  const int64_t slice = texels ? static_cast<int64_t>((detail::kLoopBudget - 16) * 4)
+                               : static_cast<int64_t>(std::max<uint64_t>(detail::kLoopBudget / edges, 1) * bk);
   const uint32_t b_step = o.trans_b ? 1u : p.ldb;  // elements of B per unit of K
   const int64_t k_total = std::max<int64_t>(k, 1);
   for (int64_t k0 = 0; k0 < k_total; k0 += slice) {
@@ -154,8 +160,8 @@ void matmul(Sequence& s, const Tensor& a, const Tensor& b, const Tensor& c, cons
                   res_binding};
     d.pipeline = &pipe;
     d.push = detail::push_bytes(q);
-    d.groups[0] = detail::u32(detail::ceil_div(n, t.wg_x * t.tn));
-    d.groups[1] = detail::u32(detail::ceil_div(m, t.wg_y * t.tm));
+    d.groups[0] = detail::u32(detail::ceil_div(n, tile_n));
+    d.groups[1] = detail::u32(detail::ceil_div(m, tile_m));
     d.groups[2] = detail::u32(batch.outer * batch.inner);
     d.label = "matmul " + std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(q.K) +
               (d.groups[2] > 1 ? " x" + std::to_string(d.groups[2]) : "");

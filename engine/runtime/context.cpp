@@ -26,6 +26,7 @@ Capabilities portable_caps(Capabilities c) {
   c.subgroup_shuffle = false;
   c.storage_16bit = false;
   c.float16_arithmetic = false;
+  c.cooperative_matrix = false;
   c.max_storage_buffer_range = std::min<uint64_t>(c.max_storage_buffer_range, 128ull << 20);
   c.max_push_constants_size = std::min<uint32_t>(c.max_push_constants_size, 128);
   c.portable = true;
@@ -88,6 +89,14 @@ ContextImpl::ContextImpl(const Options& o) : options(o) {
   if (caps.float16_arithmetic) {
     s16.pNext = &f16;
     dev_exts.push_back(VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME);
+  }
+  // Cooperative matrices (Tuning::Matmul::coopmat) tile fp16 in shared memory too.
+  VkPhysicalDeviceCooperativeMatrixFeaturesNV coop{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+  coop.cooperativeMatrix = VK_TRUE;
+  caps.cooperative_matrix = caps.cooperative_matrix && caps.float16_arithmetic;
+  if (caps.cooperative_matrix) {
+    f16.pNext = &coop;
+    dev_exts.push_back(VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME);
   }
   VkPhysicalDeviceFeatures2 f2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
   f2.pNext = &s16;

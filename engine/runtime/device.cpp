@@ -228,6 +228,13 @@ DeviceInfo Instance::describe(VkPhysicalDevice pd, uint32_t index) const {
   VkPhysicalDeviceFeatures2 f2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
   f2.pNext = &s16;
   if (v12 || has_extension(exts, VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME)) s16.pNext = &f16;
+  VkPhysicalDeviceCooperativeMatrixFeaturesNV coop{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+  const bool has_coop = has_extension(exts, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME) &&
+                        vk.vkGetPhysicalDeviceCooperativeMatrixPropertiesNV;
+  if (has_coop) {
+    coop.pNext = f2.pNext;
+    f2.pNext = &coop;
+  }
   vk.vkGetPhysicalDeviceFeatures2(pd, &f2);
 
   VkPhysicalDeviceMemoryProperties mem;
@@ -264,6 +271,18 @@ DeviceInfo Instance::describe(VkPhysicalDevice pd, uint32_t index) const {
                        (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT);
   c.storage_16bit = s16.storageBuffer16BitAccess == VK_TRUE;
   c.float16_arithmetic = f16.shaderFloat16 == VK_TRUE;
+  if (has_coop && coop.cooperativeMatrix) {
+    uint32_t shapes = 0;
+    VK_CHECK(vk.vkGetPhysicalDeviceCooperativeMatrixPropertiesNV(pd, &shapes, nullptr));
+    std::vector<VkCooperativeMatrixPropertiesNV> list(shapes, {VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV});
+    VK_CHECK(vk.vkGetPhysicalDeviceCooperativeMatrixPropertiesNV(pd, &shapes, list.data()));
+    for (const auto& m : list)
+      c.cooperative_matrix = c.cooperative_matrix ||
+                             (m.MSize == 16 && m.NSize == 16 && m.KSize == 16 && m.AType == VK_COMPONENT_TYPE_FLOAT16_NV &&
+                              m.BType == VK_COMPONENT_TYPE_FLOAT16_NV && m.CType == VK_COMPONENT_TYPE_FLOAT32_NV &&
+                              m.DType == VK_COMPONENT_TYPE_FLOAT32_NV && m.scope == VK_SCOPE_SUBGROUP_NV);
+    c.cooperative_matrix = c.cooperative_matrix && c.float16_arithmetic;  // fp16 tiles in shared memory
+  }
   c.max_storage_buffer_range = l.maxStorageBufferRange;
   c.max_allocation_size = maint3.maxMemoryAllocationSize;
   c.min_storage_buffer_offset_alignment = static_cast<uint32_t>(l.minStorageBufferOffsetAlignment);

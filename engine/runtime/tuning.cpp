@@ -99,6 +99,12 @@ void check_tuning(const Tuning& t, const Capabilities& c) {
     fail("texel kernels on a device without RGBA32F storage texel buffers");
   if (m.fp16_math && !c.float16_arithmetic) fail("matmul fp16_math on a device without shaderFloat16");
   if (m.fp16_math && m.texels) fail("matmul fp16_math is a tiled-kernel option (texels are fp32)");
+  if (m.coopmat && !c.cooperative_matrix)
+    fail("matmul coopmat needs VK_NV_cooperative_matrix with a 16x16x16 fp16 shape and shaderFloat16");
+  if (m.coopmat && (m.texels || m.fp16_math)) fail("matmul coopmat is its own kernel: without texels and fp16_math");
+  if (m.coopmat && m.tm * m.tn > 8) fail("matmul coopmat takes tm x tn at most 8 blocks of 16x16");
+  if (m.coopmat && (uint64_t(m.tm + m.tn) * 16 * 16 * 2 + uint64_t(m.tm * m.tn) * 256 * 4) > c.max_shared_memory)
+    fail("matmul coopmat tiles do not fit the device's shared memory");
   uint64_t shared = uint64_t(m.wg_y * m.tm + m.wg_x * m.tn) * m.bk * (m.fp16_math ? 2 : 4);  // the tiled fallback
   if (shared > c.max_shared_memory)
     fail("matmul tile needs " + std::to_string(shared) + " bytes of shared memory, the device has " +
@@ -137,7 +143,7 @@ std::string to_string(const Tuning& t) {
   auto s = [](uint32_t v) { return std::to_string(v); };
   return "matmul wg " + s(t.matmul.wg_x) + "x" + s(t.matmul.wg_y) + " tm " + s(t.matmul.tm) +
           " tn " + s(t.matmul.tn) + " bk " + s(t.matmul.bk) + (t.matmul.texels ? " texels" : "") + (t.matmul.shared_a ? " shared_a" : "") +
-         (t.matmul.fp16_math ? " fp16_math" : "") +
+         (t.matmul.fp16_math ? " fp16_math" : "") + (t.matmul.coopmat ? " coopmat" : "") +
          (t.matmul.pad_rows ? " pad_rows " + s(t.matmul.pad_rows) : "") + "; softmax wg " + s(t.softmax.wg) +
          " tpr " + s(t.softmax.tpr) + (t.softmax.texels ? " texels" : "") + "; layer_norm wg " + s(t.layer_norm.wg) + " tpr " +
          s(t.layer_norm.tpr) + (t.layer_norm.texels ? " texels" : "") + "; elementwise wg " + s(t.elementwise_wg) +

@@ -47,7 +47,7 @@ bool apply_field(Tuning& t, const std::string& key, uint32_t v) {
       {"matmul.tm", &t.matmul.tm, nullptr}, {"matmul.tn", &t.matmul.tn, nullptr},
       {"matmul.bk", &t.matmul.bk, nullptr}, {"matmul.texels", nullptr, &t.matmul.texels},
       {"matmul.shared_a", nullptr, &t.matmul.shared_a}, {"matmul.pad_rows", &t.matmul.pad_rows, nullptr},
-      {"matmul.fp16_math", nullptr, &t.matmul.fp16_math},
+      {"matmul.fp16_math", nullptr, &t.matmul.fp16_math}, {"matmul.coopmat", nullptr, &t.matmul.coopmat},
       {"softmax.wg", &t.softmax.wg, nullptr}, {"softmax.tpr", &t.softmax.tpr, nullptr},
       {"softmax.texels", nullptr, &t.softmax.texels}, {"layer_norm.wg", &t.layer_norm.wg, nullptr},
       {"layer_norm.tpr", &t.layer_norm.tpr, nullptr}, {"layer_norm.texels", nullptr, &t.layer_norm.texels},

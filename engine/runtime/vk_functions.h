@@ -18,9 +18,11 @@
   X(vkCreateDevice)                            \
   X(vkGetDeviceProcAddr)
 
-#define VKFUSE_DEBUG_FUNCTIONS(X)      \
-  X(vkCreateDebugUtilsMessengerEXT)     \
-  X(vkDestroyDebugUtilsMessengerEXT)
+// Of extensions: null where the loader or driver lacks them.
+#define VKFUSE_OPTIONAL_INSTANCE_FUNCTIONS(X) \
+  X(vkCreateDebugUtilsMessengerEXT)           \
+  X(vkDestroyDebugUtilsMessengerEXT)          \
+  X(vkGetPhysicalDeviceCooperativeMatrixPropertiesNV)
 
 #define VKFUSE_DEVICE_FUNCTIONS(X)     \
   X(vkDestroyDevice)                    \

@@ -45,7 +45,7 @@ void load_instance_functions(VulkanFunctions& f, VkInstance instance) {
 #undef VKFUSE_LOAD
 #define VKFUSE_LOAD_OPTIONAL(name) \
   f.name = reinterpret_cast<PFN_##name>(f.vkGetInstanceProcAddr(instance, #name));
-  VKFUSE_DEBUG_FUNCTIONS(VKFUSE_LOAD_OPTIONAL)
+  VKFUSE_OPTIONAL_INSTANCE_FUNCTIONS(VKFUSE_LOAD_OPTIONAL)
 #undef VKFUSE_LOAD_OPTIONAL
 }
 

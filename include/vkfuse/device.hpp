@@ -17,6 +17,9 @@ struct Capabilities {
   bool subgroup_shuffle = false;           // subgroupShuffle usable in compute shaders
   bool storage_16bit = false;              // storageBuffer16BitAccess
   bool float16_arithmetic = false;         // shaderFloat16
+  // VK_NV_cooperative_matrix with a 16x16x16 fp16 x fp16 + fp32 shape at subgroup scope
+  // (Tuning::Matmul::coopmat).
+  bool cooperative_matrix = false;
   uint64_t max_storage_buffer_range = 0;   // bytes one descriptor may cover
   uint64_t max_allocation_size = 0;        // bytes
   uint32_t min_storage_buffer_offset_alignment = 0;

@@ -29,6 +29,10 @@ struct Tuning {
     // device has fast fp16, at ~3·2^-11 relative error per product and fp16's range (|x| up to
     // 65504). Off by default; docs/TUNING.md has its measured error.
     bool fp16_math = false;
+    // VK_NV_cooperative_matrix (Capabilities::cooperative_matrix): a workgroup of one subgroup
+    // computes tm x tn blocks of 16x16 (tm·tn <= 8) with the matrix units, A and B rounded
+    // to fp16, products and sums fp32. Off by default and unmeasured: no such device was lent.
+    bool coopmat = false;
   } matmul;
   struct Rows {
     uint32_t wg = 128;             // invocations per workgroup

@@ -13,6 +13,7 @@ CONTRACT_CONST(MATMUL_ACCUMULATE, 32u)   // add to C: a later slice of a K split
 CONTRACT_CONST(MATMUL_RESIDUAL, 64u)     // + residual after the activation
 CONTRACT_CONST(MATMUL_MAX_T, 8u)         // register block bounds: TN <= MATMUL_MAX_T,
 CONTRACT_CONST(MATMUL_MAX_TM, 16u)       // TM <= MATMUL_MAX_TM, TM·TN <= MATMUL_MAX_T²
+CONTRACT_CONST(MATMUL_COOPMAT_MAX_BLOCKS, 8u)  // coopmat: TM·TN blocks of 16x16, at most this
 
 #define MATMUL_PARAMS                                                          \
   CONTRACT_UINT M, N, K;                                                       \

@@ -389,6 +389,18 @@ std::vector<Case> cases(const Context& ctx) {
     c.push_back(matmul_case("fp16 math (opt-in)", 33, 65, 17, false, true, fp16, false, vkfuse::DType::F32, true));
     c.push_back(matmul_case("fp16 math (opt-in)", 197, 768, 64, true, true, fp16, false, vkfuse::DType::F16, true));
   }
+  // Cooperative matrices (opt-in, Tuning::Matmul::coopmat): A and B rounded to fp16 like the
+  // fp16 products, so the same bound.
+  if (ctx.caps().cooperative_matrix) {
+    auto coop = [](vkfuse::Tuning& u) {
+      u.matmul.texels = u.matmul.shared_a = u.matmul.fp16_math = false;
+      u.matmul.coopmat = true;
+      u.matmul.tm = u.matmul.tn = 2;
+    };
+    c.push_back(matmul_case("coopmat (opt-in)", 33, 65, 17, false, true, coop, false, vkfuse::DType::F32, true));
+    c.push_back(matmul_case("coopmat (opt-in)", 197, 768, 64, true, true, coop, false, vkfuse::DType::F16, true));
+    c.push_back(matmul_case("coopmat (opt-in)", 4, 8, 300000, true, false, coop, true, vkfuse::DType::F16));
+  }
   // 16-bit weights (a Session keeps a 16-bit file's matrices so): every kernel above that
   // reads B, on F16 and BF16 words (or RGBA16 texels), widened to fp32.
   for (vkfuse::DType w : {vkfuse::DType::F16, vkfuse::DType::BF16}) {

@@ -19,6 +19,8 @@ nlohmann::json caps_json(const vkfuse::Capabilities& c) {
       {"subgroup_arithmetic", c.subgroup_arithmetic},
       {"storage_buffer_16bit", c.storage_16bit},
       {"shader_float16", c.float16_arithmetic},
+      {"cooperative_matrix_16x16x16_f16", c.cooperative_matrix},
+      {"rgba16_storage_texel_buffers", c.rgba16_storage_texels},
       {"max_storage_buffer_range_bytes", c.max_storage_buffer_range},
       {"min_storage_buffer_offset_alignment", c.min_storage_buffer_offset_alignment},
       {"max_push_constants_bytes", c.max_push_constants_size},
@@ -62,9 +64,9 @@ void run(bool json) {
     std::printf("      workgroup: %u invocations, size %u x %u x %u; shared memory %u KiB\n",
                 c.max_workgroup_invocations, c.max_workgroup_size[0], c.max_workgroup_size[1],
                 c.max_workgroup_size[2], c.max_shared_memory / 1024);
-    std::printf("      subgroup size %u, arithmetic %s; 16-bit storage %s; fp16 %s\n", c.subgroup_size,
-                c.subgroup_arithmetic ? "yes" : "no", c.storage_16bit ? "yes" : "no",
-                c.float16_arithmetic ? "yes" : "no");
+    std::printf("      subgroup size %u, arithmetic %s; 16-bit storage %s; fp16 %s; cooperative matrices %s\n",
+                c.subgroup_size, c.subgroup_arithmetic ? "yes" : "no", c.storage_16bit ? "yes" : "no",
+                c.float16_arithmetic ? "yes" : "no", c.cooperative_matrix ? "yes" : "no");
     std::printf("      storage buffer range %llu MiB; host-visible device memory %s; timestamps %s\n",
                 static_cast<unsigned long long>(c.max_storage_buffer_range >> 20),
                 c.device_local_host_visible ? "yes" : "no", c.timestamps ? "yes" : "no");
