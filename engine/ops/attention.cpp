@@ -6,6 +6,7 @@
 #include "attention_contract.h"
 #include "loop_budget.h"
 #include "op_util.h"
+#include "runtime/workspace.h"
 
 namespace vkfuse {
 namespace ops {
@@ -147,10 +148,13 @@ void attention_tiled(Sequence& s, detail::ContextImpl& ctx, Params p, detail::Di
                       " loop steps)");
   detail::require(splits <= detail::kLoopBudget / 4, op, "too many key splits");
   p.splits = detail::u32(splits);
+  // The shares live from the split dispatch to the combine one: an intermediate of the
+  // sequence's memory plan, given back when this returns.
+  detail::Scratch scratch(s);
   Tensor part;
   d.bindings.resize(8, d.bindings[0]);
   if (splits > 1) {
-    part = s.context().tensor({int64_t(splits) * p.B * p.H * p.L * (dd + 2)});
+    part = scratch({int64_t(splits) * p.B * p.H * p.L * (dd + 2)});
     d.bindings[7] = detail::writes(part);
   }
   const std::string kernel = std::string(t.subgroup ? "attention_tiled_subgroup" : "attention_tiled") +
