@@ -78,6 +78,15 @@ const uint NT = WX * WY;
 const uint MAX_T = MATMUL_MAX_T;    // register block bounds, checked on the host: TN <= MAX_T,
 const uint MAX_TM = MATMUL_MAX_TM;  // TM <= MAX_TM, TM·TN <= MAX_T²
 
+// The first elements of this workgroup's matrices: z = outer·batch_inner + inner.
+void batch_bases(out uint base_a, out uint base_b, out uint base_c) {
+  uint z = gl_WorkGroupID.z;
+  uint zo = z / p.batch_inner, zi = z % p.batch_inner;
+  base_a = p.off_a + zo * p.sa_outer + zi * p.sa_inner;
+  base_b = p.off_b + zo * p.sb_outer + zi * p.sb_inner;
+  base_c = p.off_c + zo * p.sc_outer + zi * p.sc_inner;
+}
+
 // alpha·acc, plus C when this dispatch is a later slice of a K split, plus bias, then the
 // activation, then the residual (x + f(x) of a transformer block, saving an add dispatch);
 // bias, activation and residual come only with the last slice.
@@ -330,11 +339,8 @@ void main_nn_shared(uint base_a, uint base_b, uint base_c, uint m0, uint n0) {
 #endif
 
 void main() {
-  uint z = gl_WorkGroupID.z;
-  uint zo = z / p.batch_inner, zi = z % p.batch_inner;
-  uint base_a = p.off_a + zo * p.sa_outer + zi * p.sa_inner;
-  uint base_b = p.off_b + zo * p.sb_outer + zi * p.sb_inner;
-  uint base_c = p.off_c + zo * p.sc_outer + zi * p.sc_inner;
+  uint base_a, base_b, base_c;
+  batch_bases(base_a, base_b, base_c);
 #ifdef SHARED_A
   uint m0 = gl_WorkGroupID.y * BM + gl_SubgroupID * TM;
   uint n0 = gl_WorkGroupID.x * BN;
@@ -366,11 +372,8 @@ shared float16_t Bh[T16 * CN];     // [k][n]
 shared float Cs[CM * CN];          // [m][n]
 
 void main() {
-  uint z = gl_WorkGroupID.z;
-  uint zo = z / p.batch_inner, zi = z % p.batch_inner;
-  uint base_a = p.off_a + zo * p.sa_outer + zi * p.sa_inner;
-  uint base_b = p.off_b + zo * p.sb_outer + zi * p.sb_inner;
-  uint base_c = p.off_c + zo * p.sc_outer + zi * p.sc_inner;
+  uint base_a, base_b, base_c;
+  batch_bases(base_a, base_b, base_c);
   uint m0 = gl_WorkGroupID.y * CM, n0 = gl_WorkGroupID.x * CN;
   uint lid = gl_LocalInvocationIndex;
   bool trans_b = (p.flags & MATMUL_TRANS_B) != 0u;
@@ -383,11 +386,12 @@ void main() {
       uint mm = e / T16, kk = e % T16, gm = m0 + mm, gk = k0 + kk;
       Ah[e] = float16_t((gm < p.M && gk < p.K) ? a[base_a + gm * p.lda + gk] : 0.0);
     }
+    // Neighbouring invocations read neighbouring elements of B: along K for B^T, along N else.
     for (uint e = lid; e < T16 * CN; e += NT) {
-      uint kk = e / CN, nn = e % CN, gn = n0 + nn, gk = k0 + kk;
+      uint kk = trans_b ? e % T16 : e / CN, nn = trans_b ? e / T16 : e % CN, gn = n0 + nn, gk = k0 + kk;
       float v = 0.0;
       if (gn < p.N && gk < p.K) v = load_b(base_b + (trans_b ? gn * p.ldb + gk : gk * p.ldb + gn));
-      Bh[e] = float16_t(v);
+      Bh[kk * CN + nn] = float16_t(v);
     }
     barrier();
     fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> am[CMAX], bm[CMAX];
@@ -412,11 +416,8 @@ shared TILE As[BK * BM];          // [k][m]
 shared TILE Bs[BK * BN];          // [k][n]
 
 void main() {
-  uint z = gl_WorkGroupID.z;
-  uint zo = z / p.batch_inner, zi = z % p.batch_inner;
-  uint base_a = p.off_a + zo * p.sa_outer + zi * p.sa_inner;
-  uint base_b = p.off_b + zo * p.sb_outer + zi * p.sb_inner;
-  uint base_c = p.off_c + zo * p.sc_outer + zi * p.sc_inner;
+  uint base_a, base_b, base_c;
+  batch_bases(base_a, base_b, base_c);
   uint m0 = gl_WorkGroupID.y * BM, n0 = gl_WorkGroupID.x * BN;
   uint tx = gl_LocalInvocationID.x, ty = gl_LocalInvocationID.y;
   uint lid = gl_LocalInvocationIndex;

@@ -196,9 +196,10 @@ INSTANTIATE_TEST_SUITE_P(SharedReduce, Attention,
 
 // fp16 math (Tuning::Attention::fp16_math, opt-in): q, k and v rounded to fp16 and each
 // score term's product or difference rounded again (u16 = 2^-11), summed in fp32. Rounding
-// errors of random sign move a score by about scale·√D·u16·|term| ≈ u16 (as vkfuse check's
-// bounds reason); the bound allows 8 times that on the score, twice that on the output (a
-// convex mix of v) plus v's own rounding: 2^-7 + 2^-11, against 2.4e-4 measured at most.
+// errors of random sign move a score by about 4·u16 (scale·√D·u16·|q·k| with |q·k| <= 1,
+// times 4 as vkfuse check's bounds allow); an output, a convex mix of v, by twice the score's
+// error plus v's own rounding: 9·u16 = 4.4e-3 (2.4e-4 measured at most). The fp32 kernel's
+// tile logic is the same code, tested to the fp32 bound above.
 // A device without shaderFloat16 (portable mode assumes none) refuses the option.
 class AttentionFp16 : public vkt::GpuTestP<std::tuple<Mode, Case>> {};
 
@@ -212,7 +213,7 @@ TEST_P(AttentionFp16, WithinItsBound) {
     return;
   }
   vkfuse::check_tuning(ctx.tuning(), ctx.caps());
-  const float bound = 1.f / 128 + 1.f / 2048;
+  const float bound = 9.f / 2048;
   const double worst = check(ctx, c, bound);
   std::printf("attention fp16 math %s: largest |error| %.3g (bound %.3g)\n", name(c).c_str(), worst, bound);
   // fp32 math stays near 1e-7 here: an error this small means the fp16 kernel did not run.

@@ -106,9 +106,12 @@ TEST_F(CliRun, ProfileShowsSixteenBitWeightMemory) {
       r = {vkfuse::DType::F16, r.shape, b};
     }
   });
-  auto weights_mib = [](const std::string& text) {
+  // The weights' figure in KiB, whichever unit the line uses.
+  auto weights_kib = [](const std::string& text) {
     const size_t at = text.find("weights ");
-    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + 8));
+    if (at == std::string::npos) return -1.0;
+    const double kib = text.find(" KiB = ") != std::string::npos ? 1.0 : 1024.0;
+    return std::stod(text.substr(at + 8)) * kib;
   };
   Result r32 = cli("run " + model() + " --input " + input() + " --output " + out() + " --profile");
   ASSERT_EQ(r32.status, 0) << r32.out;
@@ -117,8 +120,8 @@ TEST_F(CliRun, ProfileShowsSixteenBitWeightMemory) {
   Result r16 = cli("run " + f16 + " --input " + input() + " --output " + out() + " --profile");
   ASSERT_EQ(r16.status, 0) << r16.out;
   EXPECT_NE(r16.out.find("(matrices F16)"), std::string::npos) << r16.out;
-  EXPECT_LT(weights_mib(r16.out), weights_mib(r32.out)) << r32.out << r16.out;
-  EXPECT_GT(weights_mib(r16.out), 0.0) << r16.out;
+  EXPECT_LT(weights_kib(r16.out), weights_kib(r32.out)) << r32.out << r16.out;
+  EXPECT_GT(weights_kib(r16.out), 0.0) << r16.out;
   auto o16 = vkfuse::SafetensorsFile::open(out()).to_f32("output");
   ASSERT_EQ(o16.size(), o32.size());
   for (size_t i = 0; i < o16.size(); ++i) EXPECT_NEAR(o16[i], o32[i], 1e-2 + 1e-2 * std::fabs(o32[i])) << i;

@@ -145,13 +145,13 @@ TEST(VendorTuning, OptInPathsTheDeviceLacksAreRefused) {
   };
   vkfuse::Tuning u = t;
   u.matmul.coopmat = true;
-  EXPECT_TRUE(refused(u, "coopmat"));
+  EXPECT_TRUE(refused(u, "VK_NV_cooperative_matrix"));
   u = t;
   u.matmul.fp16_math = true;
-  EXPECT_TRUE(refused(u, "fp16_math"));
+  EXPECT_TRUE(refused(u, "matmul fp16_math on a device without shaderFloat16"));
   u = t;
   u.attention.tiled = u.attention.fp16_math = true;
-  EXPECT_TRUE(refused(u, "fp16_math"));
+  EXPECT_TRUE(refused(u, "attention fp16_math on a device without shaderFloat16"));
   // With the features: accepted, but not in combinations the kernels do not have.
   c.float16_arithmetic = c.cooperative_matrix = true;
   u = t;
@@ -159,14 +159,14 @@ TEST(VendorTuning, OptInPathsTheDeviceLacksAreRefused) {
   u.matmul.tm = u.matmul.tn = 2;
   EXPECT_NO_THROW(vkfuse::check_tuning(u, c));
   u.matmul.fp16_math = true;
-  EXPECT_TRUE(refused(u, "coopmat"));
+  EXPECT_TRUE(refused(u, "its own kernel"));
   u.matmul.fp16_math = false;
   u.matmul.tm = 4;
   u.matmul.tn = 4;
-  EXPECT_TRUE(refused(u, "coopmat"));
+  EXPECT_TRUE(refused(u, "at most 8 blocks"));
   u = t;
   u.attention.fp16_math = true;  // without the tiled kernel
-  EXPECT_TRUE(refused(u, "tiled"));
+  EXPECT_TRUE(refused(u, "needs attention.tiled"));
 }
 
 class Memory : public vkt::GpuTestP<Mode> {};

@@ -166,7 +166,7 @@ TEST_P(ShapesModel, SixteenBitWeightsHalveTheWeightMemory) {
     for (size_t i = 0; i < names.size(); ++i) {
       const void* data = f32[i].data();
       if (dt != vkfuse::DType::F32) {
-        for (float v : f32[i]) words[i].push_back(dt == vkfuse::DType::F16 ? vkfuse::float_to_half(v) : vkfuse::float_to_bf16(v));
+        for (float v : f32[i]) words[i].push_back(vkfuse::float_to_16bit(v, dt));
         data = words[i].data();
       }
       t.push_back({names[i], {dt, file.tensor(names[i]).shape, data}});

@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "vkfuse/error.hpp"
+
 namespace vkfuse {
 
 namespace {
@@ -61,6 +63,17 @@ uint16_t float_to_bf16(float f) {
   const uint32_t u = bits_of(f);
   if ((u & 0x7fffffffu) > 0x7f800000u) return uint16_t((u >> 16) | 0x40u);
   return uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+uint16_t float_to_16bit(float f, DType t) {
+  if (t == DType::F16) return float_to_half(f);
+  if (t == DType::BF16) return float_to_bf16(f);
+  throw Error(std::string("float_to_16bit: ") + dtype_name(t) + " is not F16 or BF16");
+}
+
+float round_to_16bit(float f, DType t) {
+  const uint16_t w = float_to_16bit(f, t);
+  return t == DType::F16 ? half_to_float(w) : bf16_to_float(w);
 }
 
 }  // namespace vkfuse

@@ -19,6 +19,13 @@ inline uint64_t matmul_edges_per_tile(uint32_t wg_x, uint32_t wg_y, uint32_t tm,
   return 3 + (bm * bk + nt - 1) / nt + (bn * bk + nt - 1) / nt + bk;
 }
 
+// The cooperative-matrix kernel per 16 of K: its two staging loops over a 16·tm x 16 block of A
+// and a 16 x 16·tn block of B by `lanes` invocations, and the step itself; its epilogue's loop
+// (tm·tn·256 / lanes, at most 64 with 32 lanes) fits in the margin kLoopBudget keeps.
+inline uint64_t matmul_coopmat_edges_per_step(uint32_t lanes, uint32_t tm, uint32_t tn) {
+  return 3 + (uint64_t(tm) * 256 + lanes - 1) / lanes + (uint64_t(tn) * 256 + lanes - 1) / lanes;
+}
+
 // Back-edges a row-kernel invocation takes: `passes` strided walks over n elements, plus the
 // log2(tpr) steps of each of `reductions` tree reductions.
 inline uint64_t row_edges(uint64_t n, uint32_t tpr, uint32_t passes, uint32_t reductions) {

@@ -139,8 +139,7 @@ void matmul(Sequence& s, const Tensor& a, const Tensor& b, const Tensor& c, cons
   // A deep K is split into slices that each stay within an invocation's loop budget; later
   // slices add to C, and bias and activation apply once, after the last. Slices are whole
   // texels (multiples of 4), so texel alignment holds for each.
-  // The cooperative kernel's K step: its two staging loops and the step itself.
-  const uint64_t edges = coop ? 3 + detail::ceil_div(uint64_t(tile_m) * 16, wg_x) + detail::ceil_div(uint64_t(tile_n) * 16, wg_x)
+  const uint64_t edges = coop ? detail::matmul_coopmat_edges_per_step(wg_x, t.tm, t.tn)
                               : detail::matmul_edges_per_tile(t.wg_x, t.wg_y, t.tm, t.tn, t.bk);
   const int64_t slice = texels ? static_cast<int64_t>((detail::kLoopBudget - 16) * 4)
                                : static_cast<int64_t>(std::max<uint64_t>(detail::kLoopBudget / edges, 1) * bk);

@@ -79,13 +79,10 @@ ContextImpl::ContextImpl(const Options& o) : options(o) {
 
   VkPhysicalDevice16BitStorageFeatures s16{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES};
   s16.storageBuffer16BitAccess = caps.storage_16bit ? VK_TRUE : VK_FALSE;
-  // fp16 arithmetic (Tuning::Matmul::fp16_math) through VK_KHR_shader_float16_int8: the
-  // instance asks for Vulkan 1.1, where it is an extension even on 1.2 devices.
+  // fp16 arithmetic (the fp16_math tunings) through VK_KHR_shader_float16_int8, which the
+  // capability implies (device.cpp): the instance asks for Vulkan 1.1, where it is not core.
   VkPhysicalDeviceShaderFloat16Int8Features f16{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
   f16.shaderFloat16 = VK_TRUE;
-  bool f16_ext = false;
-  for (const auto& e : exts) f16_ext = f16_ext || std::strcmp(e.extensionName, VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME) == 0;
-  caps.float16_arithmetic = caps.float16_arithmetic && f16_ext;
   if (caps.float16_arithmetic) {
     s16.pNext = &f16;
     dev_exts.push_back(VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME);

@@ -227,7 +227,8 @@ DeviceInfo Instance::describe(VkPhysicalDevice pd, uint32_t index) const {
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
   VkPhysicalDeviceFeatures2 f2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
   f2.pNext = &s16;
-  if (v12 || has_extension(exts, VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME)) s16.pNext = &f16;
+  // Through the extension only: the instance asks for Vulkan 1.1, where the struct is not core.
+  if (has_extension(exts, VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME)) s16.pNext = &f16;
   VkPhysicalDeviceCooperativeMatrixFeaturesNV coop{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
   const bool has_coop = has_extension(exts, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME) &&
                         vk.vkGetPhysicalDeviceCooperativeMatrixPropertiesNV;

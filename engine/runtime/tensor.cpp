@@ -236,10 +236,10 @@ Tensor Context::matrix(int64_t rows, int64_t cols, const std::vector<float>& dat
       std::copy(data.begin() + r * cols, data.begin() + (r + 1) * cols, padded.begin() + r * ld);
     t.write(padded.data(), padded.size() * sizeof(float));
   } else {
-    uint16_t (*narrow)(float) = stored == DType::F16 ? float_to_half : float_to_bf16;
     std::vector<uint16_t> words(static_cast<size_t>(rows * ld), 0);
     for (int64_t r = 0; r < rows; ++r)
-      for (int64_t c = 0; c < cols; ++c) words[static_cast<size_t>(r * ld + c)] = narrow(data[static_cast<size_t>(r * cols + c)]);
+      for (int64_t c = 0; c < cols; ++c)
+        words[static_cast<size_t>(r * ld + c)] = float_to_16bit(data[static_cast<size_t>(r * cols + c)], stored);
     t.write(words.data(), words.size() * sizeof(uint16_t));
   }
   return ld == cols ? t : t.view({rows, cols}, {ld, 1}, 0);

@@ -31,7 +31,8 @@ struct Tuning {
     bool fp16_math = false;
     // VK_NV_cooperative_matrix (Capabilities::cooperative_matrix): a workgroup of one subgroup
     // computes tm x tn blocks of 16x16 (tm·tn <= 8) with the matrix units, A and B rounded
-    // to fp16, products and sums fp32. Off by default and unmeasured: no such device was lent.
+    // to fp16 (2^-11 each; |x| above 65504 becomes inf, below 2^-24 zero), products and sums
+    // fp32. Off by default (docs/TUNING.md); 16-bit B without 16-bit storage takes the others.
     bool coopmat = false;
   } matmul;
   struct Rows {
