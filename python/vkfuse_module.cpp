@@ -47,6 +47,8 @@ py::dict limits_dict(const vkfuse::Capabilities& c) {
   d["subgroup_arithmetic"] = c.subgroup_arithmetic;
   d["storage_buffer_16bit"] = c.storage_16bit;
   d["shader_float16"] = c.float16_arithmetic;
+  d["cooperative_matrix_16x16x16_f16"] = c.cooperative_matrix;
+  d["rgba16_storage_texel_buffers"] = c.rgba16_storage_texels;
   d["max_storage_buffer_range_bytes"] = c.max_storage_buffer_range;
   d["min_storage_buffer_offset_alignment"] = c.min_storage_buffer_offset_alignment;
   d["max_push_constants_bytes"] = c.max_push_constants_size;
