@@ -180,6 +180,12 @@ TEST(Image, BadFilesGiveOneClearError) {
   std::string early = png;
   early.insert(33, empty_idat);  // the signature (8) and IHDR (25)
   expect_error([&] { vkfuse::read_image(write("empty_idat.png", early)); }, "empty IDAT");
+  // An IDAT declaring 1 GiB in a file of a few KiB: refused before stb_image sizes its buffer
+  // by it (it asked for 2 GiB; tests/fuzz/fuzz_image found it).
+  const std::string giant_idat("\x40\0\0\0IDATx\x9c", 10);
+  std::string giant = png;
+  giant.insert(33, giant_idat);
+  expect_error([&] { vkfuse::read_image(write("giant_idat.png", giant)); }, "more bytes than the file has left");
   std::string late = png;
   late.insert(late.size() - 12, empty_idat);  // before IEND
   const vkfuse::Image ok = vkfuse::read_image(write("late_empty_idat.png", late));

@@ -82,22 +82,28 @@ static bool jpeg_huffman_tables_ok(const uint8_t* b, size_t n) {
   return true;
 }
 
-// The same stb_image passes a null pointer to memcpy (UBSan: nonnull attribute, in stbi__getn)
-// when a PNG's first IDAT chunk is empty: it only allocates the image data for a chunk with
-// bytes (found by tests/fuzz/fuzz_image). The chunks are walked here first: an empty IDAT
-// before any IDAT with data is refused; after one it is harmless and left to stb.
-static bool png_idat_chunks_ok(const uint8_t* b, size_t n) {
+// The same stb_image, walking a PNG's chunks:
+// - passes a null pointer to memcpy (UBSan: nonnull attribute, in stbi__getn) when the first
+//   IDAT chunk is empty: it only allocates the image data for a chunk with bytes;
+// - grows its buffer to what an IDAT chunk declares before reading it, so a 452-byte file whose
+//   IDAT declares 1 GiB made it ask for 2 GiB (libFuzzer: out-of-memory in stbi__parse_png_file).
+// Both found by tests/fuzz/fuzz_image. The chunks are walked here first, as stb walks them: an
+// empty IDAT before any IDAT with data, and an IDAT that declares more bytes than the file has
+// left, are refused; an empty IDAT after the data is harmless and left to stb, as is any
+// other chunk past the file's end (stb skips those without allocating).
+static const char* png_chunk_problem(const uint8_t* b, size_t n) {
   size_t i = 8;  // after the signature
   bool data_seen = false;
   while (i + 8 <= n) {
     const size_t len = size_t(b[i]) << 24 | size_t(b[i + 1]) << 16 | size_t(b[i + 2]) << 8 | b[i + 3];
     const bool idat = std::memcmp(b + i + 4, "IDAT", 4) == 0;
-    if (idat && len == 0 && !data_seen) return false;
+    if (idat && len == 0 && !data_seen) return "an empty IDAT chunk before the image data";
+    if (idat && len > n - i - 8) return "an IDAT chunk declares more bytes than the file has left";
     if (idat && len > 0) data_seen = true;
-    if (std::memcmp(b + i + 4, "IEND", 4) == 0 || len > n - i - 8) return true;  // the rest: stb's to refuse
+    if (std::memcmp(b + i + 4, "IEND", 4) == 0 || len > n - i - 8) return nullptr;  // the rest: stb's to refuse
     i += 12 + len;
   }
-  return true;
+  return nullptr;
 }
 
 Image decode_image(const uint8_t* bytes, size_t size, const std::string& label) {
@@ -106,8 +112,8 @@ Image decode_image(const uint8_t* bytes, size_t size, const std::string& label) 
   if (!format) throw Error(label + ": not a picture vkfuse can read (PNG, JPEG, GIF, BMP)");
   if (std::strcmp(format, "JPEG") == 0 && !jpeg_huffman_tables_ok(bytes, size))
     throw Error(label + ": the JPEG does not decode: a Huffman table of more than 256 codes");
-  if (std::strcmp(format, "PNG") == 0 && !png_idat_chunks_ok(bytes, size))
-    throw Error(label + ": the PNG does not decode: an empty IDAT chunk before the image data");
+  if (std::strcmp(format, "PNG") == 0)
+    if (const char* problem = png_chunk_problem(bytes, size)) throw Error(label + ": the PNG does not decode: " + problem);
   int w = 0, h = 0, channels = 0;
   const int n = static_cast<int>(size);
   if (!stbi_info_from_memory(bytes, n, &w, &h, &channels))
