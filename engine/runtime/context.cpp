@@ -87,10 +87,9 @@ ContextImpl::ContextImpl(const Options& o) : options(o) {
     s16.pNext = &f16;
     dev_exts.push_back(VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME);
   }
-  // Cooperative matrices (Tuning::Matmul::coopmat) tile fp16 in shared memory too.
+  // Cooperative matrices (Tuning::Matmul::coopmat; the capability implies fp16, device.cpp).
   VkPhysicalDeviceCooperativeMatrixFeaturesNV coop{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
   coop.cooperativeMatrix = VK_TRUE;
-  caps.cooperative_matrix = caps.cooperative_matrix && caps.float16_arithmetic;
   if (caps.cooperative_matrix) {
     f16.pNext = &coop;
     dev_exts.push_back(VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME);

@@ -230,7 +230,9 @@ Tensor Context::matrix(int64_t rows, int64_t cols, const std::vector<float>& dat
   const int64_t pad = impl_->tuning.matmul.pad_rows;
   const int64_t ld = pad == 0 || cols % 64 != 0 || rows < 2 ? cols : cols + pad;
   Tensor t = tensor({rows, ld}, stored);
-  if (stored == DType::F32) {
+  if (stored == DType::F32 && ld == cols) {
+    t.write(data);  // no padding: the values as given, no host copy
+  } else if (stored == DType::F32) {
     std::vector<float> padded(static_cast<size_t>(rows * ld), 0.f);
     for (int64_t r = 0; r < rows; ++r)
       std::copy(data.begin() + r * cols, data.begin() + (r + 1) * cols, padded.begin() + r * ld);
