@@ -35,7 +35,7 @@ void main() {
   } else if (OP == EW_GELU) {
     c[p.off_c + i] = gelu(a[p.off_a + i]);
   } else if (OP == EW_ACTIVATE) {
-    c[p.off_c + i] = activate(a[p.off_a + i], p.bn);
+    c[p.off_c + i] = activate(a[p.off_a + i], p.bn, 0.0, 0.0);
   } else {
     uint r = i, src = p.off_a, dst = p.off_c;
     [[unroll]] for (int d = EW_MAX_COPY_RANK - 1; d >= 0; --d) {

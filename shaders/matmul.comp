@@ -94,7 +94,7 @@ float epilogue(float acc, uint ci, uint gn) {
   float v = p.alpha * acc;
   if ((p.flags & MATMUL_ACCUMULATE) != 0u) v += c[ci];
   if ((p.flags & MATMUL_BIAS) != 0u) v += bias[p.off_bias + gn];
-  v = activate(v, (p.flags >> MATMUL_ACT_SHIFT) & MATMUL_ACT_MASK);
+  v = activate(v, (p.flags >> MATMUL_ACT_SHIFT) & MATMUL_ACT_MASK, p.act_a, p.act_b);
   if ((p.flags & MATMUL_RESIDUAL) != 0u) v += res[ci - p.off_c + p.off_res];
   return v;
 }

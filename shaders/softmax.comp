@@ -1,5 +1,6 @@
 #version 450
-// y = softmax(scale·x + mask) over each row, numerically stable (max subtracted first);
+// y = softmax(scale·x + mask) over each row, numerically stable (max subtracted first), or
+// with log_out its logarithm l - max - log Σ e^(l - max);
 // a row with no finite logit (all -inf, e.g. fully masked) gives zeros, not NaN.
 // TPR invocations share a row; a workgroup holds WG/TPR rows.
 #extension GL_GOOGLE_include_directive : require
@@ -57,11 +58,15 @@ void main() {
   // A row with no finite logit gives zeros, not NaN.
   float inv = mx == NEG_INF ? 0.0 : 1.0 / s;
   float shift = mx == NEG_INF ? 0.0 : mx;
+  float log_sum = mx == NEG_INF ? 0.0 : mx + log(s);
   for (uint t = t0; t < t1; ++t) {
     vec4 v = imageLoad(tx, int(t));
     [[unroll]] for (uint c = 0u; c < 4u; ++c) {
       uint e = 4u * t + c;
-      if (e >= xrow && e < xend) y[yrow + e - xrow] = exp(logit4(v, c, mrow, e - xrow) - shift) * inv;
+      if (e >= xrow && e < xend) {
+        float l = logit4(v, c, mrow, e - xrow);
+        y[yrow + e - xrow] = mx == NEG_INF ? 0.0 : p.log_out != 0u ? l - log_sum : exp(l - shift) * inv;
+      }
     }
   }
 }
@@ -97,6 +102,10 @@ void main() {
   if (!live_row) return;
   uint yrow = p.off_y + row * p.ldy;
   float inv = mx == NEG_INF ? 0.0 : 1.0 / s;
-  for (uint i = t; i < p.n; i += TPR) y[yrow + i] = mx == NEG_INF ? 0.0 : exp(logit(xrow, mrow, i) - mx) * inv;
+  float log_sum = mx + log(s);
+  for (uint i = t; i < p.n; i += TPR) {
+    float l = logit(xrow, mrow, i);
+    y[yrow + i] = mx == NEG_INF ? 0.0 : p.log_out != 0u ? l - log_sum : exp(l - mx) * inv;
+  }
 }
 #endif

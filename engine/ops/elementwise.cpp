@@ -100,8 +100,10 @@ void activation(Sequence& s, const Tensor& x, const Tensor& y, Activation f) {
 }
 
 void copy(Sequence& s, const Tensor& src, const Tensor& dst) {
-  detail::check_f32(src, "copy", "src");
-  detail::check_f32(dst, "copy", "dst");
+  // 32-bit words moved as they are: F32, or I32 (a graph's integers).
+  detail::require(src.defined() && dst.defined() && src.dtype() == dst.dtype() &&
+                      (src.dtype() == DType::F32 || src.dtype() == DType::I32),
+                  "copy", "src " + src.describe() + " and dst " + dst.describe() + " must both be F32 or both I32");
   detail::require(src.shape() == dst.shape(), "copy",
                   "src " + src.describe() + " and dst " + dst.describe() + " differ in shape");
   detail::require(src.rank() <= kMaxCopyRank, "copy", "rank above 6: " + src.describe());

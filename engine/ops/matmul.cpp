@@ -12,7 +12,14 @@ using Params = shader::MatmulParams;
 static_assert(shader::ACT_NONE == uint32_t(Activation::None) && shader::ACT_RELU == uint32_t(Activation::Relu) &&
                   shader::ACT_GELU == uint32_t(Activation::Gelu) &&
                   shader::ACT_QUICK_GELU == uint32_t(Activation::QuickGelu) &&
-                  shader::ACT_GELU_TANH == uint32_t(Activation::GeluTanh) && shader::ACT_TANH == uint32_t(Activation::Tanh),
+                  shader::ACT_GELU_TANH == uint32_t(Activation::GeluTanh) && shader::ACT_TANH == uint32_t(Activation::Tanh) &&
+                  shader::ACT_SIGMOID == uint32_t(Activation::Sigmoid) && shader::ACT_CLIP == uint32_t(Activation::Clip) &&
+                  shader::ACT_HARD_SIGMOID == uint32_t(Activation::HardSigmoid) &&
+                  shader::ACT_HARD_SWISH == uint32_t(Activation::HardSwish) &&
+                  shader::ACT_LEAKY_RELU == uint32_t(Activation::LeakyRelu) && shader::ACT_SILU == uint32_t(Activation::Silu) &&
+                  shader::ACT_ELU == uint32_t(Activation::Elu) && shader::ACT_SOFTPLUS == uint32_t(Activation::Softplus) &&
+                  shader::ACT_SELU == uint32_t(Activation::Selu) && shader::ACT_COUNT == uint32_t(Activation::Selu) + 1 &&
+                  shader::ACT_COUNT <= shader::MATMUL_ACT_MASK + 1,
               "ops::Activation is the shaders' activation code");
 
 struct Batch {
@@ -88,6 +95,8 @@ void matmul(Sequence& s, const Tensor& a, const Tensor& b, const Tensor& c, cons
   batch_strides(b, batch, "B", p.sb_outer, p.sb_inner);
   batch_strides(c, batch, "C", p.sc_outer, p.sc_inner);
   p.alpha = o.alpha;
+  p.act_a = o.act_alpha;
+  p.act_b = o.act_beta;
   uint32_t bias_flag = 0;
   detail::Binding bias_binding = detail::reads(a);
   if (o.bias) {

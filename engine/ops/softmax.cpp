@@ -9,7 +9,8 @@ namespace ops {
 void softmax(Sequence& s, const Tensor& x, const Tensor& y, const SoftmaxOptions& o) {
   const std::string op = "softmax";
   const auto [rx, ry] = detail::same_rows(x, y, op);
-  shader::SoftmaxParams p{rx.rows, rx.n, rx.ld, ry.ld, detail::u32(x.offset()), detail::u32(y.offset()), 0, 1, 0, o.scale};
+  shader::SoftmaxParams p{rx.rows, rx.n, rx.ld, ry.ld, detail::u32(x.offset()), detail::u32(y.offset()), 0, 1, 0, o.scale,
+                          o.log ? 1u : 0u};
   detail::Dispatch d;
   d.bindings = {detail::reads(x), detail::writes(y), detail::reads(x)};
   if (o.mask) {
@@ -35,7 +36,7 @@ void softmax(Sequence& s, const Tensor& x, const Tensor& y, const SoftmaxOptions
                                    sizeof(p), texels ? 1u : 0u);
   d.push = detail::push_bytes(p);
   detail::split_groups(ctx, detail::ceil_div(rx.rows, t.wg / tpr), d.groups);
-  d.label = "softmax " + std::to_string(rx.rows) + "x" + std::to_string(rx.n);
+  d.label = std::string(o.log ? "log_softmax " : "softmax ") + std::to_string(rx.rows) + "x" + std::to_string(rx.n);
   detail::add_dispatch(s, std::move(d));
 }
 

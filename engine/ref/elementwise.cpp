@@ -13,14 +13,25 @@ float relu(float x) { return x > 0.f ? x : 0.f; }
 float gelu(float x) { return static_cast<float>(detail::gelu_exact(x)); }
 float sigmoid(float x) { return static_cast<float>(detail::sigmoid_exact(x)); }
 
-float activate(ops::Activation f, double x) {
+float activate(ops::Activation f, double x, double a, double b) {
+  using A = ops::Activation;
+  auto unit = [](double v) { return v < 0 ? 0.0 : v > 1 ? 1.0 : v; };
   switch (f) {
-    case ops::Activation::None: return static_cast<float>(x);
-    case ops::Activation::Relu: return relu(static_cast<float>(x));
-    case ops::Activation::Gelu: return static_cast<float>(detail::gelu_exact(x));
-    case ops::Activation::QuickGelu: return static_cast<float>(detail::quick_gelu_exact(x));
-    case ops::Activation::GeluTanh: return static_cast<float>(detail::gelu_tanh_exact(x));
-    case ops::Activation::Tanh: return static_cast<float>(std::tanh(x));
+    case A::None: return static_cast<float>(x);
+    case A::Relu: return relu(static_cast<float>(x));
+    case A::Gelu: return static_cast<float>(detail::gelu_exact(x));
+    case A::QuickGelu: return static_cast<float>(detail::quick_gelu_exact(x));
+    case A::GeluTanh: return static_cast<float>(detail::gelu_tanh_exact(x));
+    case A::Tanh: return static_cast<float>(std::tanh(x));
+    case A::Sigmoid: return static_cast<float>(detail::sigmoid_exact(x));
+    case A::Clip: return static_cast<float>(x < a ? a : x > b ? b : x);
+    case A::HardSigmoid: return static_cast<float>(unit(a * x + b));
+    case A::HardSwish: return static_cast<float>(x * unit(x / 6 + 0.5));
+    case A::LeakyRelu: return static_cast<float>(x < 0 ? a * x : x);
+    case A::Silu: return static_cast<float>(x * detail::sigmoid_exact(x));
+    case A::Elu: return static_cast<float>(x < 0 ? a * std::expm1(x) : x);
+    case A::Softplus: return static_cast<float>(std::log1p(std::exp(-std::fabs(x))) + (x > 0 ? x : 0));
+    case A::Selu: return static_cast<float>(b * (x < 0 ? a * std::expm1(x) : x));
   }
   throw Error("ref::activate: unknown activation " + std::to_string(static_cast<int>(f)));
 }

@@ -17,7 +17,7 @@ void matmul(const float* a, const float* b, float* c, int64_t batch, int64_t m, 
         for (int64_t kk = 0; kk < k; ++kk)
           acc += static_cast<double>(az[i * k + kk]) * (o.trans_b ? bz[j * k + kk] : bz[kk * n + j]);
         double v = o.alpha * acc + (bias ? bias[j] : 0.0);
-        float r = o.act == ops::Activation::None ? static_cast<float>(v) : activate(o.act, v);
+        float r = o.act == ops::Activation::None ? static_cast<float>(v) : activate(o.act, v, o.act_alpha, o.act_beta);
         cz[i * n + j] = residual ? r + residual[z * m * n + i * n + j] : r;
       }
   }

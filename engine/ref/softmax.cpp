@@ -9,7 +9,7 @@
 namespace vkfuse::ref {
 
 void softmax(const float* x, float* y, int64_t rows, int64_t n, float scale, const float* mask,
-             int64_t mask_rows) {
+             int64_t mask_rows, bool log) {
   std::vector<double> v(static_cast<size_t>(n));
   for (int64_t r = 0; r < rows; ++r) {
     double mx = -std::numeric_limits<double>::infinity();
@@ -27,7 +27,8 @@ void softmax(const float* x, float* y, int64_t rows, int64_t n, float scale, con
     }
     double sum = 0;
     for (int64_t i = 0; i < n; ++i) sum += std::exp(v[i] - mx);
-    for (int64_t i = 0; i < n; ++i) y[r * n + i] = static_cast<float>(std::exp(v[i] - mx) / sum);
+    for (int64_t i = 0; i < n; ++i)
+      y[r * n + i] = static_cast<float>(log ? v[i] - mx - std::log(sum) : std::exp(v[i] - mx) / sum);
   }
 }
 

@@ -31,6 +31,7 @@ struct SequenceImpl {
   std::vector<std::string> labels;  // of the timed dispatches
   size_t dispatches = 0, barriers = 0;
   Workspace workspace;  // the intermediates of the recorded dispatches
+  std::string label_prefix;  // put before every dispatch label added (a graph's node names)
 
   SequenceImpl(Context& ctx_, const SequenceOptions& o) : ctx(ctx_), c(*ctx_.impl()), options(o) {}
   ~SequenceImpl() {
@@ -284,6 +285,7 @@ void add_dispatch(Sequence& s, Dispatch d) {
   for (const auto& b : d.bindings)
     if (b.storage->ctx.get() != &q.c) throw Error(d.label + ": a tensor belongs to another context");
   if (d.groups[0] == 0 || d.groups[1] == 0 || d.groups[2] == 0) return;  // empty tensors
+  if (!q.label_prefix.empty()) d.label = q.label_prefix + d.label;
   Step st;
   st.kind = Step::Run;
   st.dispatch = std::move(d);
@@ -292,6 +294,9 @@ void add_dispatch(Sequence& s, Dispatch d) {
 }
 
 Workspace& workspace_of(Sequence& s) { return s.impl().workspace; }
+
+void set_label_prefix(Sequence& s, std::string prefix) { s.impl().label_prefix = std::move(prefix); }
+const SequenceOptions& options_of(Sequence& s) { return s.impl().options; }
 
 }  // namespace detail
 

@@ -153,6 +153,14 @@ Tensor Tensor::permute(const std::vector<int>& perm) const {
   return view(std::move(s), std::move(st), offset_);
 }
 
+Tensor Tensor::reinterpret(DType dtype) const {
+  if (dtype_size(dtype) != dtype_size(dtype_))
+    throw Error(std::string("reinterpret ") + describe() + " as " + dtype_name(dtype) + ": element sizes differ");
+  Tensor t = *this;
+  t.dtype_ = dtype;
+  return t;
+}
+
 namespace {
 void check_transfer(const Tensor& t, size_t bytes, const char* what) {
   if (!t.defined()) throw Error(std::string(what) + ": the tensor is empty");

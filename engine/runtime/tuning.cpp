@@ -46,6 +46,7 @@ Tuning choose_tuning(const DeviceInfo& device, const Capabilities& caps) {
     // of 16 so that 197 rows make 13 of them for the cores to share: [197, 768] 1.8 -> 0.3-0.4 ms.
     t.layer_norm = {16, 1, caps.rgba32f_storage_texels};
     t.elementwise_wg = 128;
+    t.conv = {16, 8, 4, 4, 16};
     t.attention = {64, caps.rgba32f_storage_texels};
     t.attention.subgroup_rows = row->fixed_subgroup;  // llvmpipe: always 8 lanes, full
   } else if (caps.portable || inv < 256) {
@@ -56,6 +57,7 @@ Tuning choose_tuning(const DeviceInfo& device, const Capabilities& caps) {
     t.elementwise_wg = wg;
   } else {
     t.matmul = {16, 16, 4, 4, 16};  // 256 invocations, 64x64 tile, 8 KiB shared
+    t.conv = {16, 16, 4, 4, 16};
     t.softmax = {256, 256};
     t.layer_norm = {256, 256};
     t.elementwise_wg = 256;
@@ -116,6 +118,14 @@ void check_tuning(const Tuning& t, const Capabilities& c) {
       fail("row kernel tpr must be a power of two dividing the workgroup size");
     if (uint64_t(r->wg) * 4 > c.max_shared_memory) fail("row kernel workgroup too large for shared memory");
   }
+  const auto& cv = t.conv;
+  if (cv.wg_x == 0 || cv.wg_y == 0 || cv.wg_x * cv.wg_y > c.max_workgroup_invocations ||
+      cv.wg_x > c.max_workgroup_size[0] || cv.wg_y > c.max_workgroup_size[1])
+    fail("conv workgroup " + std::to_string(cv.wg_x) + "x" + std::to_string(cv.wg_y) +
+         " exceeds the device's workgroup limits");
+  if (cv.tm < 1 || cv.tm > 8 || cv.tn < 1 || cv.tn > 8 || cv.bk < 1) fail("conv tm and tn must be 1..8, bk at least 1");
+  if (uint64_t(cv.wg_y * cv.tm + cv.wg_x * cv.tn) * cv.bk * 4 > c.max_shared_memory)
+    fail("conv tile needs more shared memory than the device has (" + std::to_string(c.max_shared_memory) + " bytes)");
   if (t.elementwise_wg == 0 || t.elementwise_wg > c.max_workgroup_invocations ||
       t.elementwise_wg > c.max_workgroup_size[0])
     fail("elementwise workgroup of " + std::to_string(t.elementwise_wg) + " exceeds the device's limits");
@@ -147,6 +157,8 @@ std::string to_string(const Tuning& t) {
          (t.matmul.pad_rows ? " pad_rows " + s(t.matmul.pad_rows) : "") + "; softmax wg " + s(t.softmax.wg) +
          " tpr " + s(t.softmax.tpr) + (t.softmax.texels ? " texels" : "") + "; layer_norm wg " + s(t.layer_norm.wg) + " tpr " +
          s(t.layer_norm.tpr) + (t.layer_norm.texels ? " texels" : "") + "; elementwise wg " + s(t.elementwise_wg) +
+         "; conv wg " + s(t.conv.wg_x) + "x" + s(t.conv.wg_y) + " tm " + s(t.conv.tm) + " tn " + s(t.conv.tn) + " bk " +
+         s(t.conv.bk) +
          "; attention wg " + s(t.attention.wg) + (t.attention.texels ? " texels" : "") +
          (t.attention.tiled ? " tiled wg " + s(t.attention.tiled_wg) + " bc " + s(t.attention.bc) +
                                   (t.attention.lanes ? " lanes " + s(t.attention.lanes) : "") + " split_below " +

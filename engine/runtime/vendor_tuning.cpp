@@ -6,6 +6,7 @@
 // until a device check times them. VKFUSE_TUNING overrides any field for tuning runs.
 #include "vendor_tuning.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -57,6 +58,8 @@ bool apply_field(Tuning& t, const std::string& key, uint32_t v) {
       {"attention.lanes", &t.attention.lanes, nullptr}, {"attention.split_below", &t.attention.split_below, nullptr},
       {"attention.subgroup_rows", nullptr, &t.attention.subgroup_rows},
       {"attention.fp16_math", nullptr, &t.attention.fp16_math},
+      {"conv.wg_x", &t.conv.wg_x, nullptr}, {"conv.wg_y", &t.conv.wg_y, nullptr},
+      {"conv.tm", &t.conv.tm, nullptr}, {"conv.tn", &t.conv.tn, nullptr}, {"conv.bk", &t.conv.bk, nullptr},
       {"use_subgroups", nullptr, &t.use_subgroups},
   };
   for (const auto& f : fields)
@@ -85,6 +88,7 @@ const VendorRow* vendor_rows(size_t& count) {
 
 void apply_row(const VendorRow& r, Tuning& t) {
   t.matmul = r.matmul;
+  t.conv = {r.matmul.wg_x, r.matmul.wg_y, std::min<uint32_t>(r.matmul.tm, 8), r.matmul.tn, r.matmul.bk};
   t.softmax = {r.rows_wg, r.rows_wg};
   t.layer_norm = {r.rows_wg, r.rows_wg};
   t.elementwise_wg = r.rows_wg;

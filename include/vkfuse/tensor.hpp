@@ -38,6 +38,8 @@ class Tensor {
   Tensor view(Shape shape, Shape strides, int64_t offset) const;
   Tensor reshape(Shape shape) const;           // contiguous tensors only
   Tensor permute(const std::vector<int>& perm) const;
+  // The same elements as another dtype of the same size (F32 <-> I32 words), no copy.
+  Tensor reinterpret(DType dtype) const;
 
   // Synchronous transfers: on the device (or back) when they return. Contiguous only.
   void write(const void* data, size_t bytes);

@@ -40,7 +40,13 @@ struct Tuning {
     uint32_t tpr = 128;            // invocations per row (a power of two dividing wg)
     bool texels = false;           // with tpr 1: vec4 texels (softmax: x; layer norm: every operand)
   } softmax, layer_norm;
-  uint32_t elementwise_wg = 128;
+  uint32_t elementwise_wg = 128;  // also the graph ops' one-invocation-per-element kernels
+  // Convolution's implicit GEMM (shaders/conv.comp): as matmul's shared-memory tiles, a
+  // workgroup of wg_x (positions) x wg_y (channels) invocations with tm x tn outputs each
+  // (both 1..8), K staged bk deep.
+  struct Conv {
+    uint32_t wg_x = 16, wg_y = 8, tm = 4, tn = 4, bk = 16;
+  } conv;
   struct Attention {
     uint32_t wg = 64;     // per-row kernel: invocations per workgroup, one query row each
     bool texels = false;  // per-row kernel: q, k, v as RGBA32F texels where 4-aligned (CPU devices)

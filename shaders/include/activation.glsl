@@ -46,12 +46,41 @@ float quick_gelu(float x) { return x / (1.0 + exp(-1.702 * x)); }
 // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), Hugging Face's gelu_new.
 float gelu_tanh(float x) { return 0.5 * x * (1.0 + tanh_stable(0.7978845608028654 * fma(0.044715 * x, x * x, x))); }
 
-float activate(float v, uint act) {
+// 1/(1 + e^-x): e^-x is inf for x < -88 and the result 0, as in PyTorch.
+float sigmoid(float x) { return 1.0 / (1.0 + exp(-x)); }
+
+// e^x - 1 without the cancellation of exp(x) - 1 near 0 (Taylor series below |x| = 1/16).
+float expm1_stable(float x) {
+  if (abs(x) < 0.0625) return x * fma(x, fma(x, fma(x, 1.0 / 24.0, 1.0 / 6.0), 0.5), 1.0);
+  return exp(x) - 1.0;
+}
+
+// log(1 + e^x) = max(x, 0) + log(1 + e^-|x|): no overflow for large x.
+float softplus(float x) { return max(x, 0.0) + log(1.0 + exp(-abs(x))); }
+
+// Comparisons rather than min/max/clamp (undefined for NaN in GLSL) keep a NaN a NaN, but for
+// ReLU, whose max(x, 0) is what the CPU reference (x > 0 ? x : 0) gives on every driver here.
+float activate(float v, uint act, float a, float b) {
   if (act == ACT_RELU) return max(v, 0.0);
   if (act == ACT_GELU) return gelu(v);
   if (act == ACT_QUICK_GELU) return quick_gelu(v);
   if (act == ACT_GELU_TANH) return gelu_tanh(v);
   if (act == ACT_TANH) return tanh_stable(v);
+  if (act == ACT_SIGMOID) return sigmoid(v);
+  if (act == ACT_CLIP) return v < a ? a : (v > b ? b : v);
+  if (act == ACT_HARD_SIGMOID) {
+    float h = fma(a, v, b);
+    return h < 0.0 ? 0.0 : (h > 1.0 ? 1.0 : h);
+  }
+  if (act == ACT_HARD_SWISH) {
+    float h = fma(v, 1.0 / 6.0, 0.5);
+    return v * (h < 0.0 ? 0.0 : (h > 1.0 ? 1.0 : h));
+  }
+  if (act == ACT_LEAKY_RELU) return v < 0.0 ? a * v : v;
+  if (act == ACT_SILU) return v * sigmoid(v);
+  if (act == ACT_ELU) return v < 0.0 ? a * expm1_stable(v) : v;
+  if (act == ACT_SOFTPLUS) return softplus(v);
+  if (act == ACT_SELU) return b * (v < 0.0 ? a * expm1_stable(v) : v);
   return v;
 }
 

@@ -8,7 +8,8 @@ CONTRACT_BEGIN
   CONTRACT_UINT rows, n, ldx, ldy, off_x, off_y, off_mask;                        \
   CONTRACT_UINT mask_rows;  /* row r of x uses mask row r % mask_rows */           \
   CONTRACT_UINT has_mask;                                                         \
-  CONTRACT_FLOAT scale;
+  CONTRACT_FLOAT scale;                                                           \
+  CONTRACT_UINT log_out;    /* log-softmax: l - max - log(sum) */
 
 #ifdef __cplusplus
 struct SoftmaxParams {
