@@ -158,6 +158,15 @@ std::vector<Input> to_inputs(const py::dict& inputs) {
 
 // Takes the vector's memory, so outputs are not copied again on their way to Python.
 py::array to_numpy(vkfuse::HostTensor&& t) {
+  if (t.dtype != vkfuse::DType::F32) {  // an ONNX graph's int64 or bool output
+    auto ints = std::make_unique<std::vector<int64_t>>(std::move(t.ints));
+    int64_t* p = ints->data();
+    py::capsule owner(ints.get(), [](void* v) { delete static_cast<std::vector<int64_t>*>(v); });
+    ints.release();
+    py::array_t<int64_t> a(numpy_shape(t.shape), p, owner);
+    if (t.dtype == vkfuse::DType::Bool) return a.attr("astype")("bool");
+    return std::move(a);
+  }
   auto data = std::make_unique<std::vector<float>>(std::move(t.data));
   if (static_cast<int64_t>(data->size()) != vkfuse::shape_numel(t.shape))
     throw vkfuse::Error("output of shape " + vkfuse::shape_string(t.shape) + " holds " + std::to_string(data->size()) +

@@ -11,7 +11,8 @@ pkgs=(
   libglm-dev libgtest-dev nlohmann-json3-dev libcli11-dev libstb-dev
 )
 if [ "${1:-}" = "--tools" ]; then
-  pkgs+=(python3 python3-torch python3-torchvision python3-numpy python3-pil python3-regex python3-dev pybind11-dev)
+  pkgs+=(python3 python3-torch python3-torchvision python3-numpy python3-pil python3-regex python3-dev pybind11-dev
+         python3-onnx libonnx-testdata libopenblas0-pthread)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

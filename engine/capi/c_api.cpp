@@ -187,25 +187,45 @@ int vkfuse_session_run(vkfuse_session* session) {
   });
 }
 
+namespace {
+
+// The output `name` of the session's last run, of the kind asked for.
+const vkfuse::HostTensor& output_of(vkfuse_session* session, const char* name, const char* where, bool integer,
+                                    const void* data, const int64_t** shape, int* rank) {
+  need(session, where, "the session");
+  need(name, where, "name");
+  need(data, where, "data");
+  need(shape, where, "shape");
+  need(rank, where, "rank");
+  if (!session->ran) throw vkfuse::Error(std::string(where) + ": no run yet (call vkfuse_session_run first)");
+  auto it = session->out.find(name);
+  if (it == session->out.end()) {
+    std::string names;
+    for (const auto& [n, t] : session->out) names += (names.empty() ? "" : ", ") + n;
+    throw vkfuse::Error(std::string(where) + ": the model has no output '" + name + "' (its outputs: " + names + ")");
+  }
+  const bool is_int = it->second.dtype != vkfuse::DType::F32;
+  if (is_int != integer)
+    throw vkfuse::Error(std::string(where) + ": output '" + name + "' is " + vkfuse::dtype_name(it->second.dtype) +
+                        (is_int ? "; read it with vkfuse_session_output_i64" : "; read it with vkfuse_session_output"));
+  *shape = it->second.shape.data();
+  *rank = static_cast<int>(it->second.shape.size());
+  return it->second;
+}
+
+}  // namespace
+
 int vkfuse_session_output(vkfuse_session* session, const char* name, const float** data, const int64_t** shape,
                           int* rank) {
   return guard("vkfuse_session_output", [&] {
-    const char* where = "vkfuse_session_output";
-    need(session, where, "the session");
-    need(name, where, "name");
-    need(data, where, "data");
-    need(shape, where, "shape");
-    need(rank, where, "rank");
-    if (!session->ran) throw vkfuse::Error(std::string(where) + ": no run yet (call vkfuse_session_run first)");
-    auto it = session->out.find(name);
-    if (it == session->out.end()) {
-      std::string names;
-      for (const auto& [n, t] : session->out) names += (names.empty() ? "" : ", ") + n;
-      throw vkfuse::Error(std::string(where) + ": the model has no output '" + name + "' (its outputs: " + names + ")");
-    }
-    *data = it->second.data.data();
-    *shape = it->second.shape.data();
-    *rank = static_cast<int>(it->second.shape.size());
+    *data = output_of(session, name, "vkfuse_session_output", false, data, shape, rank).data.data();
+  });
+}
+
+int vkfuse_session_output_i64(vkfuse_session* session, const char* name, const int64_t** data, const int64_t** shape,
+                              int* rank) {
+  return guard("vkfuse_session_output_i64", [&] {
+    *data = output_of(session, name, "vkfuse_session_output_i64", true, data, shape, rank).ints.data();
   });
 }
 

@@ -32,6 +32,12 @@ class ArchProgram {
   // Records the forward pass: `in` holds a device tensor for each of Prepared::inputs, `out`
   // one (of Output::device shape) for each output asked for.
   virtual void record(Sequence& s, const DeviceTensors& in, const DeviceTensors& out) = 0;
+  // A program whose recording is more than `s` (a graph with host steps between device
+  // segments) runs, downloads and reports through these; the others are `s`'s.
+  virtual void run(Sequence& s) { s.run(); }
+  virtual Sequence& output_sequence(Sequence& s) { return s; }  // where the outputs are complete
+  virtual size_t dispatch_count(const Sequence& s) const { return s.dispatch_count(); }
+  virtual std::vector<DispatchTiming> timings(const Sequence& s) const { return s.timings(); }
 };
 
 // The usual program: one module of engine/nn/ made from the arch's config and the weights;

@@ -58,6 +58,7 @@ struct DeviceInput {
 struct Prepared {
   struct Output {
     Shape shape, device;
+    DType dtype = DType::F32;  // the caller's: F32, or I64 or Bool (I32 on the device)
   };
   std::map<std::string, DeviceInput> inputs;
   std::map<std::string, Output> outputs;

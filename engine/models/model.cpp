@@ -3,11 +3,14 @@
 #include "vkfuse/model.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "io/message_text.h"
 #include "io/strict_json.h"
+#include "io/onnx_file.h"
+#include "models/graph_arch.h"
 #include "models/model_state.h"
 #include "vkfuse/session.hpp"
 
@@ -48,7 +51,34 @@ std::string duplicate_in_config(const detail::DuplicateKey& d) {
 }
 }  // namespace
 
-Model Model::load(const std::string& path) { return load(SafetensorsFile::open(path)); }
+namespace {
+
+// Whether the file at `path` reads as ONNX rather than safetensors: a safetensors file starts
+// with its header's length (8 bytes, little-endian) and the header's '{'; a ModelProto with a
+// protobuf field tag (onnx_file.h).
+bool is_onnx_file(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;  // open() says why
+  uint8_t head[9] = {};
+  const size_t n = std::fread(head, 1, sizeof(head), f);
+  std::fclose(f);
+  if (n == sizeof(head) && head[8] == '{') return false;
+  return detail::onnx::looks_like_onnx(head, n);
+}
+
+}  // namespace
+
+Model Model::load(const std::string& path) {
+  if (!is_onnx_file(path)) return load(SafetensorsFile::open(path));
+  std::shared_ptr<const detail::graph::Graph> g = detail::graph::import_onnx(detail::onnx::read_file(path), path);
+  auto m = std::make_shared<State>(SafetensorsFile::from_tensors(path, {}, {{"vkfuse.format", "onnx"}}));
+  m->arch_name = "onnx";
+  m->config_json = "{}";
+  m->arch = detail::graph_arch(std::move(g));
+  Model model;
+  model.state_ = std::move(m);
+  return model;
+}
 
 Model Model::load(SafetensorsFile file) {
   const std::string path = file.path();
@@ -99,6 +129,10 @@ std::string Model::image_input() const { return state_->arch->picture_input(); }
 const std::string& Model::config_json() const { return state_->config_json; }
 const std::map<std::string, std::string>& Model::metadata() const { return state_->file.metadata(); }
 const std::any& Model::config_any() const { return state_->config; }
+std::string Model::graph_summary() const {
+  const detail::graph::Graph* g = detail::graph_of(*state_->arch);
+  return g ? detail::describe_graph(*g) : std::string();
+}
 const WeightMap& Model::weights() const {
   const State& m = *state_;
   std::call_once(m.converted, [&m] {
@@ -128,7 +162,12 @@ namespace detail {
 HostTensors run_cpu(const Model& model, const Prepared& p) {
   const Model::State& m = model.state();
   HostTensors out;
-  for (const auto& [name, o] : p.outputs) out[name] = {o.shape, std::vector<float>(size_t(shape_numel(o.shape)))};
+  for (const auto& [name, o] : p.outputs) {
+    HostTensor& h = out[name];
+    h.shape = o.shape;
+    h.dtype = o.dtype;
+    (o.dtype == DType::F32 ? h.data.resize(size_t(shape_numel(o.shape))) : h.ints.resize(size_t(shape_numel(o.shape))));
+  }
   if (p.outputs_empty()) return out;  // as PyTorch gives
   m.arch->run_cpu(model.weights(), p, out);
   return out;

@@ -78,7 +78,7 @@ struct Session::Impl {
       in[name] = ctx.tensor(x.shape, x.dtype);
       seq->upload(in[name]);
     }
-    for (const auto& [name, o] : p.outputs) out[name] = ctx.tensor(o.device);
+    for (const auto& [name, o] : p.outputs) out[name] = ctx.tensor(o.device, o.dtype == DType::F32 ? DType::F32 : DType::I32);
     if (!program) {
       const uint64_t before = ctx.memory_in_use();
       // Weight matrices in the file's 16-bit dtype, for this upload only.
@@ -92,7 +92,8 @@ struct Session::Impl {
       weight_bytes = ctx.memory_in_use() - before;
     }
     program->record(*seq, in, out);
-    for (const auto& [name, t] : out) seq->download(t);
+    Sequence& done = program->output_sequence(*seq);
+    for (const auto& [name, t] : out) done.download(t);
     io_bytes = 0;
     for (const auto* m : {&in, &out})
       for (const auto& [name, t] : *m) io_bytes += uint64_t(t.numel()) * dtype_size(t.dtype());
@@ -116,13 +117,21 @@ struct Session::Impl {
       }
     }
     for (const auto& [name, x] : p.inputs) in.at(name).write_host(x.data(), x.bytes());
-    seq->run();
+    program->run(*seq);
     HostTensors result;
     for (const auto& [name, o] : p.outputs) {
       HostTensor& h = result[name];
       h.shape = o.shape;
-      h.data.resize(static_cast<size_t>(shape_numel(o.shape)));
-      out.at(name).read_host(h.data.data(), h.data.size() * sizeof(float));
+      h.dtype = o.dtype;
+      const size_t n = static_cast<size_t>(shape_numel(o.shape));
+      if (o.dtype == DType::F32) {
+        h.data.resize(n);
+        if (n) out.at(name).read_host(h.data.data(), n * sizeof(float));
+      } else {
+        std::vector<int32_t> v(n);
+        if (n) out.at(name).read_host(v.data(), n * sizeof(int32_t));
+        h.ints.assign(v.begin(), v.end());
+      }
     }
     last = result;
     return result;
@@ -187,9 +196,11 @@ Session::Memory Session::memory() const {
 }
 
 size_t Session::recordings() const { return impl_->recordings; }
-size_t Session::dispatch_count() const { return impl_->seq ? impl_->seq->dispatch_count() : 0; }
+size_t Session::dispatch_count() const {
+  return impl_->seq ? impl_->program->dispatch_count(*impl_->seq) : 0;
+}
 std::vector<DispatchTiming> Session::timings() const {
-  return impl_->seq ? impl_->seq->timings() : std::vector<DispatchTiming>{};
+  return impl_->seq ? impl_->program->timings(*impl_->seq) : std::vector<DispatchTiming>{};
 }
 
 }  // namespace vkfuse

@@ -16,10 +16,14 @@
 
 namespace vkfuse {
 
-// A host tensor: what `vkfuse run` reads from and writes to files.
+// A host tensor: what `vkfuse run` reads from and writes to files. F32 (in data), or I64 or
+// Bool (in ints, bool as 0/1) for the integer outputs of an ONNX graph (ArgMax, TopK's
+// indices, a comparison).
 struct HostTensor {
   Shape shape;
   std::vector<float> data;
+  DType dtype = DType::F32;
+  std::vector<int64_t> ints;
 };
 using HostTensors = std::map<std::string, HostTensor>;
 
@@ -64,6 +68,11 @@ class Model {
     return *c;
   }
   const std::any& config_any() const;
+
+  // What `vkfuse info` shows of an ONNX graph (its opset and producer, the inputs and outputs
+  // with dtypes and shapes, symbolic dims by name, each op type with its node count and
+  // whether it runs on the GPU or the host); "" for the other archs.
+  std::string graph_summary() const;
 
   // The forward pass on named inputs (docs/model-format.md §2 lists them per arch), on the
   // GPU or, without a context, on the CPU reference. Outputs by name; the attention weights

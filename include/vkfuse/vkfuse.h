@@ -75,6 +75,10 @@ int vkfuse_session_run(vkfuse_session* session);
 /* An output of the last run, F32: data and shape are valid until the next run or destroy. */
 int vkfuse_session_output(vkfuse_session* session, const char* name, const float** data, const int64_t** shape,
                           int* rank);
+/* An integer output of the last run (an ONNX graph's int64 or bool outputs, bool as 0/1), as
+ * vkfuse_session_output gives a float one; each call errs on the other kind, naming it. */
+int vkfuse_session_output_i64(vkfuse_session* session, const char* name, const int64_t** data, const int64_t** shape,
+                              int* rank);
 
 #ifdef __cplusplus
 }

@@ -23,7 +23,10 @@ struct RunArgs {
 // The outputs as one JSON object on stdout: {"name": {"shape": [...], "data": [...]}}.
 void print_json(const vkfuse::HostTensors& out) {
   nlohmann::json j = nlohmann::json::object();
-  for (const auto& [name, t] : out) j[name] = {{"shape", t.shape}, {"data", t.data}};
+  for (const auto& [name, t] : out) {
+    if (t.dtype == vkfuse::DType::F32) j[name] = {{"shape", t.shape}, {"data", t.data}};
+    else j[name] = {{"shape", t.shape}, {"dtype", vkfuse::dtype_name(t.dtype)}, {"data", t.ints}};
+  }
   std::printf("%s\n", j.dump().c_str());
 }
 
@@ -58,9 +61,22 @@ void run(const RunArgs& a) {
       out = session.run(inputs);
       auto t2 = std::chrono::steady_clock::now();
       double total = 0;
-      for (const auto& t : session.timings()) {
-        std::fprintf(stderr, "  %-44s %9.3f ms\n", t.label.c_str(), t.ms);
-        total += t.ms;
+      // An ONNX graph's dispatches carry their node group ("conv1+relu1 (Conv+Relu) | ...");
+      // consecutive ones of a group are shown as one line with their count.
+      const auto timings = session.timings();
+      for (size_t i = 0; i < timings.size();) {
+        const std::string& label = timings[i].label;
+        const size_t bar = label.find(" | ");
+        const std::string group = bar == std::string::npos ? "" : label.substr(0, bar);
+        size_t j = i;
+        double ms = 0;
+        while (j < timings.size() && !group.empty() && timings[j].label.compare(0, group.size() + 3, group + " | ") == 0)
+          ms += timings[j++].ms;
+        if (j == i) ms = timings[j++].ms;
+        if (group.empty() || j - i == 1) std::fprintf(stderr, "  %-60s %9.3f ms\n", label.c_str(), ms);
+        else std::fprintf(stderr, "  %-60s %9.3f ms  (%zu dispatches)\n", group.c_str(), ms, j - i);
+        total += ms;
+        i = j;
       }
       std::fprintf(stderr,
                    "%s: %zu dispatches, device %.3f ms; wall %.3f ms first run (records), %.3f ms replay\n",
@@ -84,12 +100,26 @@ void run(const RunArgs& a) {
     return;
   }
   std::vector<std::pair<std::string, vkfuse::TensorBytes>> tensors;
-  for (const auto& [name, t] : out) tensors.push_back({name, vkfuse::f32_bytes(t.shape, t.data)});
+  std::vector<std::vector<int64_t>> ints;  // I64 outputs, kept alive for the write
+  ints.reserve(out.size());
+  for (const auto& [name, t] : out) {
+    if (t.dtype == vkfuse::DType::F32) {
+      tensors.push_back({name, vkfuse::f32_bytes(t.shape, t.data)});
+    } else {
+      ints.push_back(t.ints);
+      tensors.push_back({name, vkfuse::TensorBytes{vkfuse::DType::I64, t.shape, ints.back().data()}});
+    }
+  }
   vkfuse::write_safetensors(a.output, tensors);
 }
 
 void info(const std::string& path) {
   vkfuse::Model model = vkfuse::Model::load(path);
+  const std::string graph = model.graph_summary();
+  if (!graph.empty()) {
+    std::printf("%s\n%s", path.c_str(), graph.c_str());
+    return;
+  }
   vkfuse::SafetensorsFile file = vkfuse::SafetensorsFile::open(path);
   std::printf("%s\narch: %s\nconfig: %s\ntensors:\n", path.c_str(), model.arch().c_str(), model.config_json().c_str());
   for (const auto& name : file.names()) {
@@ -112,15 +142,15 @@ void info(const std::string& path) {
 void add_run_command(CLI::App& app) {
   auto a = std::make_shared<RunArgs>();
   auto* cmd = app.add_subcommand("run", "Run a model's forward pass on inputs from a safetensors file, or on texts and pictures");
-  cmd->add_option("model", a->model, "Model file (safetensors with vkfuse.config)")->required();
+  cmd->add_option("model", a->model, "Model file (safetensors with vkfuse.config, or ONNX)")->required();
   cmd->add_option("--input", a->input, "Inputs by name (safetensors)");
   cmd->add_option("--text", a->texts, "A text, tokenized as the model's metadata says (repeat for a batch)");
   cmd->add_option("--image", a->images, "A picture (PNG, JPEG), preprocessed as the model's metadata says (repeat)");
-  cmd->add_option("--output", a->output, "Where to write the outputs (safetensors, F32); without it, JSON on stdout");
+  cmd->add_option("--output", a->output, "Where to write the outputs (safetensors: F32, integer outputs I64); without it, JSON on stdout");
   cmd->add_option("--device", a->device, "Device index or part of its name (default: VKFUSE_DEVICE or best)");
   cmd->add_flag("--cpu", a->cpu, "Run the CPU reference instead of the GPU");
   cmd->add_flag("--need-weights", a->need_weights, "Also write the attention weights averaged over heads");
-  cmd->add_flag("--profile", a->profile, "Print each dispatch's device time (timestamp queries) to stderr");
+  cmd->add_flag("--profile", a->profile, "Print each dispatch's device time (timestamp queries; an ONNX graph's by node group, host steps named) to stderr");
   cmd->add_flag("--validation", a->validation, "Run under the Khronos validation layer (also VKFUSE_VALIDATION=1)");
   cmd->callback([a] { run(*a); });
 

@@ -1,0 +1,290 @@
+// The optimization passes: a plan's nodes become steps (lower.h), each one kernel's worth of
+// work. In order:
+//  1. patterns onto fused kernels: the LayerNorm that exporters before opset 17 write as
+//     ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add becomes one
+//     LayerNormalization; the exact GELU written as Div(√2), Erf, Add(1), Mul(x), Mul(0.5)
+//     becomes one Gelu;
+//  2. epilogues: a Conv, MatMul or Gemm takes the Add of a constant bias, then an activation,
+//     then the Add of a residual of its shape that follow it, when each is the only reader of
+//     the one before;
+//  3. placement: a step whose op has no kernel, or that must make an output only the
+//     reference makes, or whose op type the options force, runs on the host.
+// (Batch norms after convolutions arrive folded by the exporters; one that remains is one
+// multiply-add. Reshapes, transposes, slices and expands are views: see their lowerings.)
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "graph/lower.h"
+
+namespace vkfuse::detail::graph {
+
+namespace {
+
+struct Uses {
+  std::vector<std::vector<size_t>> readers;  // per value: the indices of the plan's nodes that read it
+  std::vector<bool> output;                  // per value: a graph output
+};
+
+Uses uses_of(const Graph& g, const Plan& p) {
+  Uses u;
+  u.readers.resize(g.names.size());
+  u.output.assign(g.names.size(), false);
+  for (size_t k = 0; k < p.nodes.size(); ++k)
+    for (ValueId v : p.nodes[k]->inputs)
+      if (v != kNone && (u.readers[size_t(v)].empty() || u.readers[size_t(v)].back() != k)) u.readers[size_t(v)].push_back(k);
+  for (const Decl& d : g.outputs) u.output[size_t(d.id)] = true;
+  return u;
+}
+
+// The one node that reads v (none when v is a graph output or read by several).
+const Node* only_reader(const Plan& p, const Uses& u, ValueId v) {
+  if (v == kNone || u.output[size_t(v)] || u.readers[size_t(v)].size() != 1) return nullptr;
+  return p.nodes[u.readers[size_t(v)][0]];
+}
+
+const HostArray* known(const Plan& p, ValueId v) { return v == kNone ? nullptr : p.known[size_t(v)].get(); }
+
+// Whether v is a known scalar (any shape of one element) within 1e-6 of `want`.
+bool is_scalar(const Plan& p, ValueId v, double want) {
+  const HostArray* a = known(p, v);
+  return a && a->numel() == 1 && std::fabs(a->at(0) - want) <= 1e-6 * std::max(1.0, std::fabs(want));
+}
+
+// The input of a binary node other than `v` (kNone when both or neither are v).
+ValueId other(const Node& n, ValueId v) {
+  if (n.inputs.size() != 2) return kNone;
+  if (n.inputs[0] == v && n.inputs[1] != v) return n.inputs[1];
+  if (n.inputs[1] == v && n.inputs[0] != v) return n.inputs[0];
+  return kNone;
+}
+
+bool is(const Node* n, const char* op) { return n && n->op_type == op; }
+
+// A made node: op type `op` from `first`'s place, reading `in`, writing `out`.
+std::shared_ptr<Node> made_node(const Graph& g, const char* op, const Node& first, std::vector<ValueId> in, ValueId out) {
+  auto n = std::make_shared<Node>();
+  n->op_type = op;
+  n->op = find_op(op);
+  if (!n->op) throw Error(std::string("graph passes: no op ") + op + " (a bug in vkfuse)");
+  n->name = first.name;
+  n->inputs = std::move(in);
+  n->outputs = {out};
+  n->index = first.index;
+  (void)g;
+  return n;
+}
+
+// GELU, exact: y = x · (erf(x / √2) + 1) · 0.5, with the Mul of 0.5 first or last.
+bool match_gelu(const Graph& g, const Plan& p, const Uses& u, const Node& div, std::vector<const Node*>& nodes,
+                std::shared_ptr<Node>& made) {
+  if (!is(&div, "Div") || div.inputs.size() != 2 || !is_scalar(p, div.inputs[1], std::sqrt(2.0))) return false;
+  const ValueId x = div.inputs[0];
+  const Node* erf = only_reader(p, u, div.outputs[0]);
+  if (!is(erf, "Erf")) return false;
+  const Node* add = only_reader(p, u, erf->outputs[0]);
+  if (!is(add, "Add") || !is_scalar(p, other(*add, erf->outputs[0]), 1.0)) return false;
+  const Node* m1 = only_reader(p, u, add->outputs[0]);
+  if (!is(m1, "Mul")) return false;
+  const ValueId o1 = other(*m1, add->outputs[0]);
+  const Node* m2 = only_reader(p, u, m1->outputs[0]);
+  if (o1 == x && is(m2, "Mul") && is_scalar(p, other(*m2, m1->outputs[0]), 0.5)) {
+    nodes = {&div, erf, add, m1, m2};
+    made = made_node(g, "Gelu", div, {x}, m2->outputs[0]);
+    return true;
+  }
+  return false;
+}
+
+// LayerNorm over the last axis: mean = ReduceMean(x); d = x - mean; var = ReduceMean(d^2);
+// y = d / sqrt(var + eps) · w + b.
+bool match_layer_norm(const Graph& g, const Plan& p, const Uses& u, const Node& mean, std::vector<const Node*>& nodes,
+                      std::shared_ptr<Node>& made) {
+  if (!is(&mean, "ReduceMean") || mean.inputs.size() != 1) return false;
+  const ValueId x = mean.inputs[0];
+  const TypeShape& xs = p.info[size_t(x)];
+  const int64_t r = int64_t(xs.shape.size());
+  auto last_axis = [&](const Node& n) {
+    const auto axes = n.attrs.ints("axes");
+    return axes.size() == 1 && (axes[0] == -1 || axes[0] == r - 1) && n.attrs.i("keepdims", 1) == 1;
+  };
+  if (r < 1 || !elem_is_float(xs.type) || !last_axis(mean)) return false;
+  // Sub reads x and the mean; x has other readers (the Sub), the mean only the Sub.
+  const Node* sub = only_reader(p, u, mean.outputs[0]);
+  if (!is(sub, "Sub") || sub->inputs[0] != x || sub->inputs[1] != mean.outputs[0]) return false;
+  const ValueId d = sub->outputs[0];
+  if (u.output[size_t(d)] || u.readers[size_t(d)].size() != 2) return false;
+  const Node *pow = nullptr, *div = nullptr;
+  for (size_t k : u.readers[size_t(d)]) {
+    const Node* n = p.nodes[k];
+    if (is(n, "Pow") && n->inputs[0] == d && is_scalar(p, n->inputs[1], 2.0)) pow = n;
+    else if (is(n, "Div") && n->inputs[0] == d) div = n;
+  }
+  if (!pow || !div) return false;
+  const Node* var = only_reader(p, u, pow->outputs[0]);
+  if (!is(var, "ReduceMean") || !last_axis(*var)) return false;
+  const Node* add = only_reader(p, u, var->outputs[0]);
+  if (!is(add, "Add")) return false;
+  const HostArray* eps = known(p, other(*add, var->outputs[0]));
+  if (!eps || eps->numel() != 1) return false;
+  const Node* sq = only_reader(p, u, add->outputs[0]);
+  if (!is(sq, "Sqrt") || only_reader(p, u, sq->outputs[0]) != div || div->inputs[1] != sq->outputs[0]) return false;
+  const Node* mul = only_reader(p, u, div->outputs[0]);
+  if (!is(mul, "Mul")) return false;
+  const ValueId w = other(*mul, div->outputs[0]);
+  const Node* badd = only_reader(p, u, mul->outputs[0]);
+  const Shape norm = {xs.shape.back()};
+  auto param = [&](ValueId v) {
+    const HostArray* a = known(p, v);
+    return a && a->is_float() && shape_numel(a->shape) == xs.shape.back() && a->shape.size() <= 1 + 0 * norm.size();
+  };
+  if (!param(w)) return false;
+  nodes = {&mean, sub, pow, var, add, sq, div, mul};
+  ValueId b = kNone, out = mul->outputs[0];
+  if (is(badd, "Add") && param(other(*badd, mul->outputs[0]))) {
+    b = other(*badd, mul->outputs[0]);
+    out = badd->outputs[0];
+    nodes.push_back(badd);
+  }
+  std::vector<ValueId> in = {x, w};
+  if (b != kNone) in.push_back(b);
+  auto n = made_node(g, "LayerNormalization", mean, in, out);
+  n->attrs.set_int("axis", -1);
+  n->attrs.set_float("epsilon", float(eps->at(0)));
+  made = n;
+  return true;
+}
+
+bool has_epilogue(const Step& s) {
+  const std::string& t = s.node->op_type;
+  if (t == "Conv" || t == "MatMul") return true;
+  if (t != "Gemm") return false;
+  return s.inputs.size() < 3 || s.inputs[2] == kNone;  // a Gemm's own C runs its own way
+}
+
+}  // namespace
+
+std::vector<Step> make_steps(const Graph& g, const Plan& p, const LowerOptions& o) {
+  const Uses u = uses_of(g, p);
+  std::set<const Node*> absorbed;
+  std::vector<Step> steps;
+  std::vector<int> step_of(g.names.size(), -1);  // value -> the step that makes it
+  auto new_step = [&](const Node& n, std::shared_ptr<Node> made, std::vector<const Node*> nodes) {
+    Step s;
+    s.made = std::move(made);
+    s.node = s.made ? s.made.get() : &n;
+    s.op = s.node->op;
+    s.inputs = s.node->inputs;
+    s.outputs = s.node->outputs;
+    s.nodes = std::move(nodes);
+    if (s.nodes.empty()) s.nodes = {&n};
+    for (const Node* m : s.nodes) absorbed.insert(m);
+    steps.push_back(std::move(s));
+  };
+  for (const Node* n : p.nodes) {
+    if (absorbed.count(n)) continue;
+    std::vector<const Node*> nodes;
+    std::shared_ptr<Node> made;
+    if (o.fuse && (match_gelu(g, p, u, *n, nodes, made) || match_layer_norm(g, p, u, *n, nodes, made))) {
+      new_step(*n, made, nodes);
+    } else {
+      new_step(*n, nullptr, {});
+    }
+    for (ValueId v : steps.back().outputs)
+      if (v != kNone) step_of[size_t(v)] = int(steps.size() - 1);
+  }
+  // Placement, before the epilogues: a host step takes none, and is never one.
+  for (Step& s : steps) {
+    bool force = false;
+    for (const std::string& t : o.host_ops) force = force || t == s.node->op_type;
+    std::vector<bool> used;
+    for (ValueId v : s.outputs) used.push_back(v != kNone && (u.output[size_t(v)] || !u.readers[size_t(v)].empty()));
+    bool needs = false;
+    if (s.op->needs_host) {
+      std::vector<const TypeShape*> t;
+      std::vector<const HostArray*> vals;
+      for (ValueId x : s.node->inputs) {
+        t.push_back(x == kNone ? nullptr : &p.info[size_t(x)]);
+        vals.push_back(known(p, x));
+      }
+      needs = s.op->needs_host(NodeCtx(g, *s.node, t, vals), used);
+    }
+    s.host = !s.op->lower || force || needs;
+  }
+  // Epilogues: follow the one reader of each result while it is a bias Add, an activation or
+  // a residual Add, in that order.
+  std::set<const Node*> merged;
+  if (o.fuse) {
+    std::map<const Node*, size_t> index_of;
+    for (size_t k = 0; k < steps.size(); ++k) index_of[steps[k].node] = k;
+    for (size_t k = 0; k < steps.size(); ++k) {
+      Step& s = steps[k];
+      if (merged.count(s.node) || s.host || !has_epilogue(s) || s.outputs.size() != 1) continue;
+      const Shape shape = p.info[size_t(s.outputs[0])].shape;
+      while (true) {
+        const ValueId v = s.outputs[0];
+        const Node* r = only_reader(p, u, v);
+        if (!r) break;
+        auto it = index_of.find(r);
+        if (it == index_of.end() || steps[it->second].nodes.size() != 1 || steps[it->second].made || steps[it->second].host)
+          break;
+        const ValueId out = r->outputs.empty() ? kNone : r->outputs[0];
+        if (out == kNone || p.info[size_t(out)].shape != shape || !elem_is_float(p.info[size_t(out)].type)) break;
+        ops::Activation act;
+        float a = 0, b = 0;
+        if (is(r, "Add")) {
+          const ValueId w = other(*r, v);
+          const HostArray* c = known(p, w);
+          const Shape& ws = w == kNone ? Shape{} : p.info[size_t(w)].shape;
+          const bool conv = s.node->op_type == "Conv";
+          const int64_t ch = conv ? shape[1] : shape.back();
+          // A bias: one value per output channel (Conv: [C, 1, ...] aligned at axis 1) or column.
+          bool bias = c && c->is_float() && s.epi.act == ops::Activation::None && s.epi.residual == kNone &&
+                      s.epi.bias == kNone && (c->numel() == 1 || c->numel() == ch);
+          if (bias && c->numel() == ch && ch > 1) {
+            size_t at = 0;
+            for (size_t d = 0; d < ws.size(); ++d)
+              if (ws[d] != 1) at = d + shape.size() - ws.size();
+            bias = conv ? at == 1 : at == shape.size() - 1;
+          }
+          if (bias) {
+            s.epi.bias = w;
+          } else if (w != kNone && !c && s.epi.residual == kNone && ws == shape && step_of[size_t(w)] < int(k) &&
+                     p.info[size_t(w)].type == p.info[size_t(v)].type) {
+            s.epi.residual = w;
+            s.inputs.push_back(w);
+          } else {
+            break;
+          }
+        } else if (r->op->activation && s.epi.act == ops::Activation::None && s.epi.residual == kNone &&
+                   r->op->activation(NodeCtx(g, *r,
+                                             [&] {
+                                               std::vector<const TypeShape*> t;
+                                               for (ValueId x : r->inputs) t.push_back(x == kNone ? nullptr : &p.info[size_t(x)]);
+                                               return t;
+                                             }(),
+                                             [&] {
+                                               std::vector<const HostArray*> t;
+                                               for (ValueId x : r->inputs) t.push_back(known(p, x));
+                                               return t;
+                                             }()),
+                                     act, a, b)) {
+          s.epi.act = act;
+          s.epi.alpha = a;
+          s.epi.beta = b;
+        } else {
+          break;
+        }
+        s.nodes.push_back(r);
+        s.outputs = {out};
+        merged.insert(r);
+      }
+    }
+  }
+  std::vector<Step> kept;
+  for (Step& s : steps)
+    if (!merged.count(s.node)) kept.push_back(std::move(s));
+  return kept;
+}
+
+}  // namespace vkfuse::detail::graph

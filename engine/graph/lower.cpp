@@ -1,0 +1,355 @@
+// The lowering of a plan's steps onto the device: segments, host steps, intermediates by
+// lifetime, constants uploaded once (lower.h).
+#include "graph/lower.h"
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+
+#include "io/message_text.h"
+#include "runtime/dispatch.h"
+#include "runtime/workspace.h"
+
+namespace vkfuse::detail::graph {
+
+std::string Step::label() const {
+  std::string names, ops;
+  for (const Node* n : nodes) {
+    names += (names.empty() ? "" : "+") + n->name;
+    ops += (ops.empty() ? "" : "+") + n->op_type;
+  }
+  if (nodes.empty() && node) names = node->name, ops = node->op_type;
+  return clipped(escaped(names, true), 80) + " (" + clipped(ops, 60) + ")" + (host ? " on the host" : "");
+}
+
+namespace {
+
+// A host array as the device holds it: floats, or integers narrowed to int32 (checked).
+Tensor upload(Context& ctx, const HostArray& a, const std::string& what) {
+  Tensor t = ctx.tensor(a.shape, a.is_float() ? DType::F32 : DType::I32);
+  if (a.numel() == 0) return t;
+  if (a.is_float()) {
+    t.write(a.f.data(), a.f.size() * 4);
+  } else {
+    std::vector<int32_t> v(a.i.size());
+    for (size_t k = 0; k < v.size(); ++k) {
+      if (a.i[k] < INT32_MIN || a.i[k] > INT32_MAX)
+        throw Error(what + " holds " + std::to_string(a.i[k]) + " (element " + std::to_string(k) +
+                    "), outside the int32 the device computes integers in");
+      v[k] = int32_t(a.i[k]);
+    }
+    t.write(v.data(), v.size() * 4);
+  }
+  return t;
+}
+
+}  // namespace
+
+Lowering::Lowering(const Graph& g, const Plan& p, Sequence& first, DeviceConstants& constants, Recording& rec)
+    : g_(g), p_(p), ctx_(first.context()), seq_(&first), first_(first), constants_(constants), rec_(rec) {
+  values_.resize(g.names.size());
+  uses_.assign(g.names.size(), 0);
+}
+
+void Lowering::fail(const Step& st, const std::string& what) const {
+  throw Error(g_.label + ": " + st.label() + ": " + what);
+}
+
+void Lowering::begin(const std::vector<Step>& steps, const std::map<std::string, Tensor>& in,
+                     const std::map<std::string, Tensor>& out) {
+  for (const Step& st : steps)
+    for (ValueId v : st.inputs)
+      if (v != kNone) ++uses_[size_t(v)];
+  for (const Decl& d : g_.outputs) {
+    uses_[size_t(d.id)] += 1 << 24;  // kept to the end
+    outputs_[d.id] = out.at(d.name);
+  }
+  for (const Decl& d : g_.inputs) values_[size_t(d.id)] = in.at(d.name);
+}
+
+Tensor Lowering::fresh(const Shape& shape, DType dtype) {
+  Tensor t = workspace_of(first_).take(ctx_, shape).reinterpret(dtype);
+  live_[t.storage().get()] = 0;
+  step_scratch_.push_back(t);
+  return t;
+}
+
+void Lowering::hold(const Tensor& t) {
+  auto it = live_.find(t.storage().get());
+  if (it != live_.end()) ++it->second;
+}
+
+void Lowering::drop(ValueId v) {
+  Tensor& t = values_[size_t(v)];
+  if (!t.defined()) return;
+  auto it = live_.find(t.storage().get());
+  if (it != live_.end() && --it->second == 0) {
+    workspace_of(first_).give_back(it->first);
+    live_.erase(it);
+  }
+  t = Tensor();
+}
+
+Tensor Lowering::in(const Step& st, size_t k) {
+  if (!has(st, k)) fail(st, "input " + std::to_string(k) + " is absent");
+  const ValueId v = st.inputs[k];
+  Tensor& t = values_[size_t(v)];
+  if (t.defined()) return t;
+  const HostArray* a = known(v);
+  if (!a) fail(st, "input " + quote(g_.name(v)) + " has not been computed (a bug in vkfuse's ordering)");
+  // A constant of the graph is uploaded once for the context; a value folded for this input
+  // shape lives as long as the recording.
+  const auto c = g_.constants.find(v);
+  const std::string what = g_.label + ": value " + quote(g_.name(v));
+  if (c != g_.constants.end() && c->second.get() == a) {
+    const std::string key = "value:" + g_.name(v);
+    auto it = constants_.tensors.find(key);
+    if (it == constants_.tensors.end()) it = constants_.tensors.emplace(key, upload(ctx_, *a, what)).first;
+    t = it->second;
+  } else {
+    t = upload(ctx_, *a, what);
+  }
+  return t;
+}
+
+Tensor Lowering::contiguous(const Tensor& t) {
+  if (t.contiguous()) return t;
+  Tensor c = fresh(t.shape(), t.dtype());
+  ops::pointwise(*seq_, ops::Pointwise::Copy, {&t}, c);
+  return c;
+}
+
+Tensor Lowering::weight_matrix(ValueId v, bool transpose) {
+  const HostArray* a = known(v);
+  if (!a || !a->is_float() || a->shape.size() != 2)
+    throw Error(g_.label + ": value " + quote(g_.name(v)) + " is not a constant 2-D float matrix (a bug in vkfuse)");
+  const std::string key = std::string(transpose ? "matrix^T:" : "matrix:") + g_.name(v);
+  const bool graph_constant = g_.constant(v) == a;
+  if (graph_constant) {
+    auto it = constants_.tensors.find(key);
+    if (it != constants_.tensors.end()) return it->second;
+  }
+  const int64_t r = a->shape[0], c = a->shape[1];
+  Tensor m;
+  if (transpose) {
+    std::vector<float> t(a->f.size());
+    for (int64_t i = 0; i < r; ++i)
+      for (int64_t j = 0; j < c; ++j) t[size_t(j * r + i)] = a->f[size_t(i * c + j)];
+    m = ctx_.matrix(c, r, t);
+  } else {
+    m = ctx_.matrix(r, c, a->f);
+  }
+  if (graph_constant) constants_.tensors[key] = m;
+  return m;
+}
+
+Tensor Lowering::constant(const std::string& key, const HostArray& a) {
+  auto it = constants_.tensors.find(key);
+  if (it != constants_.tensors.end() && it->second.shape() == a.shape) return it->second;
+  return constants_.tensors[key] = upload(ctx_, a, g_.label + ": " + key);
+}
+
+Tensor Lowering::out(const Step& st, size_t k) {
+  const ValueId v = st.outputs.at(k);
+  const TypeShape& ts = info(v);
+  const DType dt = device_dtype(ts.type);
+  Tensor t;
+  auto o = outputs_.find(v);
+  if (o != outputs_.end()) {
+    t = o->second;
+    if (t.shape() != ts.shape || t.dtype() != dt) fail(st, "the session's output tensor does not match the plan");
+  } else {
+    const uint64_t bytes = uint64_t(shape_numel(ts.shape)) * 4;
+    if (bytes > ctx_.caps().max_storage_buffer_range)
+      fail(st, "value " + quote(g_.name(v)) + " of shape " + shape_string(ts.shape) + " needs " + mib(bytes) +
+                   ", more than one storage buffer of '" + ctx_.device().name + "' holds (" +
+                   mib(ctx_.caps().max_storage_buffer_range) + (ctx_.caps().portable ? ", portable mode" : "") + ")");
+    t = fresh(ts.shape, dt);
+  }
+  values_[size_t(v)] = t;
+  hold(t);
+  return t;
+}
+
+void Lowering::set(const Step& st, size_t k, const Tensor& view) {
+  const ValueId v = st.outputs.at(k);
+  if (view.shape() != info(v).shape) fail(st, "a view of shape " + shape_string(view.shape()) + " for " + shape_string(info(v).shape));
+  values_[size_t(v)] = view;
+  hold(view);
+}
+
+Tensor Lowering::scratch(const Shape& shape, DType dtype) { return fresh(shape, dtype); }
+
+NodeCtx Lowering::node_ctx(const Step& st) const {
+  std::vector<const TypeShape*> in;
+  std::vector<const HostArray*> values;
+  for (ValueId v : st.node->inputs) {
+    in.push_back(v == kNone ? nullptr : &p_.info[size_t(v)]);
+    values.push_back(known(v));
+  }
+  return NodeCtx(g_, *st.node, std::move(in), std::move(values));
+}
+
+void Lowering::release_after(const Step& st) {
+  for (ValueId v : st.inputs)
+    if (v != kNone && --uses_[size_t(v)] == 0) drop(v);
+  for (ValueId v : st.outputs)
+    if (v != kNone && uses_[size_t(v)] == 0) drop(v);
+  // What the step took for itself and no value holds goes back now.
+  for (const Tensor& t : step_scratch_) {
+    auto it = live_.find(t.storage().get());
+    if (it != live_.end() && it->second == 0) {
+      workspace_of(first_).give_back(it->first);
+      live_.erase(it);
+    }
+  }
+  step_scratch_.clear();
+}
+
+void Lowering::lower(const Step& st) {
+  set_label_prefix(*seq_, st.label() + " | ");
+  try {
+    st.op->lower(*this, st);
+  } catch (...) {
+    set_label_prefix(*seq_, "");
+    throw;
+  }
+  set_label_prefix(*seq_, "");
+  release_after(st);
+}
+
+void Lowering::host_step(const Step& st) {
+  Recording::HostStep h;
+  h.step = &st;
+  for (size_t k = 0; k < st.inputs.size(); ++k) {
+    if (st.inputs[k] == kNone) {
+      h.in.emplace_back();
+      h.in_ids.push_back(kNone);
+      continue;
+    }
+    Tensor t = contiguous(in(st, k));
+    seq_->download(t);
+    h.in.push_back(t);
+    h.in_ids.push_back(st.inputs[k]);
+  }
+  SequenceOptions so = options_of(first_);
+  rec_.segments.push_back(std::make_unique<Sequence>(ctx_, so));
+  seq_ = rec_.segments.back().get();
+  for (size_t k = 0; k < st.outputs.size(); ++k) {
+    h.out_ids.push_back(st.outputs[k]);
+    if (st.outputs[k] == kNone) {
+      h.out.emplace_back();
+      continue;
+    }
+    Tensor t = out(st, k);
+    seq_->upload(t);
+    h.out.push_back(t);
+  }
+  rec_.host.push_back(std::move(h));
+  release_after(st);
+}
+
+void Lowering::finish(const std::map<std::string, Tensor>& out) {
+  set_label_prefix(*seq_, "outputs | ");
+  for (const Decl& d : g_.outputs) {
+    const Tensor& dst = out.at(d.name);
+    Tensor src = values_[size_t(d.id)];
+    if (!src.defined()) {
+      const HostArray* a = known(d.id);
+      if (!a) throw Error(g_.label + ": output " + quote(d.name) + " was not computed (a bug in vkfuse)");
+      src = upload(ctx_, *a, g_.label + ": output " + quote(d.name));  // the copy's binding keeps it
+    }
+    if (src.storage() == dst.storage() && src.offset() == dst.offset() && src.strides() == dst.strides()) continue;
+    ops::pointwise(*seq_, ops::Pointwise::Copy, {&src}, dst);
+  }
+  set_label_prefix(*seq_, "");
+}
+
+std::unique_ptr<Recording> record_graph(const Graph& g, std::shared_ptr<const Plan> plan, Sequence& s,
+                                        DeviceConstants& constants, const std::map<std::string, Tensor>& in,
+                                        const std::map<std::string, Tensor>& out, const LowerOptions& o) {
+  auto rec = std::make_unique<Recording>();
+  rec->plan = plan;
+  rec->first = &s;
+  rec->steps = make_steps(g, *plan, o);
+  Lowering l(g, *plan, s, constants, *rec);
+  l.begin(rec->steps, in, out);
+  for (const Step& st : rec->steps) {
+    if (st.host) l.host_step(st);
+    else l.lower(st);
+  }
+  l.finish(out);
+  return rec;
+}
+
+Recording::~Recording() = default;
+
+void Recording::run(const Graph& g) {
+  first->run();
+  for (size_t i = 0; i < host.size(); ++i) {
+    HostStep& h = host[i];
+    const auto t0 = std::chrono::steady_clock::now();
+    const Step& st = *h.step;
+    std::vector<HostArray> in(h.in.size());
+    std::vector<const TypeShape*> types;
+    std::vector<const HostArray*> values;
+    for (size_t k = 0; k < h.in.size(); ++k) {
+      if (h.in_ids[k] == kNone) {
+        types.push_back(nullptr);
+        values.push_back(nullptr);
+        continue;
+      }
+      const TypeShape& ts = plan->info[size_t(h.in_ids[k])];
+      in[k] = make_array(ts.type, ts.shape);
+      const size_t n = size_t(shape_numel(ts.shape));
+      if (in[k].is_float()) {
+        if (n) h.in[k].read_host(in[k].f.data(), n * 4);
+      } else {
+        std::vector<int32_t> v(n);
+        if (n) h.in[k].read_host(v.data(), n * 4);
+        in[k].i.assign(v.begin(), v.end());
+      }
+      types.push_back(&ts);
+      values.push_back(&in[k]);
+    }
+    std::vector<HostArray> out(st.outputs.size());
+    st.op->ref(NodeCtx(g, *st.node, types, values), values, out);
+    for (size_t k = 0; k < out.size(); ++k) {
+      if (h.out_ids[k] == kNone) continue;
+      const HostArray& a = out[k];
+      const size_t n = size_t(a.numel());
+      if (a.is_float()) {
+        if (n) h.out[k].write_host(a.f.data(), n * 4);
+      } else {
+        std::vector<int32_t> v(n);
+        for (size_t e = 0; e < n; ++e) {
+          if (a.i[e] < INT32_MIN || a.i[e] > INT32_MAX)
+            throw Error(g.label + ": " + st.label() + ": output " + quote(g.name(h.out_ids[k])) + " holds " +
+                        std::to_string(a.i[e]) + ", outside the int32 the device computes integers in");
+          v[e] = int32_t(a.i[e]);
+        }
+        if (n) h.out[k].write_host(v.data(), n * 4);
+      }
+    }
+    h.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    segments[i]->run();
+  }
+}
+
+size_t Recording::dispatches() const {
+  size_t n = first->dispatch_count();
+  for (const auto& s : segments) n += s->dispatch_count();
+  return n;
+}
+
+std::vector<DispatchTiming> Recording::timings() const {
+  std::vector<DispatchTiming> t = first->timings();
+  for (size_t i = 0; i < host.size(); ++i) {
+    t.push_back({host[i].step->label() + " | reference", host[i].ms});
+    const auto more = segments[i]->timings();
+    t.insert(t.end(), more.begin(), more.end());
+  }
+  return t;
+}
+
+}  // namespace vkfuse::detail::graph

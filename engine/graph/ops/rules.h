@@ -1,0 +1,45 @@
+#pragma once
+// What the op families (graph/ops/*.cpp) share: schema shorthands, shape helpers, and the
+// lowering's common moves.
+#include <string>
+#include <vector>
+
+#include "graph/lower.h"
+#include "graph/op_table.h"
+#include "io/message_text.h"
+
+namespace vkfuse::detail::graph::rules {
+
+using A = onnx::AttrType;
+
+// Output 0 takes input 0's type and shape.
+inline void same_as_input(const NodeCtx& c, std::vector<TypeShape>& out) { out[0] = c.in(0); }
+
+// numpy's broadcast of two shapes, or an Error naming the node.
+inline Shape broadcast(const NodeCtx& c, const Shape& a, const Shape& b) {
+  try {
+    return ref::broadcast_shape(a, b);
+  } catch (const Error& e) {
+    c.fail(e.what());
+  }
+}
+
+// Axes made non-negative, each once.
+inline std::vector<int64_t> axes_of(const NodeCtx& c, std::vector<int64_t> axes, int64_t rank, const char* what) {
+  std::vector<bool> seen(size_t(std::max<int64_t>(rank, 0)), false);
+  for (auto& a : axes) {
+    a = c.axis(a, rank, what);
+    if (seen[size_t(a)]) c.fail(std::string(what) + " names axis " + std::to_string(a) + " twice");
+    seen[size_t(a)] = true;
+  }
+  return axes;
+}
+
+// A contiguous view of t with another shape of the same element count (a copy first where t
+// is not contiguous).
+inline Tensor reshaped(Lowering& l, const Tensor& t, const Shape& shape) { return l.contiguous(t).reshape(shape); }
+
+// The attribute `name` of a node, or the step's own.
+inline std::string q(const std::string& s) { return quote(clipped(s, 200)); }
+
+}  // namespace vkfuse::detail::graph::rules

@@ -1,0 +1,297 @@
+// An ONNX graph as an arch: input checks, plans per input shape, the recording program and
+// the CPU run (graph_arch.h).
+#include "models/graph_arch.h"
+
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+
+#include "graph/lower.h"
+#include "graph/plan.h"
+#include "io/message_text.h"
+
+namespace vkfuse::detail {
+
+namespace {
+
+using graph::Graph;
+using graph::Plan;
+using graph::TypeShape;
+
+// The caller's dtype of a graph value.
+DType host_dtype(Elem e) { return elem_is_float(e) ? DType::F32 : e == Elem::Bool ? DType::Bool : DType::I64; }
+
+std::string key_of(const Graph& g, const std::map<std::string, Shape>& shapes) {
+  std::string k;
+  for (const graph::Decl& d : g.inputs) k += d.name + shape_string(shapes.at(d.name)) + ";";
+  return k;
+}
+
+class GraphArch;
+
+class GraphProgram : public ArchProgram {
+ public:
+  explicit GraphProgram(const GraphArch& a) : arch_(a) {}
+  void record(Sequence& s, const DeviceTensors& in, const DeviceTensors& out) override;
+  void run(Sequence&) override { rec_->run(*g()); }
+  Sequence& output_sequence(Sequence&) override { return rec_->last(); }
+  size_t dispatch_count(const Sequence&) const override { return rec_->dispatches(); }
+  std::vector<DispatchTiming> timings(const Sequence&) const override { return rec_->timings(); }
+
+ private:
+  const Graph* g() const;
+  const GraphArch& arch_;
+  graph::DeviceConstants constants_;
+  std::unique_ptr<graph::Recording> rec_;
+};
+
+class GraphArch : public Arch {
+ public:
+  explicit GraphArch(std::shared_ptr<const Graph> g) : g_(std::move(g)) {}
+  const Graph& graph() const { return *g_; }
+
+  TensorList tensors() const override { return {}; }  // the graph holds its weights
+  std::any config() const override { return {}; }
+  const char* picture_input() const override { return g_->inputs.empty() ? "" : g_->inputs[0].name.c_str(); }
+
+  Prepared prepare(const InputSet& in, bool /*need_weights*/) const override {
+    std::vector<std::string> names;
+    for (const graph::Decl& d : g_->inputs) names.push_back(d.name);
+    only_inputs(in, names, "onnx");
+    Prepared p;
+    std::map<std::string, Shape> shapes;
+    std::map<std::string, TypeShape> types;
+    std::map<std::string, std::pair<int64_t, std::string>> bound;  // symbol -> size, where it was bound
+    for (const graph::Decl& d : g_->inputs) {
+      const TensorBytes& t = in.at(d.name);
+      check_shape(in, d, t.shape, bound);
+      shapes[d.name] = t.shape;
+      types[d.name] = {d.type, t.shape};
+      p.inputs[d.name] = device_input(in, d, t);
+    }
+    const std::shared_ptr<const Plan> plan = plan_for(shapes, types);
+    check_indices(in, *plan, p);
+    for (const graph::Decl& d : g_->outputs) {
+      const TypeShape& o = plan->outputs.at(d.name);
+      p.outputs[d.name] = {o.shape, o.shape, host_dtype(o.type)};
+    }
+    return p;
+  }
+
+  std::unique_ptr<ArchProgram> program(Context&, const WeightMap&) const override {
+    return std::make_unique<GraphProgram>(*this);
+  }
+
+  void run_cpu(const WeightMap&, const Prepared& p, HostTensors& out) const override {
+    std::map<std::string, Shape> shapes;
+    for (const graph::Decl& d : g_->inputs) shapes[d.name] = p.inputs.at(d.name).shape;
+    const std::shared_ptr<const Plan> plan = cached(key_of(*g_, shapes));
+    std::vector<std::shared_ptr<const HostArray>> values = plan->known;
+    for (const graph::Decl& d : g_->inputs) {
+      const DeviceInput& x = p.inputs.at(d.name);
+      auto a = std::make_shared<HostArray>(HostArray::zeros(d.type, x.shape));
+      const size_t n = size_t(shape_numel(x.shape));
+      if (a->is_float()) {
+        if (n) std::memcpy(a->f.data(), x.floats(), n * 4);
+      } else {
+        for (size_t k = 0; k < n; ++k) a->i[k] = x.ints()[k];
+      }
+      values[size_t(d.id)] = std::move(a);
+    }
+    // Each value is dropped after its last reader, as the device plan does.
+    std::vector<size_t> last(values.size(), 0);
+    for (size_t k = 0; k < plan->nodes.size(); ++k)
+      for (graph::ValueId v : plan->nodes[k]->inputs)
+        if (v != graph::kNone) last[size_t(v)] = k;
+    std::vector<bool> keep(values.size(), false);
+    for (const graph::Decl& d : g_->outputs) keep[size_t(d.id)] = true;
+    for (size_t k = 0; k < plan->nodes.size(); ++k) {
+      const graph::Node& n = *plan->nodes[k];
+      std::vector<const TypeShape*> ts;
+      std::vector<const HostArray*> vs;
+      for (graph::ValueId v : n.inputs) {
+        ts.push_back(v == graph::kNone ? nullptr : &plan->info[size_t(v)]);
+        vs.push_back(v == graph::kNone ? nullptr : values[size_t(v)].get());
+      }
+      std::vector<HostArray> r = graph::evaluate(*g_, n, ts, vs);
+      for (size_t o = 0; o < r.size(); ++o)
+        if (n.outputs[o] != graph::kNone) values[size_t(n.outputs[o])] = std::make_shared<const HostArray>(std::move(r[o]));
+      for (graph::ValueId v : n.inputs)
+        if (v != graph::kNone && last[size_t(v)] == k && !keep[size_t(v)] && !plan->known[size_t(v)]) values[size_t(v)].reset();
+    }
+    for (const graph::Decl& d : g_->outputs) {
+      const HostArray& a = *values[size_t(d.id)];
+      HostTensor& h = out.at(d.name);
+      if (h.dtype == DType::F32) h.data = a.f;
+      else h.ints = a.i;
+    }
+  }
+
+  std::shared_ptr<const Plan> cached(const std::string& key) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = plans_.find(key);
+    if (it == plans_.end()) throw Error(g_->label + ": no plan for these input shapes (a bug in vkfuse)");
+    return it->second;
+  }
+
+ private:
+  std::shared_ptr<const Plan> plan_for(const std::map<std::string, Shape>& shapes,
+                                       const std::map<std::string, TypeShape>& types) const {
+    const std::string key = key_of(*g_, shapes);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = plans_.find(key);
+      if (it != plans_.end()) return it->second;
+    }
+    std::shared_ptr<const Plan> plan = graph::make_plan(*g_, types);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (plans_.size() >= 16) plans_.erase(plans_.begin());  // a bound on what varying shapes keep
+    return plans_[key] = plan;
+  }
+
+  void check_shape(const InputSet& in, const graph::Decl& d, const Shape& s,
+                   std::map<std::string, std::pair<int64_t, std::string>>& bound) const {
+    if (!d.has_shape) return;
+    std::string want = "[";
+    for (size_t k = 0; k < d.dims.size(); ++k)
+      want += (k ? "," : "") + (d.dims[k].symbol.empty() ? std::to_string(d.dims[k].value) : d.dims[k].symbol);
+    want += "]";
+    if (s.size() != d.dims.size())
+      throw Error(in.where(d.name) + " has shape " + shape_string(s) + "; the graph declares " + want);
+    for (size_t k = 0; k < s.size(); ++k) {
+      const graph::DeclDim& dd = d.dims[k];
+      if (dd.symbol.empty()) {
+        if (dd.value >= 0 && s[k] != dd.value)
+          throw Error(in.where(d.name) + " has shape " + shape_string(s) + "; the graph declares " + want + " (axis " +
+                      std::to_string(k) + " is " + std::to_string(dd.value) + ")");
+        continue;
+      }
+      auto it = bound.find(dd.symbol);
+      if (it == bound.end()) {
+        bound[dd.symbol] = {s[k], "input '" + d.name + "' axis " + std::to_string(k)};
+      } else if (it->second.first != s[k] && dd.symbol[0] != '?') {
+        throw Error(in.where(d.name) + " axis " + std::to_string(k) + " is " + std::to_string(s[k]) + ", but '" +
+                    dd.symbol + "' is " + std::to_string(it->second.first) + " from " + it->second.second);
+      }
+    }
+  }
+
+  DeviceInput device_input(const InputSet& in, const graph::Decl& d, const TensorBytes& t) const {
+    if (elem_is_float(d.type)) {
+      if (t.dtype != DType::F32 && t.dtype != DType::F16 && t.dtype != DType::BF16)
+        throw Error(in.where(d.name) + " is " + dtype_name(t.dtype) + "; the graph declares " + elem_name(d.type) +
+                    " (give F32, F16 or BF16)");
+      return float_input(in, d.name, t.shape);
+    }
+    std::vector<int64_t> v;
+    if (d.type == Elem::Bool) {
+      if (t.dtype != DType::Bool && t.dtype != DType::U8)
+        throw Error(in.where(d.name) + " is " + dtype_name(t.dtype) + "; the graph declares bool (give BOOL or U8)");
+      for (uint8_t b : in.to_mask(d.name)) v.push_back(b != 0);
+    } else {
+      if (t.dtype != DType::I64 && t.dtype != DType::I32)
+        throw Error(in.where(d.name) + " is " + dtype_name(t.dtype) + "; the graph declares " + elem_name(d.type) +
+                    " (give I64 or I32)");
+      v = in.to_i64(d.name);
+    }
+    std::vector<int32_t> n(v.size());
+    for (size_t k = 0; k < v.size(); ++k) {
+      if (wrap_to(d.type, v[k]) != v[k])
+        throw Error(in.where(d.name) + ": element " + std::to_string(k) + " (" + std::to_string(v[k]) +
+                    ") is outside the graph's " + elem_name(d.type));
+      if (v[k] < INT32_MIN || v[k] > INT32_MAX)
+        throw Error(in.where(d.name) + ": element " + std::to_string(k) + " (" + std::to_string(v[k]) +
+                    ") is outside the int32 range the device computes integers in");
+      n[k] = int32_t(v[k]);
+    }
+    return ints_of(t.shape, std::move(n));
+  }
+
+  // A Gather whose indices are a graph input (token ids into an embedding table, directly or
+  // through a Cast): each id within the table, else an Error naming it, before anything runs
+  // (the kernel clamps; a silent clamp would be a wrong answer).
+  void check_indices(const InputSet& in, const Plan& plan, const Prepared& p) const {
+    std::map<graph::ValueId, std::string> from_input;
+    for (const graph::Decl& d : g_->inputs)
+      if (!elem_is_float(d.type)) from_input[d.id] = d.name;
+    for (const graph::Node* n : plan.nodes) {
+      if (n->op_type == "Cast" && from_input.count(n->inputs[0])) from_input[n->outputs[0]] = from_input[n->inputs[0]];
+      if (n->op_type != "Gather" || !from_input.count(n->inputs[1])) continue;
+      const std::string& name = from_input[n->inputs[1]];
+      const Shape& data = plan.info[size_t(n->inputs[0])].shape;
+      int64_t axis = n->attrs.i("axis", 0);
+      if (axis < 0) axis += int64_t(data.size());
+      if (axis < 0 || axis >= int64_t(data.size())) continue;  // the shape rule names it
+      const int64_t size = data[size_t(axis)];
+      const DeviceInput& x = p.inputs.at(name);
+      for (int64_t k = 0; k < shape_numel(x.shape); ++k) {
+        const int64_t v = x.ints()[k];
+        if (v < -size || v >= size)
+          throw Error(in.where(name) + ": element " + std::to_string(k) + " (" + std::to_string(v) +
+                      ") is outside the " + std::to_string(size) + " entries node '" + n->name + "' (Gather) indexes");
+      }
+    }
+  }
+
+  std::shared_ptr<const Graph> g_;
+  mutable std::mutex mu_;
+  mutable std::map<std::string, std::shared_ptr<const Plan>> plans_;
+  friend class GraphProgram;
+};
+
+const Graph* GraphProgram::g() const { return &arch_.graph(); }
+
+void GraphProgram::record(Sequence& s, const DeviceTensors& in, const DeviceTensors& out) {
+  std::map<std::string, Shape> shapes;
+  for (const auto& [name, t] : in) shapes[name] = t.shape();
+  const std::shared_ptr<const Plan> plan = arch_.cached(key_of(arch_.graph(), shapes));
+  rec_.reset();
+  rec_ = graph::record_graph(arch_.graph(), plan, s, constants_, in, out, graph::LowerOptions{});
+}
+
+std::string decl_text(const graph::Decl& d) {
+  std::string s = "  " + d.name + " " + elem_name(d.type) + " ";
+  if (!d.has_shape) return s + "(shape not declared)\n";
+  s += "[";
+  for (size_t k = 0; k < d.dims.size(); ++k)
+    s += (k ? "," : "") + (d.dims[k].symbol.empty() ? std::to_string(d.dims[k].value)
+                           : d.dims[k].symbol[0] == '?' ? std::string("?") : d.dims[k].symbol);
+  return s + "]\n";
+}
+
+}  // namespace
+
+std::string describe_graph(const graph::Graph& g) {
+  std::string s = "format: onnx, opset " + std::to_string(g.opset) + (g.producer.empty() ? "" : ", producer " + g.producer) + "\n";
+  s += "inputs:\n";
+  for (const auto& d : g.inputs) s += decl_text(d);
+  s += "outputs:\n";
+  for (const auto& d : g.outputs) s += decl_text(d);
+  size_t nodes = 0;
+  for (const auto& [op, n] : g.op_counts) nodes += size_t(n);
+  s += "nodes: " + std::to_string(nodes) + " (" + std::to_string(g.folded_at_load) + " folded at load, " +
+       std::to_string(g.nodes.size()) + " left; shape arithmetic folds again per input shape)\n";
+  s += "initializers: " + std::to_string(g.constants.size()) + " values\n";
+  s += "ops:\n";
+  for (const auto& [op, n] : g.op_counts) {
+    const graph::OpDef* d = graph::find_op(op);
+    const char* where = !d ? "unknown" : (d->flags & graph::kShapeOnly) || !d->lower ? "host (reference)" : "GPU";
+    if (d && d->lower && d->needs_host) where = "GPU (host for some forms)";
+    if (d && !d->lower && (op == "Constant" || op == "ConstantOfShape" || op == "Range" || d->flags & graph::kShapeOnly))
+      where = "host (folded)";
+    char line[160];
+    std::snprintf(line, sizeof(line), "  %-24s %5d  %s\n", op.c_str(), n, where);
+    s += line;
+  }
+  return s;
+}
+
+std::unique_ptr<Arch> graph_arch(std::shared_ptr<const graph::Graph> g) { return std::make_unique<GraphArch>(std::move(g)); }
+
+const graph::Graph* graph_of(const Arch& arch) {
+  const auto* a = dynamic_cast<const GraphArch*>(&arch);
+  return a ? &a->graph() : nullptr;
+}
+
+}  // namespace vkfuse::detail
