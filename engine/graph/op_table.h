@@ -91,6 +91,10 @@ struct OpDef {
   uint32_t flags = 0;
   ActivationFn activation = nullptr;
   HostFn needs_host = nullptr;
+  // The inputs whose values the shape rule reads (a Reshape's shape, a Slice's starts): a
+  // graph input that reaches one is read when the run is recorded, and a new value of it
+  // records again (models/graph_arch.cpp).
+  std::vector<int> host_inputs = {};
 };
 
 // The entry of an ONNX op (default domain), or null.

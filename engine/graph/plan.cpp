@@ -95,7 +95,8 @@ void fold_constants(Graph& g, const HostLimits& limits) {
 }
 
 std::shared_ptr<const Plan> make_plan(const Graph& g, const std::map<std::string, TypeShape>& inputs,
-                                      const HostLimits& limits) {
+                                      const HostLimits& limits,
+                                      const std::map<std::string, std::shared_ptr<const HostArray>>& input_values) {
   auto plan = std::make_shared<Plan>();
   Plan& p = *plan;
   p.info.resize(g.names.size());
@@ -108,6 +109,8 @@ std::shared_ptr<const Plan> make_plan(const Graph& g, const std::map<std::string
     auto it = inputs.find(d.name);
     if (it == inputs.end()) throw Error(g.label + ": input " + quote(d.name) + " is missing");
     p.info[size_t(d.id)] = it->second;
+    auto v = input_values.find(d.name);
+    if (v != input_values.end()) p.known[size_t(d.id)] = v->second;
   }
   uint64_t folded = 0;
   for (const Node& n : g.nodes) {

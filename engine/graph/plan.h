@@ -30,8 +30,10 @@ struct HostLimits {
 // The plan for the inputs' types and shapes (by the graph input's name). An Error names the
 // node, its op and what did not fit: shapes that do not agree, a value over the limits, a
 // shape that depends on data computed on the device.
+// `values` holds the inputs read when the run is recorded (those that set a shape), by name.
 std::shared_ptr<const Plan> make_plan(const Graph& g, const std::map<std::string, TypeShape>& inputs,
-                                      const HostLimits& limits = {});
+                                      const HostLimits& limits = {},
+                                      const std::map<std::string, std::shared_ptr<const HostArray>>& values = {});
 
 // Folds the nodes whose inputs are all constants into constants, once, at load (within the
 // limits' fold sizes); the others stay.

@@ -591,6 +591,10 @@ Model parse(const std::string& label, const void* bytes, size_t size, const std:
   return read_model(Span{static_cast<const uint8_t*>(bytes), size}, Context{label, folder});
 }
 
+HostArray parse_tensor(const std::string& label, const void* bytes, size_t size, std::string* name) {
+  return read_tensor(Span{static_cast<const uint8_t*>(bytes), size}, Context{label, ""}, label, name);
+}
+
 Model read_file(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) throw Error(path + ": cannot open: " + std::strerror(errno));

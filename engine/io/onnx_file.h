@@ -91,6 +91,10 @@ Model read_file(const std::string& path);
 // lies ("" refuses external data).
 Model parse(const std::string& label, const void* bytes, size_t size, const std::string& folder);
 
+// One serialized TensorProto (the backend test data's input_0.pb): its value, and its name
+// in `name` when given. No external data.
+HostArray parse_tensor(const std::string& label, const void* bytes, size_t size, std::string* name = nullptr);
+
 // Whether these bytes start like a ModelProto (a small varint ir_version field, or another of
 // ModelProto's first fields): how Model::load tells an ONNX file from a safetensors one.
 bool looks_like_onnx(const uint8_t* bytes, size_t size);

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <set>
 
 #include "graph/lower.h"
 #include "graph/plan.h"
@@ -48,7 +49,31 @@ class GraphProgram : public ArchProgram {
 
 class GraphArch : public Arch {
  public:
-  explicit GraphArch(std::shared_ptr<const Graph> g) : g_(std::move(g)) {}
+  explicit GraphArch(std::shared_ptr<const Graph> g) : g_(std::move(g)) {
+    // The graph inputs a shape depends on: those that reach an op's host input (a Reshape's
+    // shape, a Slice's starts) through any nodes.
+    std::vector<graph::ValueId> work;
+    for (const graph::Node& n : g_->nodes)
+      for (int k : n.op->host_inputs)
+        if (size_t(k) < n.inputs.size() && n.inputs[size_t(k)] != graph::kNone) work.push_back(n.inputs[size_t(k)]);
+    std::map<graph::ValueId, const graph::Node*> producer;
+    for (const graph::Node& n : g_->nodes)
+      for (graph::ValueId v : n.outputs)
+        if (v != graph::kNone) producer[v] = &n;
+    std::set<graph::ValueId> seen;
+    while (!work.empty()) {
+      const graph::ValueId v = work.back();
+      work.pop_back();
+      if (!seen.insert(v).second) continue;
+      auto it = producer.find(v);
+      if (it == producer.end()) continue;
+      if (it->second->op->flags & graph::kShapeOnly) continue;  // Shape reads the shape alone
+      for (graph::ValueId u : it->second->inputs)
+        if (u != graph::kNone) work.push_back(u);
+    }
+    for (const graph::Decl& d : g_->inputs)
+      if (seen.count(d.id)) baked_.insert(d.name);
+  }
   const Graph& graph() const { return *g_; }
 
   TensorList tensors() const override { return {}; }  // the graph holds its weights
@@ -63,14 +88,22 @@ class GraphArch : public Arch {
     std::map<std::string, Shape> shapes;
     std::map<std::string, TypeShape> types;
     std::map<std::string, std::pair<int64_t, std::string>> bound;  // symbol -> size, where it was bound
+    std::map<std::string, std::shared_ptr<const HostArray>> values;
+    std::string baked;
     for (const graph::Decl& d : g_->inputs) {
       const TensorBytes& t = in.at(d.name);
       check_shape(in, d, t.shape, bound);
       shapes[d.name] = t.shape;
       types[d.name] = {d.type, t.shape};
       p.inputs[d.name] = device_input(in, d, t);
+      if (baked_.count(d.name)) {
+        auto a = std::make_shared<HostArray>(host_value(d, p.inputs[d.name]));
+        baked += d.name + "=" + value_text(*a) + ";";
+        values[d.name] = std::move(a);
+      }
     }
-    const std::shared_ptr<const Plan> plan = plan_for(shapes, types);
+    const std::shared_ptr<const Plan> plan = plan_for(shapes, types, values, baked);
+    p.variant = baked;
     check_indices(in, *plan, p);
     for (const graph::Decl& d : g_->outputs) {
       const TypeShape& o = plan->outputs.at(d.name);
@@ -137,14 +170,23 @@ class GraphArch : public Arch {
 
  private:
   std::shared_ptr<const Plan> plan_for(const std::map<std::string, Shape>& shapes,
-                                       const std::map<std::string, TypeShape>& types) const {
+                                       const std::map<std::string, TypeShape>& types,
+                                       const std::map<std::string, std::shared_ptr<const HostArray>>& values,
+                                       const std::string& baked) const {
     const std::string key = key_of(*g_, shapes);
+    {
+      // A new value of an input a shape depends on: a new plan (and recording) for it.
+      std::lock_guard<std::mutex> lock(mu_);
+      auto b = baked_values_.find(key);
+      if (b != baked_values_.end() && b->second != baked) plans_.erase(key);
+      baked_values_[key] = baked;
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = plans_.find(key);
       if (it != plans_.end()) return it->second;
     }
-    std::shared_ptr<const Plan> plan = graph::make_plan(*g_, types);
+    std::shared_ptr<const Plan> plan = graph::make_plan(*g_, types, {}, values);
     std::lock_guard<std::mutex> lock(mu_);
     if (plans_.size() >= 16) plans_.erase(plans_.begin());  // a bound on what varying shapes keep
     return plans_[key] = plan;
@@ -234,7 +276,26 @@ class GraphArch : public Arch {
     }
   }
 
+  // A graph input's value as the plan reads it.
+  static HostArray host_value(const graph::Decl& d, const DeviceInput& x) {
+    HostArray a = HostArray::zeros(d.type, x.shape);
+    const size_t n = size_t(shape_numel(x.shape));
+    if (a.is_float()) {
+      if (n) std::memcpy(a.f.data(), x.floats(), n * 4);
+    } else {
+      for (size_t k = 0; k < n; ++k) a.i[k] = x.ints()[k];
+    }
+    return a;
+  }
+  static std::string value_text(const HostArray& a) {
+    std::string s;
+    for (int64_t k = 0; k < a.numel(); ++k) s += (a.is_float() ? std::to_string(a.f[size_t(k)]) : std::to_string(a.i[size_t(k)])) + ",";
+    return s;
+  }
+
   std::shared_ptr<const Graph> g_;
+  std::set<std::string> baked_;  // inputs whose values the plan reads
+  mutable std::map<std::string, std::string> baked_values_;  // per shape key: the values planned for
   mutable std::mutex mu_;
   mutable std::map<std::string, std::shared_ptr<const Plan>> plans_;
   friend class GraphProgram;

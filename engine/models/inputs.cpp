@@ -68,7 +68,7 @@ std::string Prepared::signature() const {
   std::string s;
   for (const auto& [name, x] : inputs) s += name + dtype_name(x.dtype) + shape_string(x.shape) + ";";
   for (const auto& [name, o] : outputs) s += name + ";";
-  return s;
+  return s + variant;
 }
 
 DeviceInput floats_of(Shape shape, std::vector<float> values) {

@@ -62,6 +62,8 @@ struct Prepared {
   };
   std::map<std::string, DeviceInput> inputs;
   std::map<std::string, Output> outputs;
+  // More that a recording depends on: the values of an ONNX graph's inputs that set a shape.
+  std::string variant;
 
   const float* floats(const std::string& name) const;  // null when the input is absent
   // Every output has no element (an empty batch, or no query rows): nothing to run.

@@ -22,7 +22,13 @@ ResizeTaps resize_taps(int64_t in, int64_t out, double scale, const ops::ResizeO
     switch (o.coordinate) {
       case R::HalfPixel: x = (j + 0.5) / scale - 0.5; break;
       case R::PytorchHalfPixel: x = out > 1 ? (j + 0.5) / scale - 0.5 : 0; break;
-      case R::AlignCorners: x = out == 1 ? 0 : double(j) * double(in - 1) / double(out - 1); break;
+      // ONNX divides by the resized length as the scale gives it (in·scale - 1, not out - 1:
+      // they differ where scales are given and in·scale is not whole).
+      case R::AlignCorners: {
+        const double span = double(in) * scale - 1;
+        x = span <= 0 ? 0 : double(j) * double(in - 1) / span;
+        break;
+      }
       case R::Asymmetric: x = j / scale; break;
       case R::TfHalfPixelForNn: x = (j + 0.5) / scale; break;
     }

@@ -396,7 +396,8 @@ void shuffle_lower(Lowering& l, const Step& st) {
 std::vector<OpDef> movement_ops() {
   OpDef concat{"Concat", 1, 1, 1 << 16, 1, 1, {{"axis", A::Int}}, concat_infer, concat_ref, concat_lower};
   OpDef split{"Split", 1, 1, 2, 1, 1 << 16, {{"axis", A::Int}, {"split", A::Ints, 1, 12}}, split_infer, split_ref, split_lower};
-  return {
+  split.host_inputs = {1};
+  std::vector<OpDef> v = {
       concat,
       split,
       OpDef{"Slice", 1, 1, 5, 1, 1, {{"starts", A::Ints, 1, 9}, {"ends", A::Ints, 1, 9}, {"axes", A::Ints, 1, 9}},
@@ -410,6 +411,13 @@ std::vector<OpDef> movement_ops() {
             shuffle_lower},
       OpDef{"SpaceToDepth", 1, 1, 1, 1, 1, {{"blocksize", A::Int}}, shuffle_infer, shuffle_ref, shuffle_lower},
   };
+  for (OpDef& d : v) {
+    const std::string n = d.name;
+    if (n == "Slice") d.host_inputs = {1, 2, 3, 4};
+    if (n == "Pad") d.host_inputs = {1, 2};
+    if (n == "Tile") d.host_inputs = {1};
+  }
+  return v;
 }
 
 }  // namespace vkfuse::detail::graph

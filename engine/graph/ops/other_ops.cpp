@@ -276,7 +276,7 @@ void nonzero_ref(const NodeCtx& c, const std::vector<const HostArray*>& in, std:
 }  // namespace
 
 std::vector<OpDef> other_ops() {
-  return {
+  std::vector<OpDef> v = {
       OpDef{"GatherElements", 11, 2, 2, 1, 1, {{"axis", A::Int}}, ge_infer, ge_ref, nullptr},
       OpDef{"ScatterElements", 11, 3, 3, 1, 1, {{"axis", A::Int}, {"reduction", A::String, 16}}, se_infer, se_ref, nullptr},
       OpDef{"ScatterND", 11, 3, 3, 1, 1, {{"reduction", A::String, 16}}, snd_infer, snd_ref, nullptr},
@@ -287,6 +287,12 @@ std::vector<OpDef> other_ops() {
             topk_infer, topk_ref, nullptr},
       OpDef{"NonZero", 9, 1, 1, 1, 1, {}, nonzero_infer, nonzero_ref, nullptr},
   };
+  for (OpDef& d : v) {
+    const std::string n = d.name;
+    if (n == "CumSum" || n == "Trilu" || n == "OneHot" || n == "TopK") d.host_inputs = {1};
+    if (n == "NonZero") d.host_inputs = {0};
+  }
+  return v;
 }
 
 }  // namespace vkfuse::detail::graph

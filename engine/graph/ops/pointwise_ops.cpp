@@ -262,6 +262,11 @@ Pointwise binary_of(const NodeCtx& c) {
 Shape aligned_shape(const NodeCtx& c, size_t k) {
   Shape s = c.shape(k);
   if (k != 1 || c.opset() >= 7) return s;
+  // PRelu before opset 7: a slope of one value per channel (axis 1).
+  if (c.node.op_type == "PRelu" && s.size() == 1 && c.rank(0) >= 2 && s[0] == c.shape(0)[1] && s[0] != c.shape(0).back()) {
+    s.resize(size_t(c.rank(0) - 1), 1);
+    return s;
+  }
   bool legacy = false;
   for (const auto& a : c.node.op->attrs) legacy = legacy || std::string(a.name) == "broadcast";
   if (!legacy) return s;
@@ -285,7 +290,7 @@ void binary_infer(const NodeCtx& c, std::vector<TypeShape>& out) {
   Elem t = c.in(0).type;
   for (size_t k = 1; k < c.inputs(); ++k) {
     s = broadcast(c, s, aligned_shape(c, k));
-    if (c.in(k).type != t && op != Pointwise::PRelu)
+    if (c.in(k).type != t && op != Pointwise::PRelu && op != Pointwise::Pow)
       c.fail(std::string("inputs of types ") + elem_name(t) + " and " + elem_name(c.in(k).type) + " differ");
   }
   if (op == Pointwise::PRelu && s != c.shape(0)) c.fail("the slope does not broadcast to X's shape");
@@ -376,8 +381,18 @@ OpDef unary(const char* name, int since, std::vector<AttrSpec> attrs = {}) {
   return d;
 }
 
+// Pow of a base and an exponent of different types (ONNX allows it; the kernel's math is one
+// kind) runs on the host.
+bool mixed_types(const NodeCtx& c, const std::vector<bool>&) {
+  for (size_t k = 1; k < c.inputs(); ++k)
+    if (c.has(k) && c.in(k).type != c.in(0).type) return true;
+  return false;
+}
+
 OpDef binary(const char* name, int since, std::vector<AttrSpec> attrs = kLegacyBroadcast) {
-  return OpDef{name, since, 2, 2, 1, 1, std::move(attrs), binary_infer, binary_ref, binary_lower};
+  OpDef d{name, since, 2, 2, 1, 1, std::move(attrs), binary_infer, binary_ref, binary_lower};
+  d.needs_host = mixed_types;
+  return d;
 }
 
 }  // namespace

@@ -104,6 +104,7 @@ std::vector<OpDef> reduce_ops() {
     if (is_arg(r)) d.attrs = {{"axis", A::Int}, {"keepdims", A::Int}, {"select_last_index", A::Int, 12}};
     if (name == "ReduceSum") {
       d.max_in = 2;  // axes as an input from opset 13
+      d.host_inputs = {1};
       d.attrs = {{"axes", A::Ints, 1, 12}, {"keepdims", A::Int}, {"noop_with_empty_axes", A::Int, 13}};
     }
     d.needs_host = reduce_needs_host;

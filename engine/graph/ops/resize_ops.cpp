@@ -102,11 +102,12 @@ std::vector<OpDef> resize_ops() {
       {"extrapolation_value", A::Float, 11},
       {"nearest_mode", A::String, 11},
   };
-  return {
-      OpDef{"Resize", 10, 2, 4, 1, 1, attrs, resize_infer, resize_ref, resize_lower},
-      OpDef{"Upsample", 7, 1, 2, 1, 1, {{"mode", A::String}, {"scales", A::Floats, 7, 8}}, resize_infer, resize_ref,
-            resize_lower},
-  };
+  OpDef resize{"Resize", 10, 2, 4, 1, 1, attrs, resize_infer, resize_ref, resize_lower};
+  resize.host_inputs = {1, 2, 3};
+  OpDef upsample{"Upsample", 7, 1, 2, 1, 1, {{"mode", A::String}, {"scales", A::Floats, 7, 8}}, resize_infer, resize_ref,
+                 resize_lower};
+  upsample.host_inputs = {1};
+  return {resize, upsample};
 }
 
 }  // namespace vkfuse::detail::graph

@@ -3,6 +3,7 @@
 // copy), Transpose (a permuted view: the next kernel reads it in place or copies it),
 // Expand (a stride-0 view), Constant, ConstantOfShape and Range (folded on the host).
 #include <cmath>
+#include <map>
 
 #include "graph/ops/rules.h"
 
@@ -129,6 +130,9 @@ Shape view_target(const NodeCtx& c) {
 }
 
 void view_infer(const NodeCtx& c, std::vector<TypeShape>& out) {
+  if (c.node.op_type == "Dropout" && c.opset() >= 12 && c.has(2))
+    for (int64_t t : c.ints(2, "training_mode"))
+      if (t) c.fail("training_mode true (random dropout) is not implemented: vkfuse runs inference");
   out[0] = {c.in(0).type, view_target(c)};
   if (out.size() > 1) out[1] = {Elem::Bool, c.shape(0)};  // Dropout's mask: all kept
 }
@@ -309,7 +313,7 @@ std::vector<OpDef> shape_ops() {
   shape.flags = kShapeOnly;
   OpDef size{"Size", 1, 1, 1, 1, 1, {}, size_infer, size_ref, nullptr};
   size.flags = kShapeOnly;
-  return {
+  std::vector<OpDef> v = {
       shape,
       size,
       OpDef{"Reshape", 1, 1, 2, 1, 1, {{"shape", A::Ints, 1, 4}, {"allowzero", A::Int, 14}, {"consumed_inputs", A::Ints, 1, 4}},
@@ -331,6 +335,12 @@ std::vector<OpDef> shape_ops() {
       OpDef{"ConstantOfShape", 9, 1, 1, 1, 1, {{"value", A::Tensor}}, cos_infer, cos_ref, nullptr},
       OpDef{"Range", 11, 3, 3, 1, 1, {}, range_infer, range_ref, nullptr},
   };
+  const std::map<std::string, std::vector<int>> host = {{"Reshape", {1}},   {"Squeeze", {1}},         {"Unsqueeze", {1}},
+                                                        {"Expand", {1}},    {"ConstantOfShape", {0}}, {"Range", {0, 1, 2}},
+                                                        {"Dropout", {1, 2}}};
+  for (OpDef& d : v)
+    if (host.count(d.name)) d.host_inputs = host.at(d.name);
+  return v;
 }
 
 }  // namespace vkfuse::detail::graph
