@@ -119,28 +119,37 @@ Tensor Lowering::contiguous(const Tensor& t) {
   return c;
 }
 
-Tensor Lowering::weight_matrix(ValueId v, bool transpose) {
+Tensor Lowering::weight_matrix(ValueId v, bool transpose, int64_t row0, int64_t rows) {
   const HostArray* a = known(v);
   if (!a || !a->is_float() || a->shape.size() != 2)
     throw Error(g_.label + ": value " + quote(g_.name(v)) + " is not a constant 2-D float matrix (a bug in vkfuse)");
-  const std::string key = std::string(transpose ? "matrix^T:" : "matrix:") + g_.name(v);
+  const int64_t r = a->shape[0], c = a->shape[1];
+  const int64_t total = transpose ? c : r;  // rows of the device matrix
+  if (rows < 0) rows = total - row0;
+  const std::string key = std::string(transpose ? "matrix^T:" : "matrix:") + g_.name(v) +
+                          (rows == total ? std::string() : "#" + std::to_string(row0) + "+" + std::to_string(rows));
   const bool graph_constant = g_.constant(v) == a;
   if (graph_constant) {
     auto it = constants_.tensors.find(key);
     if (it != constants_.tensors.end()) return it->second;
   }
-  const int64_t r = a->shape[0], c = a->shape[1];
-  Tensor m;
-  if (transpose) {
-    std::vector<float> t(a->f.size());
-    for (int64_t i = 0; i < r; ++i)
-      for (int64_t j = 0; j < c; ++j) t[size_t(j * r + i)] = a->f[size_t(i * c + j)];
-    m = ctx_.matrix(c, r, t);
-  } else {
-    m = ctx_.matrix(r, c, a->f);
-  }
+  const int64_t k = transpose ? r : c;
+  std::vector<float> t(static_cast<size_t>(rows * k));
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < k; ++j)
+      t[size_t(i * k + j)] = transpose ? a->f[size_t(j * c + row0 + i)] : a->f[size_t((row0 + i) * c + j)];
+  Tensor m = ctx_.matrix(rows, k, t);
   if (graph_constant) constants_.tensors[key] = m;
   return m;
+}
+
+int64_t Lowering::weight_rows_per_buffer(int64_t k) const {
+  // Context::matrix may pad each row by up to 64 elements; 16-bit weights take half, but F32
+  // is the bound that always holds.
+  const uint64_t row = uint64_t(k + 64) * 4;
+  const uint64_t range = ctx_.caps().max_storage_buffer_range;
+  const int64_t n = int64_t(range / std::max<uint64_t>(row, 1));
+  return n >= 64 ? n / 64 * 64 : std::max<int64_t>(n, 1);
 }
 
 Tensor Lowering::constant(const std::string& key, const HostArray& a) {

@@ -101,7 +101,12 @@ class Lowering {
   Tensor contiguous(const Tensor& t);
   // A constant 2-D value as matmul's B^T [N, K] (Context::matrix: the device's row layout and
   // the model's 16-bit weight dtype), transposed from [K, N] on the host when `transpose`.
-  Tensor weight_matrix(ValueId v, bool transpose);
+  // Rows [row0, row0 + rows) of it only (rows -1: all), for a matrix larger than one storage
+  // buffer holds (weight_rows_per_buffer).
+  Tensor weight_matrix(ValueId v, bool transpose, int64_t row0 = 0, int64_t rows = -1);
+  // How many rows of K floats one device matrix may hold within one storage buffer (row
+  // padding included), a multiple of 64 where that is below the total.
+  int64_t weight_rows_per_buffer(int64_t k) const;
   // A host array a lowering made (folded scales), uploaded once under `key`.
   Tensor constant(const std::string& key, const HostArray& a);
   // The tensor output k writes: the session's output tensor for a graph output, else a new

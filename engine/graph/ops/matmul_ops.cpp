@@ -101,6 +101,34 @@ void epilogue(Lowering& l, const Step& st, ops::MatmulOptions& o, Tensor& bias, 
   }
 }
 
+// y2 [rows, N] = x2 [rows, K] · Bᵀ with B the constant `b` as the device's [N, K] weight
+// matrix, in column blocks where [N, K] is larger than one storage buffer holds (AlexNet's
+// 4096 x 9216 classifier is 151 MB, over the 128 MiB a phone's buffer may cover); each block
+// takes its slice of the epilogue's bias and residual.
+void matmul_weight(Lowering& l, const Tensor& x2, ValueId b, bool transpose, int64_t k, int64_t n, const Tensor& y2,
+                   const ops::MatmulOptions& o) {
+  const int64_t rows = x2.dim(0), per = l.weight_rows_per_buffer(k);
+  if (n <= per) {
+    ops::matmul(l.seq(), x2, l.weight_matrix(b, transpose), y2, o);
+    return;
+  }
+  for (int64_t n0 = 0; n0 < n; n0 += per) {
+    const int64_t cnt = std::min(per, n - n0);
+    ops::MatmulOptions q = o;
+    q.trans_b = true;
+    Tensor bias, res;
+    if (o.bias) {
+      bias = o.bias->view({cnt}, {1}, o.bias->offset() + n0);
+      q.bias = &bias;
+    }
+    if (o.residual) {
+      res = o.residual->view({rows, cnt}, {n, 1}, o.residual->offset() + n0);
+      q.residual = &res;
+    }
+    ops::matmul(l.seq(), x2, l.weight_matrix(b, transpose, n0, cnt), y2.view({rows, cnt}, {n, 1}, y2.offset() + n0), q);
+  }
+}
+
 // A view of t broadcast to `shape` (stride 0 along the broadcast axes).
 Tensor expand(const Tensor& t, const Shape& shape) {
   Shape st(shape.size(), 0);
@@ -139,9 +167,8 @@ void matmul_lower(Lowering& l, const Step& st) {
     // A constant B without batch (a layer's weight): every row of every batch of A against
     // it, B uploaded once as the device's [N, K] weight matrix.
     Tensor w;
-    if (l.graph().constant(st.inputs[1]) == kb && kb->shape.size() == 2) {
-      w = l.weight_matrix(st.inputs[1], true);
-    } else {
+    const bool weight = l.graph().constant(st.inputs[1]) == kb && kb->shape.size() == 2;
+    if (!weight) {
       HostArray t = make_array(Elem::Float, {p.n, p.k});  // folded for this shape: transposed here
       for (int64_t i = 0; i < p.k; ++i)
         for (int64_t j = 0; j < p.n; ++j) t.f[size_t(j * p.k + i)] = kb->f[size_t(i * p.n + j)];
@@ -151,7 +178,8 @@ void matmul_lower(Lowering& l, const Step& st) {
     const Shape y2 = {batches * p.m, p.n};
     Tensor x = batched(l, l.in(st, 0), p.a, p, p.m, p.k).reshape({batches * p.m, p.k});
     epilogue(l, st, o, bias, res, p.n, nullptr, 0.f, y2);
-    ops::matmul(l.seq(), x, w, y.reshape(y2), o);
+    if (weight) matmul_weight(l, x, st.inputs[1], true, p.k, p.n, y.reshape(y2), o);
+    else ops::matmul(l.seq(), x, w, y.reshape(y2), o);
     return;
   }
   const Shape y3 = {batches, p.m, p.n};
@@ -223,8 +251,8 @@ void gemm_lower(Lowering& l, const Step& st) {
   o.alpha = alpha;
   Tensor b;
   const HostArray* kb = l.known(st.inputs[1]);
-  if (kb && kb->is_float() && l.graph().constant(st.inputs[1]) == kb) {
-    b = l.weight_matrix(st.inputs[1], !tb);
+  const bool weight = kb && kb->is_float() && l.graph().constant(st.inputs[1]) == kb;
+  if (weight) {
     o.trans_b = true;
   } else {
     b = l.contiguous(l.in(st, 1));
@@ -234,13 +262,15 @@ void gemm_lower(Lowering& l, const Step& st) {
   const HostArray* kc = l.has(st, 2) ? l.known(st.inputs[2]) : nullptr;
   if (c_is_row(c, d) && (!l.has(st, 2) || kc)) {
     epilogue(l, st, o, bias, res, d.n, kc, beta, {d.m, d.n});
-    ops::matmul(l.seq(), a, b, y, o);
+    if (weight) matmul_weight(l, a, st.inputs[1], !tb, d.k, d.n, y, o);
+    else ops::matmul(l.seq(), a, b, y, o);
     return;
   }
   // C of the output's shape (or a column, or computed on the device): the product first,
   // then + beta·C, then the epilogue's activation and residual as pointwise steps.
   Tensor t = l.scratch({d.m, d.n}, DType::F32);
-  ops::matmul(l.seq(), a, b, t, o);
+  if (weight) matmul_weight(l, a, st.inputs[1], !tb, d.k, d.n, t, o);
+  else ops::matmul(l.seq(), a, b, t, o);
   Tensor cv = expand(l.in(st, 2), {d.m, d.n});
   HostArray bs = make_array(Elem::Float, {});
   bs.f = {beta};

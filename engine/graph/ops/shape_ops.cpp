@@ -130,9 +130,13 @@ Shape view_target(const NodeCtx& c) {
 }
 
 void view_infer(const NodeCtx& c, std::vector<TypeShape>& out) {
-  if (c.node.op_type == "Dropout" && c.opset() >= 12 && c.has(2))
+  // Training mode drops at random, except at ratio 0 (torchvision's Swin exports that): the
+  // identity then.
+  if (c.node.op_type == "Dropout" && c.opset() >= 12 && c.has(2)) {
+    const double ratio = c.has(1) ? c.reals(1, "ratio").at(0) : 0.5;
     for (int64_t t : c.ints(2, "training_mode"))
-      if (t) c.fail("training_mode true (random dropout) is not implemented: vkfuse runs inference");
+      if (t && ratio != 0) c.fail("training_mode true (random dropout) is not implemented: vkfuse runs inference");
+  }
   out[0] = {c.in(0).type, view_target(c)};
   if (out.size() > 1) out[1] = {Elem::Bool, c.shape(0)};  // Dropout's mask: all kept
 }
