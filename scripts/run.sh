@@ -53,6 +53,16 @@ tool_tests() {
       exit 1
     fi
   done
+  # torchvision's models exported to ONNX (seeded weights) through `vkfuse run` on the GPU
+  # (normal and portable, validation layer) and --cpu, each within 1e-3 of PyTorch.
+  local zlog=$build/onnx_zoo.log
+  if VKFUSE_BIN="$build/vkfuse" /usr/bin/python3 "$root/tools/onnx_zoo.py" --out "$build/onnx_zoo" >"$zlog" 2>&1; then
+    echo "tools/onnx_zoo.py: $(tail -n 1 "$zlog")" >&2
+  else
+    cat "$zlog" >&2
+    echo "vkfuse: tools/onnx_zoo.py failed" >&2
+    exit 1
+  fi
   # The Python module from the build tree, under the validation layer: a message fails it.
   local log=$build/test_vkfuse_python.log
   if VKFUSE_PYTHONPATH="$build/python" VKFUSE_BIN="$build/vkfuse" VKFUSE_VALIDATION=1 \
