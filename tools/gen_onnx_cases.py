@@ -18,29 +18,13 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from onnx_zoo import randomize  # noqa: E402  (the zoo's weight draw: activations O(1))
 from safetensors_io import write_safetensors  # noqa: E402
 
 torch.set_num_threads(1)
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data")
 OUT = os.path.join(ROOT, "onnx")
 HOSTILE = os.path.join(ROOT, "onnx_hostile")
-
-
-def randomize(model, seed):
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if p.dim() >= 2:
-                p.copy_(torch.randn(p.shape, generator=g) / p[0].numel() ** 0.5)
-            elif name.endswith("weight"):
-                p.copy_(1 + 0.1 * torch.randn(p.shape, generator=g))
-            else:
-                p.copy_(0.1 * torch.randn(p.shape, generator=g))
-        for name, b in model.named_buffers():
-            if name.endswith("running_var"):
-                b.copy_(0.5 + torch.rand(b.shape, generator=g))
-            elif name.endswith("running_mean"):
-                b.copy_(0.1 * torch.randn(b.shape, generator=g))
 
 
 def case(name, model, inputs, input_names, output_names, opset=14, dynamic_axes=None, folding=True, seed=0, note=""):

@@ -31,19 +31,24 @@ Tensor upload(Context& ctx, const HostArray& a, const std::string& what) {
   if (a.is_float()) {
     t.write(a.f.data(), a.f.size() * 4);
   } else {
-    std::vector<int32_t> v(a.i.size());
-    for (size_t k = 0; k < v.size(); ++k) {
-      if (a.i[k] < INT32_MIN || a.i[k] > INT32_MAX)
-        throw Error(what + " holds " + std::to_string(a.i[k]) + " (element " + std::to_string(k) +
-                    "), outside the int32 the device computes integers in");
-      v[k] = int32_t(a.i[k]);
-    }
+    const std::vector<int32_t> v = narrow_to_i32(a.i, what);
     t.write(v.data(), v.size() * 4);
   }
   return t;
 }
 
 }  // namespace
+
+std::vector<int32_t> narrow_to_i32(const std::vector<int64_t>& v, const std::string& what) {
+  std::vector<int32_t> r(v.size());
+  for (size_t k = 0; k < v.size(); ++k) {
+    if (v[k] < INT32_MIN || v[k] > INT32_MAX)
+      throw Error(what + " holds " + std::to_string(v[k]) + " (element " + std::to_string(k) +
+                  "), outside the int32 the device computes integers in");
+    r[k] = int32_t(v[k]);
+  }
+  return r;
+}
 
 Lowering::Lowering(const Graph& g, const Plan& p, Sequence& first, DeviceConstants& constants, Recording& rec)
     : g_(g), p_(p), ctx_(first.context()), seq_(&first), first_(first), constants_(constants), rec_(rec) {
@@ -330,13 +335,8 @@ void Recording::run(const Graph& g) {
       if (a.is_float()) {
         if (n) h.out[k].write_host(a.f.data(), n * 4);
       } else {
-        std::vector<int32_t> v(n);
-        for (size_t e = 0; e < n; ++e) {
-          if (a.i[e] < INT32_MIN || a.i[e] > INT32_MAX)
-            throw Error(g.label + ": " + st.label() + ": output " + quote(g.name(h.out_ids[k])) + " holds " +
-                        std::to_string(a.i[e]) + ", outside the int32 the device computes integers in");
-          v[e] = int32_t(a.i[e]);
-        }
+        const std::vector<int32_t> v =
+            narrow_to_i32(a.i, g.label + ": " + st.label() + ": output " + quote(g.name(h.out_ids[k])));
         if (n) h.out[k].write_host(v.data(), n * 4);
       }
     }

@@ -81,6 +81,10 @@ std::unique_ptr<Recording> record_graph(const Graph& g, std::shared_ptr<const Pl
                                         DeviceConstants& constants, const std::map<std::string, Tensor>& in,
                                         const std::map<std::string, Tensor>& out, const LowerOptions& o);
 
+// Integers as the device holds them (int32), each checked: an Error "<what> holds V (element
+// K), outside the int32 the device computes integers in".
+std::vector<int32_t> narrow_to_i32(const std::vector<int64_t>& v, const std::string& what);
+
 // The device dtype of a graph value: F32 for floating types, I32 for integers and bool.
 inline DType device_dtype(Elem e) { return elem_is_float(e) ? DType::F32 : DType::I32; }
 

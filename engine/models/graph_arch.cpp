@@ -237,17 +237,11 @@ class GraphArch : public Arch {
                     " (give I64 or I32)");
       v = in.to_i64(d.name);
     }
-    std::vector<int32_t> n(v.size());
-    for (size_t k = 0; k < v.size(); ++k) {
+    for (size_t k = 0; k < v.size(); ++k)
       if (wrap_to(d.type, v[k]) != v[k])
         throw Error(in.where(d.name) + ": element " + std::to_string(k) + " (" + std::to_string(v[k]) +
                     ") is outside the graph's " + elem_name(d.type));
-      if (v[k] < INT32_MIN || v[k] > INT32_MAX)
-        throw Error(in.where(d.name) + ": element " + std::to_string(k) + " (" + std::to_string(v[k]) +
-                    ") is outside the int32 range the device computes integers in");
-      n[k] = int32_t(v[k]);
-    }
-    return ints_of(t.shape, std::move(n));
+    return ints_of(t.shape, graph::narrow_to_i32(v, in.where(d.name)));
   }
 
   // A Gather whose indices are a graph input (token ids into an embedding table, directly or

@@ -43,6 +43,24 @@ namespace {
 
 using ops::Pointwise;
 
+// The comparisons, logic and the ternary ops: one rule for floats (double) and integers.
+template <class T> T common_op(Pointwise op, T x, T y, T z) {
+  switch (op) {
+    case Pointwise::Equal: return x == y;
+    case Pointwise::Less: return x < y;
+    case Pointwise::Greater: return x > y;
+    case Pointwise::LessOrEqual: return x <= y;
+    case Pointwise::GreaterOrEqual: return x >= y;
+    case Pointwise::And: return x != 0 && y != 0;
+    case Pointwise::Or: return x != 0 || y != 0;
+    case Pointwise::Xor: return (x != 0) != (y != 0);
+    case Pointwise::PRelu: return x < 0 ? y * x : x;
+    case Pointwise::Where: return x != 0 ? y : z;
+    case Pointwise::MulAdd: return x * y + z;
+    default: return x;  // Copy, Cast (integers: the ops with no integer form)
+  }
+}
+
 double float_op(Pointwise op, double x, double y, double z, const ops::PointwiseOptions& o) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   switch (op) {
@@ -77,19 +95,8 @@ double float_op(Pointwise op, double x, double y, double z, const ops::Pointwise
       return r != 0 && ((r < 0) != (y < 0)) ? r + y : r;
     }
     case Pointwise::FMod: return std::fmod(x, y);
-    case Pointwise::Equal: return x == y;
-    case Pointwise::Less: return x < y;
-    case Pointwise::Greater: return x > y;
-    case Pointwise::LessOrEqual: return x <= y;
-    case Pointwise::GreaterOrEqual: return x >= y;
-    case Pointwise::And: return x != 0 && y != 0;
-    case Pointwise::Or: return x != 0 || y != 0;
-    case Pointwise::Xor: return (x != 0) != (y != 0);
-    case Pointwise::PRelu: return x < 0 ? y * x : x;
-    case Pointwise::Where: return x != 0 ? y : z;
-    case Pointwise::MulAdd: return x * y + z;
+    default: return common_op(op, x, y, z);
   }
-  return nan;
 }
 
 int64_t int_op(Pointwise op, int64_t x, int64_t y, int64_t z) {
@@ -115,18 +122,8 @@ int64_t int_op(Pointwise op, int64_t x, int64_t y, int64_t z) {
       return r != 0 && ((r < 0) != (y < 0)) ? r + y : r;
     }
     case Pointwise::FMod: return y == 0 ? 0 : x % y;
-    case Pointwise::Equal: return x == y;
-    case Pointwise::Less: return x < y;
-    case Pointwise::Greater: return x > y;
-    case Pointwise::LessOrEqual: return x <= y;
-    case Pointwise::GreaterOrEqual: return x >= y;
-    case Pointwise::And: return x != 0 && y != 0;
-    case Pointwise::Or: return x != 0 || y != 0;
-    case Pointwise::Xor: return (x != 0) != (y != 0);
-    case Pointwise::PRelu: return x < 0 ? y * x : x;
-    case Pointwise::Where: return x != 0 ? y : z;
-    case Pointwise::MulAdd: return x * y + z;
-    default: return x;  // Copy, Cast
+    case Pointwise::Copy: case Pointwise::Cast: return x;
+    default: return common_op(op, x, y, z);
   }
 }
 
