@@ -62,7 +62,7 @@ ValueId other(const Node& n, ValueId v) {
 bool is(const Node* n, const char* op) { return n && n->op_type == op; }
 
 // A made node: op type `op` from `first`'s place, reading `in`, writing `out`.
-std::shared_ptr<Node> made_node(const Graph& g, const char* op, const Node& first, std::vector<ValueId> in, ValueId out) {
+std::shared_ptr<Node> made_node(const char* op, const Node& first, std::vector<ValueId> in, ValueId out) {
   auto n = std::make_shared<Node>();
   n->op_type = op;
   n->op = find_op(op);
@@ -71,12 +71,11 @@ std::shared_ptr<Node> made_node(const Graph& g, const char* op, const Node& firs
   n->inputs = std::move(in);
   n->outputs = {out};
   n->index = first.index;
-  (void)g;
   return n;
 }
 
 // GELU, exact: y = x · (erf(x / √2) + 1) · 0.5, with the Mul of 0.5 first or last.
-bool match_gelu(const Graph& g, const Plan& p, const Uses& u, const Node& div, std::vector<const Node*>& nodes,
+bool match_gelu(const Plan& p, const Uses& u, const Node& div, std::vector<const Node*>& nodes,
                 std::shared_ptr<Node>& made) {
   if (!is(&div, "Div") || div.inputs.size() != 2 || !is_scalar(p, div.inputs[1], std::sqrt(2.0))) return false;
   const ValueId x = div.inputs[0];
@@ -90,7 +89,7 @@ bool match_gelu(const Graph& g, const Plan& p, const Uses& u, const Node& div, s
   const Node* m2 = only_reader(p, u, m1->outputs[0]);
   if (o1 == x && is(m2, "Mul") && is_scalar(p, other(*m2, m1->outputs[0]), 0.5)) {
     nodes = {&div, erf, add, m1, m2};
-    made = made_node(g, "Gelu", div, {x}, m2->outputs[0]);
+    made = made_node("Gelu", div, {x}, m2->outputs[0]);
     return true;
   }
   return false;
@@ -98,7 +97,7 @@ bool match_gelu(const Graph& g, const Plan& p, const Uses& u, const Node& div, s
 
 // LayerNorm over the last axis: mean = ReduceMean(x); d = x - mean; var = ReduceMean(d^2);
 // y = d / sqrt(var + eps) · w + b.
-bool match_layer_norm(const Graph& g, const Plan& p, const Uses& u, const Node& mean, std::vector<const Node*>& nodes,
+bool match_layer_norm(const Plan& p, const Uses& u, const Node& mean, std::vector<const Node*>& nodes,
                       std::shared_ptr<Node>& made) {
   if (!is(&mean, "ReduceMean") || mean.inputs.size() != 1) return false;
   const ValueId x = mean.inputs[0];
@@ -133,10 +132,9 @@ bool match_layer_norm(const Graph& g, const Plan& p, const Uses& u, const Node& 
   if (!is(mul, "Mul")) return false;
   const ValueId w = other(*mul, div->outputs[0]);
   const Node* badd = only_reader(p, u, mul->outputs[0]);
-  const Shape norm = {xs.shape.back()};
   auto param = [&](ValueId v) {
     const HostArray* a = known(p, v);
-    return a && a->is_float() && shape_numel(a->shape) == xs.shape.back() && a->shape.size() <= 1 + 0 * norm.size();
+    return a && a->is_float() && shape_numel(a->shape) == xs.shape.back() && a->shape.size() <= 1;
   };
   if (!param(w)) return false;
   nodes = {&mean, sub, pow, var, add, sq, div, mul};
@@ -148,7 +146,7 @@ bool match_layer_norm(const Graph& g, const Plan& p, const Uses& u, const Node& 
   }
   std::vector<ValueId> in = {x, w};
   if (b != kNone) in.push_back(b);
-  auto n = made_node(g, "LayerNormalization", mean, in, out);
+  auto n = made_node("LayerNormalization", mean, in, out);
   n->attrs.set_int("axis", -1);
   n->attrs.set_float("epsilon", float(eps->at(0)));
   made = n;
@@ -185,7 +183,7 @@ std::vector<Step> make_steps(const Graph& g, const Plan& p, const LowerOptions& 
     if (absorbed.count(n)) continue;
     std::vector<const Node*> nodes;
     std::shared_ptr<Node> made;
-    if (o.fuse && (match_gelu(g, p, u, *n, nodes, made) || match_layer_norm(g, p, u, *n, nodes, made))) {
+    if (o.fuse && (match_gelu(p, u, *n, nodes, made) || match_layer_norm(p, u, *n, nodes, made))) {
       new_step(*n, made, nodes);
     } else {
       new_step(*n, nullptr, {});

@@ -3,7 +3,7 @@
 // declared inputs and outputs. Made from an ONNX file (graph/onnx_import.cpp) with every
 // node's op checked against the op table (graph/op_table.h) at the graph's opset, constant
 // subgraphs folded once; specialised per input shape (graph/plan.h), then run on the CPU
-// references (graph/host_run.cpp) or lowered onto the device (graph/lower.cpp).
+// references (models/graph_arch.cpp, the --cpu path) or lowered onto the device (graph/lower.cpp).
 #include <cstdint>
 #include <map>
 #include <memory>

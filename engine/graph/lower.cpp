@@ -139,6 +139,11 @@ Tensor Lowering::weight_matrix(ValueId v, bool transpose, int64_t row0, int64_t 
     if (it != constants_.tensors.end()) return it->second;
   }
   const int64_t k = transpose ? r : c;
+  if (!transpose && rows == total) {  // the value as it is: no host copy
+    Tensor m = ctx_.matrix(r, c, a->f);
+    if (graph_constant) constants_.tensors[key] = m;
+    return m;
+  }
   std::vector<float> t(static_cast<size_t>(rows * k));
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < k; ++j)
