@@ -93,6 +93,35 @@ void set_all(vkfuse_session* s, const vkfuse::SafetensorsFile& in) {
 }
 }  // namespace
 
+namespace {
+
+// (Outside extern "C": it returns a C++ reference.)
+// The output `name` of the session's last run, of the kind asked for.
+const vkfuse::HostTensor& output_of(vkfuse_session* session, const char* name, const char* where, bool integer,
+                                    const void* data, const int64_t** shape, int* rank) {
+  need(session, where, "the session");
+  need(name, where, "name");
+  need(data, where, "data");
+  need(shape, where, "shape");
+  need(rank, where, "rank");
+  if (!session->ran) throw vkfuse::Error(std::string(where) + ": no run yet (call vkfuse_session_run first)");
+  auto it = session->out.find(name);
+  if (it == session->out.end()) {
+    std::string names;
+    for (const auto& [n, t] : session->out) names += (names.empty() ? "" : ", ") + n;
+    throw vkfuse::Error(std::string(where) + ": the model has no output '" + name + "' (its outputs: " + names + ")");
+  }
+  const bool is_int = it->second.dtype != vkfuse::DType::F32;
+  if (is_int != integer)
+    throw vkfuse::Error(std::string(where) + ": output '" + name + "' is " + vkfuse::dtype_name(it->second.dtype) +
+                        (is_int ? "; read it with vkfuse_session_output_i64" : "; read it with vkfuse_session_output"));
+  *shape = it->second.shape.data();
+  *rank = static_cast<int>(it->second.shape.size());
+  return it->second;
+}
+
+}  // namespace
+
 extern "C" {
 
 const char* vkfuse_version(void) { return VKFUSE_VERSION_STRING; }
@@ -187,33 +216,6 @@ int vkfuse_session_run(vkfuse_session* session) {
   });
 }
 
-namespace {
-
-// The output `name` of the session's last run, of the kind asked for.
-const vkfuse::HostTensor& output_of(vkfuse_session* session, const char* name, const char* where, bool integer,
-                                    const void* data, const int64_t** shape, int* rank) {
-  need(session, where, "the session");
-  need(name, where, "name");
-  need(data, where, "data");
-  need(shape, where, "shape");
-  need(rank, where, "rank");
-  if (!session->ran) throw vkfuse::Error(std::string(where) + ": no run yet (call vkfuse_session_run first)");
-  auto it = session->out.find(name);
-  if (it == session->out.end()) {
-    std::string names;
-    for (const auto& [n, t] : session->out) names += (names.empty() ? "" : ", ") + n;
-    throw vkfuse::Error(std::string(where) + ": the model has no output '" + name + "' (its outputs: " + names + ")");
-  }
-  const bool is_int = it->second.dtype != vkfuse::DType::F32;
-  if (is_int != integer)
-    throw vkfuse::Error(std::string(where) + ": output '" + name + "' is " + vkfuse::dtype_name(it->second.dtype) +
-                        (is_int ? "; read it with vkfuse_session_output_i64" : "; read it with vkfuse_session_output"));
-  *shape = it->second.shape.data();
-  *rank = static_cast<int>(it->second.shape.size());
-  return it->second;
-}
-
-}  // namespace
 
 int vkfuse_session_output(vkfuse_session* session, const char* name, const float** data, const int64_t** shape,
                           int* rank) {
