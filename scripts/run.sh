@@ -32,11 +32,11 @@ sanitized_tests() {
   if [ ! -f "$san/CMakeCache.txt" ] && command -v ninja >/dev/null; then gen=(-G Ninja); fi
   CXX=clang++ cmake -S "$root" -B "$san" ${gen[@]+"${gen[@]}"} -DCMAKE_BUILD_TYPE=Debug -DVKFUSE_WERROR=ON \
     -DVKFUSE_SANITIZE=address,undefined,fuzzer-no-link -DVKFUSE_BUILD_FUZZERS=ON >/dev/null
-  cmake --build "$san" --parallel "$(nproc)" --target vkfuse_tests fuzz_safetensors fuzz_config fuzz_inputs fuzz_tokenizer fuzz_image
+  cmake --build "$san" --parallel "$(nproc)" --target vkfuse_tests fuzz_safetensors fuzz_config fuzz_inputs fuzz_tokenizer fuzz_image fuzz_onnx
   bash "$root/tests/fuzz/run.sh" "$san" "${VKFUSE_FUZZ_SECONDS:-30}"
   cd "$san" && ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --output-on-failure --parallel "$(nproc)" --timeout 600 \
-    -R '^(Model|Network/SessionTest|Safetensors|SafetensorsHalf|Cli|CliRun|Reference|Models/TorchCases|HostileFiles|EmptyAndNaN|PipelineCacheFile|Tokenizer|TokenizerCases|TokenizerUnicode|TokenizerErrors|TokenizerCli|Image|StandardModels|EndToEnd|Cli/EndToEndRun)\.'
+    -R '^(Model|Network/SessionTest|Safetensors|SafetensorsHalf|Cli|CliRun|Reference|Models/TorchCases|HostileFiles|OnnxHostile|OnnxGraph|EmptyAndNaN|PipelineCacheFile|Tokenizer|TokenizerCases|TokenizerUnicode|TokenizerErrors|TokenizerCli|Image|StandardModels|EndToEnd|Cli/EndToEndRun)\.'
 }
 
 # The Python tools against their own tests: the converter (on folders laid out as Hugging Face

@@ -9,7 +9,7 @@ build=$(cd "$1" && pwd)
 secs=${2:-30}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 corpus=$build/fuzz-corpus
-mkdir -p "$corpus/safetensors" "$corpus/config" "$corpus/inputs" "$corpus/tokenizer" "$corpus/image"
+mkdir -p "$corpus/safetensors" "$corpus/config" "$corpus/inputs" "$corpus/tokenizer" "$corpus/image" "$corpus/onnx"
 for f in "$root"/tests/data/*/*/*.safetensors "$root"/tests/data/*/*.safetensors; do
   name=$(echo "${f#"$root"/tests/data/}" | tr / _)
   cp "$f" "$corpus/safetensors/$name"
@@ -28,8 +28,13 @@ printf "\x01The dog's 3 balls, 12 toys & a caf\xc3\xa9." > "$corpus/tokenizer/te
 for f in "$root"/tests/data/image/*.png "$root"/tests/data/image/*.jpg "$root"/tests/data/e2e/clip/pictures/*; do
   cp "$f" "$corpus/image/$(basename "$f")"
 done
+# fuzz_onnx: the committed exports and the hostile files, which reach the reader's refusals.
+for f in "$root"/tests/data/onnx/*/*.onnx "$root"/tests/data/onnx_hostile/*.onnx; do
+  name=$(echo "${f#"$root"/tests/data/}" | tr / _)
+  cp "$f" "$corpus/onnx/$name"
+done
 status=0
-for t in safetensors config inputs tokenizer image; do
+for t in safetensors config inputs tokenizer image onnx; do
   log=$build/fuzz-$t.log
   if ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 "$build/tests/fuzz/fuzz_$t" \
        -max_total_time="$secs" -max_len=131072 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
