@@ -61,6 +61,9 @@ nlohmann::json bench_attention(vkfuse::Context& ctx, int reps, bool print);  // 
 // bench/networks.cpp, bench/standard_models.cpp; peak: the FMA ceiling in GFLOP/s
 nlohmann::json bench_networks(vkfuse::Context& ctx, int reps, bool print, bool with_cpu);
 nlohmann::json bench_standard_models(vkfuse::Context& ctx, int reps, bool print, double peak);
+// bench/model.cpp: one model file or ONNX graph
+nlohmann::json bench_model(vkfuse::Context& ctx, const std::string& path, const std::string& input, int reps,
+                           bool print);
 
 namespace {
 
@@ -97,7 +100,7 @@ std::vector<MatmulCase> matmul_cases() {
 }
 
 void run(const std::string& device, bool portable, bool json, int reps, bool startup, bool attention, bool networks,
-         bool cpu, bool standard_only, bool peak_only) {
+         bool cpu, bool standard_only, bool peak_only, const std::string& model, const std::string& input) {
   vkfuse::Options opt;
   opt.device = device;
   opt.portable = portable;
@@ -140,6 +143,11 @@ void run(const std::string& device, bool portable, bool json, int reps, bool sta
                 ctx.device().name.c_str(), ctx.device().driver_name.c_str(), ctx.device().driver_info.c_str(),
                 is_portable ? " [portable]" : "", vkfuse::to_string(ctx.tuning()).c_str(), peak.gflops);
   if (peak_only) {
+    if (json) std::printf("%s\n", out.dump(2).c_str());
+    return;
+  }
+  if (!model.empty()) {
+    out["model"] = bench_model(ctx, model, input, reps, !json);
     if (json) std::printf("%s\n", out.dump(2).c_str());
     return;
   }
@@ -223,7 +231,7 @@ void run(const std::string& device, bool portable, bool json, int reps, bool sta
 
 void add_bench_command(CLI::App& app) {
   struct Args {
-    std::string device;
+    std::string device, model, input;
     bool portable = false, json = false, startup = false, attention = false, networks = false, cpu = false;
     bool standard = false, peak = false;
     int reps = 10;
@@ -238,10 +246,17 @@ void add_bench_command(CLI::App& app) {
   cmd->add_flag("--networks", a->networks, "Whole networks (encoders, fusion model) recorded once and replayed, instead");
   cmd->add_flag("--standard-models", a->standard,
                 "Only the standard models of --networks (CLIP ViT-B/32 towers, MiniLM-L6), instead");
+  auto* model = cmd->add_option("--model", a->model,
+                  "One model file or ONNX graph, recorded once and replayed: device and wall time (medians), "
+                  "dispatches, peak device memory, instead");
+  cmd->add_option("--input", a->input,
+                  "With --model: its inputs by name (safetensors); without it a graph's inputs are made from "
+                  "its declarations (symbolic dims 1)")
+      ->needs(model);
   cmd->add_flag("--peak", a->peak, "Only the FMA ceiling (printed by every bench), instead");
   cmd->add_flag("--cpu-reference", a->cpu, "With --networks: also time the CPU reference once");
   cmd->add_option("--reps", a->reps, "Timed runs per kernel (median reported)")->check(CLI::Range(1, 10000));
   cmd->callback([a] { run(a->device, a->portable, a->json, a->reps, a->startup, a->attention, a->networks, a->cpu,
-        a->standard, a->peak);
+        a->standard, a->peak, a->model, a->input);
   });
 }

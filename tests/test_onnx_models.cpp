@@ -154,6 +154,43 @@ TEST_F(OnnxGraph, InfoAndRunFromTheCommandLine) {
   EXPECT_EQ(got.to_i64("positive"), pos);
 }
 
+// vkfuse bench --model: the dispatches a Session records for the same inputs, the weights the
+// graph's constants take on the device, a peak that holds the whole memory plan, and the
+// inputs made from the graph's declarations when none are given.
+// The JSON a bench prints on stdout, after its progress lines on stderr.
+nlohmann::json bench_json(const std::string& out) {
+  const size_t at = out.rfind("\n{\n");
+  return nlohmann::json::parse(at == std::string::npos ? out : out.substr(at + 1));
+}
+
+TEST_F(OnnxGraph, BenchModelFromTheCommandLine) {
+  const std::string model = data("onnx/conv_bn/model.onnx");
+  const auto r = vkt::cli("bench --model " + model + " --input " + data("onnx/conv_bn/input.safetensors") +
+                          " --reps 2 --json",
+                          "VKFUSE_VALIDATION=1");
+  ASSERT_TRUE(r.ok()) << r.out;
+  EXPECT_EQ(r.out.find("validation:"), std::string::npos) << r.out;
+  const auto j = bench_json(r.out)["model"];
+  vkfuse::Session s(vkt::context(Mode::Normal), vkfuse::Model::load(model));
+  s.run(vkfuse::SafetensorsFile::open(data("onnx/conv_bn/input.safetensors")));
+  EXPECT_EQ(j["dispatches"].get<size_t>(), s.dispatch_count());
+  const auto m = s.memory();
+  EXPECT_GT(m.weights, 0u);  // the convolutions' folded weights
+  EXPECT_EQ(j["memory_plan"]["weights"].get<uint64_t>(), m.weights);
+  EXPECT_GE(j["peak_device_bytes"].get<uint64_t>(), m.total());
+  EXPECT_GT(j["wall_ms"].get<double>(), 0);
+  EXPECT_GT(j["device_ms"].get<double>(), 0);
+  const auto made = vkt::cli("bench --model " + data("onnx/embedding/model.onnx") + " --reps 1 --json", "VKFUSE_VALIDATION=1");
+  ASSERT_TRUE(made.ok()) << made.out;
+  EXPECT_EQ(made.out.find("validation:"), std::string::npos) << made.out;
+  const auto in = bench_json(made.out)["model"]["inputs"]["ids"];
+  EXPECT_EQ(in["shape"], nlohmann::json::array({1, 1}));  // [batch, tokens], each symbol 1
+  EXPECT_EQ(in["dtype"], "I64");
+  const auto arch = vkt::cli("bench --model " + data("vit/heads12_state_dict/model.safetensors") + " --reps 1");
+  EXPECT_TRUE(arch.exited_with_error()) << arch.out;
+  EXPECT_NE(arch.out.find("--input IN.safetensors"), std::string::npos) << arch.out;
+}
+
 TEST_F(OnnxGraph, IntegerOutputsThroughTheCApi) {
   vkfuse_context* c = nullptr;
   vkfuse_model* m = nullptr;

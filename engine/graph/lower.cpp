@@ -359,7 +359,7 @@ size_t Recording::dispatches() const {
 std::vector<DispatchTiming> Recording::timings() const {
   std::vector<DispatchTiming> t = first->timings();
   for (size_t i = 0; i < host.size(); ++i) {
-    t.push_back({host[i].step->label() + " | reference", host[i].ms});
+    t.push_back({host[i].step->label() + " | reference", host[i].ms, true});
     const auto more = segments[i]->timings();
     t.insert(t.end(), more.begin(), more.end());
   }

@@ -38,6 +38,9 @@ class ArchProgram {
   virtual Sequence& output_sequence(Sequence& s) { return s; }  // where the outputs are complete
   virtual size_t dispatch_count(const Sequence& s) const { return s.dispatch_count(); }
   virtual std::vector<DispatchTiming> timings(const Sequence& s) const { return s.timings(); }
+  // Device bytes of the weights it uploads while recording (a graph's constants, uploaded as
+  // the first plan that needs them is lowered), beyond those it holds from its construction.
+  virtual uint64_t recorded_weight_bytes() const { return 0; }
 };
 
 // The usual program: one module of engine/nn/ made from the arch's config and the weights;

@@ -39,6 +39,11 @@ class GraphProgram : public ArchProgram {
   Sequence& output_sequence(Sequence&) override { return rec_->last(); }
   size_t dispatch_count(const Sequence&) const override { return rec_->dispatches(); }
   std::vector<DispatchTiming> timings(const Sequence&) const override { return rec_->timings(); }
+  uint64_t recorded_weight_bytes() const override {
+    uint64_t b = 0;
+    for (const auto& [name, t] : constants_.tensors) b += uint64_t(t.numel()) * dtype_size(t.dtype());
+    return b;
+  }
 
  private:
   const Graph* g() const;

@@ -133,6 +133,20 @@ std::string Model::graph_summary() const {
   const detail::graph::Graph* g = detail::graph_of(*state_->arch);
   return g ? detail::describe_graph(*g) : std::string();
 }
+std::vector<Model::GraphInput> Model::graph_inputs() const {
+  std::vector<GraphInput> r;
+  const detail::graph::Graph* g = detail::graph_of(*state_->arch);
+  if (!g) return r;
+  for (const detail::graph::Decl& d : g->inputs) {
+    GraphInput x;
+    x.name = d.name;
+    x.dtype = detail::elem_is_float(d.type) ? DType::F32 : d.type == detail::Elem::Bool ? DType::Bool : DType::I64;
+    x.has_shape = d.has_shape;
+    for (const detail::graph::DeclDim& dim : d.dims) x.shape.push_back(dim.symbol.empty() ? dim.value : -1);
+    r.push_back(std::move(x));
+  }
+  return r;
+}
 const WeightMap& Model::weights() const {
   const State& m = *state_;
   std::call_once(m.converted, [&m] {

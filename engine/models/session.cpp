@@ -186,7 +186,7 @@ const HostTensor& Session::output(const std::string& name) const {
 
 Session::Memory Session::memory() const {
   Memory m;
-  m.weights = impl_->weight_bytes;
+  m.weights = impl_->weight_bytes + (impl_->program ? impl_->program->recorded_weight_bytes() : 0);
   if (impl_->seq) {
     m.inputs_outputs = impl_->io_bytes;
     m.intermediates = impl_->seq->intermediate_bytes();

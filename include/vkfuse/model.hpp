@@ -73,6 +73,17 @@ class Model {
   // with dtypes and shapes, symbolic dims by name, each op type with its node count and
   // whether it runs on the GPU or the host); "" for the other archs.
   std::string graph_summary() const;
+  // The inputs an ONNX graph declares, in order: the name, the dtype a run takes for it (F32
+  // for floating types, I64 for integers, Bool), and the shape with -1 for a symbolic or
+  // unknown dim (has_shape false where the graph declares none). Empty for the archs, whose
+  // inputs docs/model-format.md §2 lists.
+  struct GraphInput {
+    std::string name;
+    DType dtype = DType::F32;
+    Shape shape;
+    bool has_shape = false;
+  };
+  std::vector<GraphInput> graph_inputs() const;
 
   // The forward pass on named inputs (docs/model-format.md §2 lists them per arch), on the
   // GPU or, without a context, on the CPU reference. Outputs by name; the attention weights

@@ -20,6 +20,7 @@ struct SequenceOptions {
 struct DispatchTiming {
   std::string label;
   double ms = 0;
+  bool host = false;  // a graph's host step (its CPU reference), timed by the host clock
 };
 
 // A list of transfers and dispatches, recorded into command buffers once (with a barrier
