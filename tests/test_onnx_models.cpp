@@ -119,9 +119,20 @@ TEST_F(OnnxGraph, PassesFuse) {
   };
   const size_t d14 = count("encoder_opset14"), d17 = count("encoder_opset17");
   EXPECT_EQ(d14, d17) << "the decomposed LayerNorm and GELU should fuse as LayerNormalization does";
-  // conv_bn: 5 convs/matmuls with their BatchNorm, activation and residual fused, a max
+  // conv_bn: 4 convs/matmuls with their BatchNorm, activation and residual fused, a max
   // pool, a global pool and the output copy at most.
-  EXPECT_LE(count("conv_bn"), 9u);
+  EXPECT_LE(count("conv_bn"), 8u);
+  // Each BatchNormalization folds into the Conv before it: no dispatch of its own.
+  const vkfuse::Model model = vkfuse::Model::load(data("onnx/conv_bn/model.onnx"));
+  vkfuse::Session s(ctx, model, false, true);
+  s.run(vkfuse::SafetensorsFile::open(data("onnx/conv_bn/input.safetensors")));
+  int folded = 0;
+  for (const auto& t : s.timings()) {
+    const std::string group = t.label.substr(0, t.label.find(" | "));
+    EXPECT_EQ(group.find("(BatchNormalization"), std::string::npos) << t.label;
+    if (group.find("(Conv+BatchNormalization+") != std::string::npos) ++folded;
+  }
+  EXPECT_EQ(folded, 2) << "the Conv+BatchNormalization+Relu and Conv+BatchNormalization+HardSwish groups";
 }
 
 // A node without a kernel (TopK) runs on the host in its own segment, named in the profile.

@@ -27,7 +27,8 @@ OUT = os.path.join(ROOT, "onnx")
 HOSTILE = os.path.join(ROOT, "onnx_hostile")
 
 
-def case(name, model, inputs, input_names, output_names, opset=14, dynamic_axes=None, folding=True, seed=0, note=""):
+def case(name, model, inputs, input_names, output_names, opset=14, dynamic_axes=None, folding=True, seed=0, note="",
+         training=torch.onnx.TrainingMode.EVAL):
     d = os.path.join(OUT, name)
     os.makedirs(d, exist_ok=True)
     randomize(model, seed)
@@ -40,7 +41,7 @@ def case(name, model, inputs, input_names, output_names, opset=14, dynamic_axes=
     with torch.enable_grad():
         torch.onnx.export(model, tuple(inputs), os.path.join(d, "model.onnx"), input_names=input_names,
                           output_names=output_names, opset_version=opset, dynamic_axes=dynamic_axes,
-                          do_constant_folding=folding)
+                          do_constant_folding=folding, training=training)
     write_safetensors(os.path.join(d, "input.safetensors"), list(zip(input_names, inputs)))
     write_safetensors(os.path.join(d, "expected.safetensors"), [(n, o.contiguous()) for n, o in zip(output_names, outs)])
     with open(os.path.join(d, "README"), "w") as f:
@@ -49,8 +50,10 @@ def case(name, model, inputs, input_names, output_names, opset=14, dynamic_axes=
 
 class ConvNet(torch.nn.Module):
     """Conv, BatchNorm, Relu, MaxPool, a grouped and a depthwise conv, a residual Add, global
-    pooling and a Linear: the CNN staples, exported without constant folding so the batch
-    norms stay (graph/fuse.cpp folds them)."""
+    pooling and a Linear: the CNN staples, exported with TrainingMode.PRESERVE on the model in
+    eval mode, so the batch norms stay as inference BatchNormalization nodes (an EVAL export
+    folds them into the convolutions itself, even without constant folding); graph/fuse.cpp
+    folds them."""
 
     def __init__(self):
         super().__init__()
@@ -127,8 +130,10 @@ class Embed(torch.nn.Module):
 def gen_models():
     g = torch.Generator().manual_seed(7)
     case("conv_bn", ConvNet(), [torch.randn(2, 3, 20, 20, generator=g)], ["x"], ["y"], folding=False, seed=1,
+         training=torch.onnx.TrainingMode.PRESERVE,
          note="ConvNet of tools/gen_onnx_cases.py: Conv/BatchNorm/Relu/MaxPool/grouped and depthwise Conv/HardSwish/"
-              "residual Add/GlobalAveragePool/Gemm, BatchNormalization kept (no constant folding).")
+              "residual Add/GlobalAveragePool/Gemm, BatchNormalization kept (TrainingMode.PRESERVE on the model in eval "
+              "mode, no constant folding).")
     x = torch.randn(2, 7, 32, generator=g)
     pad = torch.zeros(2, 7, dtype=torch.bool)
     pad[1, 5:] = True

@@ -4,13 +4,14 @@
 //     ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add becomes one
 //     LayerNormalization; the exact GELU written as Div(√2), Erf, Add(1), Mul(x), Mul(0.5)
 //     becomes one Gelu;
-//  2. epilogues: a Conv, MatMul or Gemm takes the Add of a constant bias, then an activation,
-//     then the Add of a residual of its shape that follow it, when each is the only reader of
-//     the one before;
+//  2. epilogues: a Conv takes the BatchNormalization that follows it (constant statistics and
+//     weights: folded into the weights and bias when it is lowered); a Conv, MatMul or Gemm
+//     then takes the Add of a constant bias, then an activation, then the Add of a residual of
+//     its shape that follow it, when each is the only reader of the one before;
 //  3. placement: a step whose op has no kernel, or that must make an output only the
 //     reference makes, or whose op type the options force, runs on the host.
-// (Batch norms after convolutions arrive folded by the exporters; one that remains is one
-// multiply-add. Reshapes, transposes, slices and expands are views: see their lowerings.)
+// (A batch norm after anything else is one multiply-add. Reshapes, transposes, slices and
+// expands are views: see their lowerings.)
 #include <cmath>
 #include <map>
 #include <set>
@@ -153,6 +154,24 @@ bool match_layer_norm(const Plan& p, const Uses& u, const Node& mean, std::vecto
   return true;
 }
 
+// Whether a BatchNormalization can fold into the Conv it reads: the Conv's weights (and bias)
+// and the norm's scale, B, mean and variance are all constants of the graph (the folded
+// weights are uploaded once for every recording), and only its Y is used (the training
+// outputs of opsets before 14 are left unread).
+bool foldable_batch_norm(const Graph& g, const Plan& p, const Uses& u, const Node& conv, const Node& bn) {
+  auto constant = [&](ValueId v) { return v != kNone && g.constant(v) && g.constant(v) == known(p, v) && g.constant(v)->is_float(); };
+  if (conv.inputs.size() < 2 || !constant(conv.inputs[1])) return false;
+  if (conv.inputs.size() > 2 && conv.inputs[2] != kNone && !constant(conv.inputs[2])) return false;
+  if (bn.inputs.size() != 5) return false;
+  for (size_t k = 1; k < 5; ++k)
+    if (!constant(bn.inputs[k])) return false;
+  for (size_t k = 1; k < bn.outputs.size(); ++k) {
+    const ValueId v = bn.outputs[k];
+    if (v != kNone && (u.output[size_t(v)] || !u.readers[size_t(v)].empty())) return false;
+  }
+  return true;
+}
+
 bool has_epilogue(const Step& s) {
   const std::string& t = s.node->op_type;
   if (t == "Conv" || t == "MatMul") return true;
@@ -230,7 +249,9 @@ std::vector<Step> make_steps(const Graph& g, const Plan& p, const LowerOptions& 
         if (out == kNone || p.info[size_t(out)].shape != shape || !elem_is_float(p.info[size_t(out)].type)) break;
         ops::Activation act;
         float a = 0, b = 0;
-        if (is(r, "Add")) {
+        if (is(r, "BatchNormalization") && s.node->op_type == "Conv" && !s.epi.any() && foldable_batch_norm(g, p, u, *s.node, *r)) {
+          s.epi.batch_norm = r;
+        } else if (is(r, "Add")) {
           const ValueId w = other(*r, v);
           const HostArray* c = known(p, w);
           const Shape& ws = w == kNone ? Shape{} : p.info[size_t(w)].shape;

@@ -23,7 +23,10 @@ struct Epilogue {
   float alpha = 0.f, beta = 0.f;
   ValueId bias = kNone;      // a constant along the output channels (Conv) or columns (MatMul, Gemm)
   ValueId residual = kNone;  // of the output's shape, added after the activation
-  bool any() const { return act != ops::Activation::None || bias != kNone || residual != kNone; }
+  // A Conv's: the inference BatchNormalization that reads it (constant statistics), folded
+  // into the Conv's weights and bias, before the bias Add, the activation and the residual.
+  const Node* batch_norm = nullptr;
+  bool any() const { return act != ops::Activation::None || bias != kNone || residual != kNone || batch_norm; }
 };
 
 struct Step {

@@ -107,12 +107,35 @@ void conv_lower(Lowering& l, const Step& st) {
   const NodeCtx c = l.node_ctx(st);
   Window win;
   ops::ConvOptions o = conv_options(c, win);
-  Tensor x = l.contiguous(l.in(st, 0)), w = l.contiguous(l.in(st, 1)), bias, res;
-  if (l.has(st, 2)) bias = l.in(st, 2);
-  if (st.epi.bias != kNone) {
+  Tensor x = l.contiguous(l.in(st, 0)), w, bias, res;
+  const int64_t oc = c.shape(1)[0];
+  if (const Node* bn = st.epi.batch_norm) {
+    // The BatchNormalization after the Conv, y = conv(x)·mul + add per output channel, folded:
+    // W'[o] = W[o]·mul[o], b' = b·mul + add (then the bias Add after it, if any, below).
+    std::vector<float> mul, add;
+    rules::batch_norm_affine(bn->attrs.f("epsilon", 1e-5f), *l.known(bn->inputs[1]), *l.known(bn->inputs[2]),
+                             *l.known(bn->inputs[3]), *l.known(bn->inputs[4]), mul, add);
+    const HostArray& w0 = *l.known(st.inputs[1]);
+    HostArray wf = make_array(Elem::Float, w0.shape);
+    const size_t per = size_t(w0.numel() / std::max<int64_t>(oc, 1));
+    for (size_t k = 0; k < wf.f.size(); ++k) wf.f[k] = w0.f[k] * mul[k / per];
+    w = l.constant("conv_weight_bn:" + st.node->name, wf);
+    HostArray b = make_array(Elem::Float, {oc});
+    for (int64_t k = 0; k < oc; ++k)
+      b.f[size_t(k)] = (l.has(st, 2) ? float(l.known(st.inputs[2])->at(k)) * mul[size_t(k)] : 0.f) + add[size_t(k)];
+    if (st.epi.bias != kNone) {
+      const HostArray* more = l.known(st.epi.bias);
+      for (int64_t k = 0; k < oc; ++k) b.f[size_t(k)] += float(more->at(more->numel() == 1 ? 0 : k));
+    }
+    bias = l.constant("conv_bias:" + st.node->name, b);
+  } else {
+    w = l.contiguous(l.in(st, 1));
+    if (l.has(st, 2)) bias = l.in(st, 2);
+  }
+  if (st.epi.bias != kNone && !st.epi.batch_norm) {
     // The Add after the Conv, [C] or [1, C, 1, ...], folded on the host into one bias [C].
     const HostArray* add = l.known(st.epi.bias);
-    HostArray b = make_array(Elem::Float, {c.shape(1)[0]});
+    HostArray b = make_array(Elem::Float, {oc});
     for (int64_t k = 0; k < b.numel(); ++k) b.f[size_t(k)] = float(add->at(add->numel() == 1 ? 0 : k));
     if (l.has(st, 2))
       for (int64_t k = 0; k < b.numel(); ++k) b.f[size_t(k)] += float(l.known(st.inputs[2])->at(k));

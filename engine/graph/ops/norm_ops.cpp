@@ -40,14 +40,9 @@ void bn_infer(const NodeCtx& c, std::vector<TypeShape>& out) {
 // The per-channel multiply and add the node is.
 void bn_affine(const NodeCtx& c, const std::vector<const HostArray*>& in, HostArray& mul, HostArray& add) {
   const int64_t ch = c.shape(0)[1];
-  const double eps = c.attrs().f("epsilon", 1e-5f);
   mul = make_array(Elem::Float, channel_shape(c, ch));
   add = make_array(Elem::Float, channel_shape(c, ch));
-  for (int64_t k = 0; k < ch; ++k) {
-    const double m = in[1]->at(k) / std::sqrt(in[4]->at(k) + eps);
-    mul.f[size_t(k)] = float(m);
-    add.f[size_t(k)] = float(in[2]->at(k) - in[3]->at(k) * m);
-  }
+  rules::batch_norm_affine(c.attrs().f("epsilon", 1e-5f), *in[1], *in[2], *in[3], *in[4], mul.f, add.f);
 }
 
 void bn_ref(const NodeCtx& c, const std::vector<const HostArray*>& in, std::vector<HostArray>& out) {
@@ -311,6 +306,18 @@ void softmax_lower(Lowering& l, const Step& st) {
 bool softmax_needs_host(const NodeCtx& c, const std::vector<bool>&) { return c.rank(0) == 0; }
 
 }  // namespace
+
+void rules::batch_norm_affine(double eps, const HostArray& scale, const HostArray& b, const HostArray& mean,
+                              const HostArray& var, std::vector<float>& mul, std::vector<float>& add) {
+  const size_t ch = size_t(scale.numel());
+  mul.resize(ch);
+  add.resize(ch);
+  for (size_t k = 0; k < ch; ++k) {
+    const double m = scale.at(int64_t(k)) / std::sqrt(var.at(int64_t(k)) + eps);
+    mul[k] = float(m);
+    add[k] = float(b.at(int64_t(k)) - mean.at(int64_t(k)) * m);
+  }
+}
 
 std::vector<OpDef> norm_ops() {
   OpDef bn{"BatchNormalization", 1, 5, 5, 1, 5,

@@ -35,6 +35,12 @@ inline std::vector<int64_t> axes_of(const NodeCtx& c, std::vector<int64_t> axes,
   return axes;
 }
 
+// BatchNormalization in inference is y = x·mul + add per channel: mul = scale / sqrt(var +
+// eps), add = B - mean·mul, computed in double (graph/ops/norm_ops.cpp). The BatchNormalization
+// lowering applies it; the Conv lowering folds it into the weights and bias before it.
+void batch_norm_affine(double eps, const HostArray& scale, const HostArray& b, const HostArray& mean,
+                       const HostArray& var, std::vector<float>& mul, std::vector<float>& add);
+
 // A contiguous view of t with another shape of the same element count (a copy first where t
 // is not contiguous).
 inline Tensor reshaped(Lowering& l, const Tensor& t, const Shape& shape) { return l.contiguous(t).reshape(shape); }
