@@ -64,7 +64,8 @@ TEST_P(OnnxModels, MatchPyTorch) {
 
 INSTANTIATE_TEST_SUITE_P(Onnx, OnnxModels,
                          ::testing::Combine(::testing::Values("conv_bn", "attention", "encoder_opset14", "encoder_opset17",
-                                                              "int_outputs", "resample", "embedding"),
+                                                              "int_outputs", "resample", "embedding", "heads_attention",
+                                                              "head_bias_attention"),
                                             ::testing::Values(Mode::Normal, Mode::Portable)),
                          [](const auto& pi) {
                            return std::get<0>(pi.param) + "_" + vkt::mode_name(std::get<1>(pi.param));
@@ -133,6 +134,29 @@ TEST_F(OnnxGraph, PassesFuse) {
     if (group.find("(Conv+BatchNormalization+") != std::string::npos) ++folded;
   }
   EXPECT_EQ(folded, 2) << "the Conv+BatchNormalization+Relu and Conv+BatchNormalization+HardSwish groups";
+}
+
+// The attention pattern runs on the fused attention kernel, the score matrix never stored:
+// one attention dispatch per layer and no softmax dispatch, for PyTorch's nn.MultiheadAttention
+// ([B·H, L, D], a key padding mask), its encoder layer at opsets 14 and 17, and Hugging
+// Face-style heads [B, H, L, D] with a causal and a key padding mask. A bias per head is not
+// a mask the kernel takes: that graph runs MatMul, Softmax, MatMul.
+TEST_F(OnnxGraph, AttentionUsesTheFusedKernel) {
+  auto& ctx = vkt::context(Mode::Normal);
+  auto dispatches = [&](const std::string& name, const std::string& kernel) {
+    const vkfuse::Model model = vkfuse::Model::load(data("onnx/" + name + "/model.onnx"));
+    vkfuse::Session s(ctx, model, false, true);
+    s.run(vkfuse::SafetensorsFile::open(data("onnx/" + name + "/input.safetensors")));
+    int n = 0;
+    for (const auto& t : s.timings()) n += t.label.find(" | " + kernel) != std::string::npos;
+    return n;
+  };
+  for (const char* name : {"attention", "encoder_opset14", "encoder_opset17", "heads_attention"}) {
+    EXPECT_EQ(dispatches(name, "attention "), 1) << name;
+    EXPECT_EQ(dispatches(name, "softmax "), 0) << name;
+  }
+  EXPECT_EQ(dispatches("head_bias_attention", "attention "), 0);
+  EXPECT_EQ(dispatches("head_bias_attention", "softmax "), 1);
 }
 
 // A node without a kernel (TopK) runs on the host in its own segment, named in the profile.

@@ -8,6 +8,7 @@ tests/data/onnx_hostile/: malformed and hostile files with the error each must g
 Fixed seeds, one thread: the files are the same on every run. The test suite only reads them.
 """
 import json
+import math
 import os
 import shutil
 import sys
@@ -83,6 +84,30 @@ class Attention(torch.nn.Module):
         return self.mha(x, x, x, key_padding_mask=pad, need_weights=False)[0]
 
 
+class HeadsAttention(torch.nn.Module):
+    """Self-attention written as Hugging Face's BERT and CLIP write it: q, k, v split into heads
+    [B, H, L, D] by view and permute, scores q·kᵀ / √D, a causal mask shared by the batch
+    ([L, L], as CLIP's text tower adds) and a key padding mask per batch entry ([B, 1, 1, L],
+    BERT's extended mask (1 - m) · -10000), softmax, ·v, heads merged; with `bias`, a learned
+    bias per head ([1, H, L, L], as Swin adds) in place of the causal mask, which the fused
+    kernel does not take."""
+
+    def __init__(self, bias=False):
+        super().__init__()
+        self.qkv = torch.nn.Linear(24, 72)
+        self.out = torch.nn.Linear(24, 24)
+        self.bias = torch.nn.Parameter(torch.zeros(1, 3, 6, 6)) if bias else None
+
+    def forward(self, x, keep):
+        b, n, _ = x.shape
+        q, k, v = (t.view(b, n, 3, 8).permute(0, 2, 1, 3) for t in self.qkv(x).chunk(3, -1))
+        s = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(8)
+        s = s + (self.bias if self.bias is not None else torch.full((n, n), -1e9).triu(1))
+        s = s + (1.0 - keep[:, None, None, :]) * -10000.0
+        o = torch.matmul(torch.softmax(s, -1), v)
+        return self.out(o.permute(0, 2, 1, 3).reshape(b, n, 24))
+
+
 class Encoder(torch.nn.Module):
     """nn.TransformerEncoderLayer (pre-norm, GELU): LayerNorm, GELU and attention patterns."""
 
@@ -151,6 +176,15 @@ def gen_models():
     ids = torch.randint(0, 50, (3, 5), generator=g)
     case("embedding", Embed(), [ids], ["ids"], ["y"], dynamic_axes={"ids": {0: "batch", 1: "tokens"}}, seed=4,
          note="Embedding (Gather from an int64 input), dynamic batch and tokens, mean, Linear, Softmax.")
+    x = torch.randn(2, 6, 24, generator=g)
+    keep = torch.ones(2, 6)
+    keep[1, 4:] = 0
+    case("heads_attention", HeadsAttention(), [x, keep], ["x", "keep"], ["y"], seed=5,
+         note="Hugging Face-style attention [B, H, L, D] with a causal [L, L] and a key padding [B, 1, 1, L] mask: "
+              "one fused attention step.")
+    case("head_bias_attention", HeadsAttention(bias=True), [x, keep], ["x", "keep"], ["y"], seed=6,
+         note="The same with a bias per head [1, H, L, L] in place of the causal mask (Swin's relative position bias): "
+              "not fused (the kernel takes no per-head mask); MatMul, Softmax, MatMul.")
 
 
 def hostile():

@@ -1,6 +1,8 @@
 // The optimization passes: a plan's nodes become steps (lower.h), each one kernel's worth of
 // work. In order:
-//  1. patterns onto fused kernels: the LayerNorm that exporters before opset 17 write as
+//  1. patterns onto fused kernels: the attention of Q, K and V (MatMul, scales, masks,
+//     Softmax, MatMul) becomes one fused attention step (ops::attention: the score matrix is
+//     never stored); the LayerNorm that exporters before opset 17 write as
 //     ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add becomes one
 //     LayerNormalization; the exact GELU written as Div(√2), Erf, Add(1), Mul(x), Mul(0.5)
 //     becomes one Gelu;
@@ -12,7 +14,9 @@
 //     reference makes, or whose op type the options force, runs on the host.
 // (A batch norm after anything else is one multiply-add. Reshapes, transposes, slices and
 // expands are views: see their lowerings.)
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -154,6 +158,133 @@ bool match_layer_norm(const Plan& p, const Uses& u, const Node& mean, std::vecto
   return true;
 }
 
+// Attention: O = Softmax(s · Q·Kᵀ + masks, over the keys) · V, as torch.onnx.export writes
+// nn.MultiheadAttention ([N = B·H, L, D]) and Hugging Face's BERT, ViT and CLIP write their
+// self-attention ([B, H, L, D]): s the product of the constant scalars the pattern multiplies
+// or divides Q, Kᵀ or the scores by; each mask added to the scaled scores a key padding row
+// per batch entry ([B|1, 1, 1, S]) or one [L, S] for all. Every value inside the pattern is
+// read only by the next node of it. `last` is the second MatMul, where the step goes (the
+// masks may be computed after the first nodes of the pattern).
+struct AttentionMatch {
+  std::vector<const Node*> nodes;
+  const Node* last = nullptr;
+  std::shared_ptr<Node> made;
+};
+
+bool match_attention(const Graph& g, const Plan& p, const Uses& u, const std::vector<const Node*>& producer,
+                     const Node& sm, const LowerOptions& o, AttentionMatch& m) {
+  if (!is(&sm, "Softmax") || sm.inputs.size() != 1 || sm.outputs.size() != 1) return false;
+  const ValueId probs = sm.outputs[0];
+  const Shape& ps = p.info[size_t(probs)].shape;
+  const int64_t rank = int64_t(ps.size());
+  if ((rank != 3 && rank != 4) || !elem_is_float(p.info[size_t(probs)].type)) return false;
+  // Before opset 13 Softmax flattens from its axis (default 1): over the last axis alike.
+  int64_t axis = sm.attrs.i("axis", g.opset >= 13 ? -1 : 1);
+  if (axis < 0) axis += rank;
+  if (axis != rank - 1) return false;
+  const Node* mm2 = only_reader(p, u, probs);
+  if (!is(mm2, "MatMul") || mm2->inputs[0] != probs) return false;
+  std::vector<const Node*> nodes = {&sm, mm2};
+  double scale = 1;
+  // Mul or Div of v's producer by a constant scalar, while v is read by `next` alone.
+  auto scalars = [&](ValueId& v, const Node* next) {
+    while (v != kNone && producer[size_t(v)] && only_reader(p, u, v) == next) {
+      const Node* n = producer[size_t(v)];
+      const bool mul = is(n, "Mul"), div = is(n, "Div");
+      if ((!mul && !div) || n->inputs.size() != 2) return;
+      int k = -1;
+      for (int i = div ? 1 : 0; i < 2 && k < 0; ++i) {
+        const HostArray* c = known(p, n->inputs[size_t(i)]);
+        if (c && c->is_float() && c->numel() == 1 && p.info[size_t(n->inputs[size_t(1 - i)])].shape == p.info[size_t(v)].shape)
+          k = i;
+      }
+      if (k < 0) return;
+      const double c = known(p, n->inputs[size_t(k)])->at(0);
+      scale *= mul ? c : 1.0 / c;
+      nodes.push_back(n);
+      next = n;
+      v = n->inputs[size_t(1 - k)];
+    }
+  };
+  // Whether v comes from a MatMul through scalar scales and Adds (the scores' side of an Add).
+  std::function<bool(ValueId, int)> from_matmul = [&](ValueId v, int depth) {
+    const Node* n = v == kNone ? nullptr : producer[size_t(v)];
+    if (!n || depth > 8) return false;
+    if (is(n, "MatMul")) return true;
+    if (!is(n, "Mul") && !is(n, "Div") && !is(n, "Add")) return false;
+    return from_matmul(n->inputs[0], depth + 1) || (n->inputs.size() > 1 && from_matmul(n->inputs[1], depth + 1));
+  };
+  ValueId x = sm.inputs[0];
+  const Node* next = &sm;
+  // The mask Adds, nearest the Softmax first; at most one mask of each kind.
+  std::vector<ValueId> masks;
+  std::vector<int64_t> kinds;
+  while (x != kNone && is(producer[size_t(x)], "Add") && only_reader(p, u, x) == next) {
+    const Node* add = producer[size_t(x)];
+    if (add->inputs.size() != 2) return false;
+    int side = -1;
+    for (int i = 0; i < 2; ++i)
+      if (p.info[size_t(add->inputs[size_t(i)])].shape == ps && from_matmul(add->inputs[size_t(i)], 0) &&
+          !from_matmul(add->inputs[size_t(1 - i)], 0))
+        side = i;
+    if (side < 0) return false;
+    const ValueId mask = add->inputs[size_t(1 - side)];
+    if (!elem_is_float(p.info[size_t(mask)].type)) return false;
+    Shape ms = p.info[size_t(mask)].shape;
+    if (int64_t(ms.size()) > rank) return false;
+    ms.insert(ms.begin(), size_t(rank - int64_t(ms.size())), 1);
+    const int64_t len = ps[size_t(rank - 2)], keys = ps.back();
+    bool rows_one = ms[size_t(rank - 2)] == 1 && ms.back() == keys, batch_ok = ms[0] == 1 || ms[0] == ps[0];
+    if (rank == 4) rows_one = rows_one && ms[1] == 1;
+    bool shared = ms[size_t(rank - 2)] == len && ms.back() == keys && ms[0] == 1 && (rank == 3 || ms[1] == 1);
+    int64_t kind = rows_one && batch_ok ? 0 : shared ? 1 : -1;
+    if (kind < 0 || std::find(kinds.begin(), kinds.end(), kind) != kinds.end()) return false;
+    masks.push_back(mask);
+    kinds.push_back(kind);
+    nodes.push_back(add);
+    next = add;
+    x = add->inputs[size_t(side)];
+  }
+  scalars(x, next);
+  const Node* mm1 = x == kNone ? nullptr : producer[size_t(x)];
+  if (!is(mm1, "MatMul") || only_reader(p, u, x) != (nodes.size() > 2 ? nodes.back() : &sm)) return false;
+  nodes.push_back(mm1);
+  ValueId q = mm1->inputs[0], kt = mm1->inputs[1];
+  if (q == kt) return false;
+  scalars(q, mm1);
+  scalars(kt, mm1);
+  const ValueId v = mm2->inputs[1];
+  const Shape &qs = p.info[size_t(q)].shape, &ks = p.info[size_t(kt)].shape, &vs = p.info[size_t(v)].shape;
+  if (qs.size() != ps.size() || ks.size() != ps.size() || vs.size() != ps.size()) return false;
+  for (size_t d = 0; d + 2 < ps.size(); ++d)
+    if (qs[d] != ps[d] || ks[d] != ps[d] || vs[d] != ps[d]) return false;
+  const int64_t len = ps[ps.size() - 2], keys = ps.back(), dim = qs.back();
+  if (qs[qs.size() - 2] != len || ks[ks.size() - 2] != dim || ks.back() != keys || vs[vs.size() - 2] != keys ||
+      vs.back() != dim)
+    return false;
+  for (ValueId t : {q, kt, v})
+    if (!elem_is_float(p.info[size_t(t)].type)) return false;
+  if (!(std::isfinite(scale) && scale != 0) || !fused_attention_fits(keys, dim)) return false;
+  for (const Node* n : nodes)
+    for (const std::string& t : o.host_ops)
+      if (t == n->op_type) return false;  // a test that keeps one of them on the host
+  std::sort(nodes.begin(), nodes.end(), [](const Node* a, const Node* b) { return a->index < b->index; });
+  auto n = std::make_shared<Node>();
+  n->op_type = "Attention";
+  n->op = &fused_attention_op();
+  n->name = mm1->name;
+  n->inputs = {q, kt, v};
+  n->inputs.insert(n->inputs.end(), masks.begin(), masks.end());
+  n->outputs = {mm2->outputs[0]};
+  n->index = mm2->index;
+  n->attrs.set_float("scale", float(scale));
+  n->attrs.set_ints("masks", kinds);
+  m.nodes = std::move(nodes);
+  m.last = mm2;
+  m.made = std::move(n);
+  return true;
+}
+
 // Whether a BatchNormalization can fold into the Conv it reads: the Conv's weights (and bias)
 // and the norm's scale, B, mean and variance are all constants of the graph (the folded
 // weights are uploaded once for every recording), and only its Y is used (the training
@@ -198,11 +329,33 @@ std::vector<Step> make_steps(const Graph& g, const Plan& p, const LowerOptions& 
     for (const Node* m : s.nodes) absorbed.insert(m);
     steps.push_back(std::move(s));
   };
+  // Attention first: its step goes where its last node is, and its other nodes wait for it.
+  std::map<const Node*, AttentionMatch> attention_at;
+  std::set<const Node*> in_attention;
+  if (o.fuse) {
+    std::vector<const Node*> producer(g.names.size(), nullptr);
+    for (const Node* n : p.nodes)
+      for (ValueId v : n->outputs)
+        if (v != kNone) producer[size_t(v)] = n;
+    for (const Node* n : p.nodes) {
+      AttentionMatch m;
+      if (!is(n, "Softmax") || !match_attention(g, p, u, producer, *n, o, m)) continue;
+      bool taken = false;
+      for (const Node* x : m.nodes) taken = taken || in_attention.count(x);
+      if (taken) continue;
+      in_attention.insert(m.nodes.begin(), m.nodes.end());
+      attention_at[m.last] = std::move(m);
+    }
+  }
   for (const Node* n : p.nodes) {
     if (absorbed.count(n)) continue;
     std::vector<const Node*> nodes;
     std::shared_ptr<Node> made;
-    if (o.fuse && (match_gelu(p, u, *n, nodes, made) || match_layer_norm(p, u, *n, nodes, made))) {
+    if (auto at = attention_at.find(n); at != attention_at.end()) {
+      new_step(*n, at->second.made, at->second.nodes);
+    } else if (in_attention.count(n)) {
+      continue;
+    } else if (o.fuse && (match_gelu(p, u, *n, nodes, made) || match_layer_norm(p, u, *n, nodes, made))) {
       new_step(*n, made, nodes);
     } else {
       new_step(*n, nullptr, {});

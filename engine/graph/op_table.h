@@ -102,6 +102,12 @@ const OpDef* find_op(const std::string& name);
 // Every entry, for `vkfuse info` and the docs' op list.
 std::vector<const OpDef*> all_ops();
 
+// The fused attention step graph/fuse.cpp makes of the attention pattern, lowered onto
+// ops::attention (graph/ops/attention_ops.cpp says its inputs and attributes); not an op of
+// any file. fused_attention_fits: whether the kernel takes S keys of head dimension D.
+const OpDef& fused_attention_op();
+bool fused_attention_fits(int64_t keys, int64_t head_dim);
+
 // Families of entries (graph/ops/<family>.cpp), gathered by op_table.cpp.
 std::vector<OpDef> pointwise_ops();
 std::vector<OpDef> conv_ops();
