@@ -7,7 +7,7 @@ script only fetches GPU extras); this tool installs it into --ort when it is not
 case is a folder with model.onnx and input.safetensors (and expected.safetensors from PyTorch
 when there is one): tools/onnx_zoo.py's exports or tests/data/onnx/*.
 
-    tools/compare_ort.py [--zoo build/onnx_zoo] [CASE_DIR...] [--reps 5] [--vit-arch] [--json OUT]
+    tools/compare_ort.py [--zoo build/onnx_zoo [--models a,b]] [CASE_DIR...] [--reps 5] [--vit-arch] [--json OUT]
 
 Per case, in one process run each: ONNX Runtime (tools/ort_run.js, CPU provider, all graph
 optimizations, intra-op threads = the machine's cores) gives its outputs and the median of
@@ -113,7 +113,8 @@ def vit_arch(a, zoo, tmp):
     onnx_zoo.randomize(m, 1234)
     path = os.path.join(tmp, "vit_b_32.safetensors")
     export_model(path, m.state_dict(), config={"arch": "vit", "image_size": 224, "patch_size": 32, "num_layers": 12,
-                                                "num_heads": 12, "hidden_dim": 768, "mlp_dim": 3072})
+                                                "num_heads": 12, "hidden_dim": 768, "mlp_dim": 3072,
+                                                "num_classes": 1000})
     x = read_safetensors(os.path.join(zoo, "vit_b_32", "input.safetensors"))[0]["x"]
     pv = os.path.join(tmp, "vit_pixel_values.safetensors")
     write_safetensors(pv, [("pixel_values", x)])
@@ -131,6 +132,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("cases", nargs="*", help="folders with model.onnx and input.safetensors")
     ap.add_argument("--zoo", help="every export folder of tools/onnx_zoo.py's --out")
+    ap.add_argument("--models", help="with --zoo: only these, comma-separated (resnet18,vit_b_32)")
     ap.add_argument("--vkfuse", default=os.path.join(ROOT, "build", "vkfuse"))
     ap.add_argument("--ort", default=os.path.join(ROOT, "build", "ort"), help="where onnxruntime-node is (installed)")
     ap.add_argument("--reps", type=int, default=5)
@@ -140,7 +142,8 @@ def main():
     folders = list(a.cases)
     if a.zoo:
         folders += sorted(os.path.join(a.zoo, d) for d in os.listdir(a.zoo)
-                          if os.path.exists(os.path.join(a.zoo, d, "model.onnx")))
+                          if os.path.exists(os.path.join(a.zoo, d, "model.onnx"))
+                          and (not a.models or d in a.models.split(",")))
     if not folders:
         ap.error("give case folders or --zoo")
     pkg, version = ensure_ort(a.ort)

@@ -279,6 +279,11 @@ bool match_attention(const Graph& g, const Plan& p, const Uses& u, const std::ve
   n->index = mm2->index;
   n->attrs.set_float("scale", float(scale));
   n->attrs.set_ints("masks", kinds);
+  // The heads merged next (a Transpose of L before the heads, then a Reshape): the kernel
+  // writes that layout, so the Transpose and the Reshape after it are views.
+  const Node* t = only_reader(p, u, mm2->outputs[0]);
+  const std::vector<int64_t> merge = rank == 3 ? std::vector<int64_t>{1, 0, 2} : std::vector<int64_t>{0, 2, 1, 3};
+  if (is(t, "Transpose") && t->attrs.ints("perm") == merge) n->attrs.set_int("heads_merged", 1);
   m.nodes = std::move(nodes);
   m.last = mm2;
   m.made = std::move(n);
@@ -383,21 +388,32 @@ std::vector<Step> make_steps(const Graph& g, const Plan& p, const LowerOptions& 
   }
   // Epilogues: follow the one reader of each result while it is a bias Add, an activation or
   // a residual Add, in that order.
-  std::set<const Node*> merged;
+  std::set<size_t> merged;  // steps folded into an earlier one
   if (o.fuse) {
-    std::map<const Node*, size_t> index_of;
-    for (size_t k = 0; k < steps.size(); ++k) index_of[steps[k].node] = k;
+    std::map<const Node*, size_t> index_of;  // every node -> its step
+    for (size_t k = 0; k < steps.size(); ++k)
+      for (const Node* n : steps[k].nodes) index_of[n] = k;
     for (size_t k = 0; k < steps.size(); ++k) {
       Step& s = steps[k];
-      if (merged.count(s.node) || s.host || !has_epilogue(s) || s.outputs.size() != 1) continue;
+      if (merged.count(k) || s.host || !has_epilogue(s) || s.outputs.size() != 1) continue;
       const Shape shape = p.info[size_t(s.outputs[0])].shape;
       while (true) {
         const ValueId v = s.outputs[0];
-        const Node* r = only_reader(p, u, v);
-        if (!r) break;
-        auto it = index_of.find(r);
-        if (it == index_of.end() || steps[it->second].nodes.size() != 1 || steps[it->second].made || steps[it->second].host)
-          break;
+        // The step that reads v: one node's, or a made activation's (the GELU pattern reads
+        // its x from two of its nodes).
+        std::set<size_t> readers;
+        if (!u.output[size_t(v)])
+          for (size_t ri : u.readers[size_t(v)]) {
+            auto it = index_of.find(p.nodes[ri]);
+            readers.insert(it == index_of.end() ? k : it->second);
+          }
+        if (readers.size() != 1 || *readers.begin() == k) break;
+        const size_t j = *readers.begin();
+        const Step& rs = steps[j];
+        const bool plain = rs.nodes.size() == 1 && !rs.made && only_reader(p, u, v) == rs.node;
+        const bool made_act = rs.made && rs.made->op->activation && rs.node->inputs.size() == 1 && rs.node->inputs[0] == v;
+        if (rs.host || (!plain && !made_act)) break;
+        const Node* r = rs.node;
         const ValueId out = r->outputs.empty() ? kNone : r->outputs[0];
         if (out == kNone || p.info[size_t(out)].shape != shape || !elem_is_float(p.info[size_t(out)].type)) break;
         ops::Activation act;
@@ -447,15 +463,15 @@ std::vector<Step> make_steps(const Graph& g, const Plan& p, const LowerOptions& 
         } else {
           break;
         }
-        s.nodes.push_back(r);
+        s.nodes.insert(s.nodes.end(), rs.nodes.begin(), rs.nodes.end());
         s.outputs = {out};
-        merged.insert(r);
+        merged.insert(j);
       }
     }
   }
   std::vector<Step> kept;
-  for (Step& s : steps)
-    if (!merged.count(s.node)) kept.push_back(std::move(s));
+  for (size_t k = 0; k < steps.size(); ++k)
+    if (!merged.count(k)) kept.push_back(std::move(steps[k]));
   return kept;
 }
 

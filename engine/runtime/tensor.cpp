@@ -97,7 +97,13 @@ int64_t Tensor::dim(int i) const {
   return shape_[static_cast<size_t>(i < 0 ? i + r : i)];
 }
 
-bool Tensor::contiguous() const { return strides_ == contiguous_strides(shape_); }
+// Row-major and dense: the stride of an axis of size 1 is never used, so any value is.
+bool Tensor::contiguous() const {
+  const Shape want = contiguous_strides(shape_);
+  for (size_t d = 0; d < shape_.size(); ++d)
+    if (shape_[d] != 1 && strides_[d] != want[d]) return false;
+  return true;
+}
 
 std::string Tensor::describe() const {
   std::string s = std::string(dtype_name(dtype_)) + shape_string(shape_);

@@ -6,7 +6,9 @@
 //           [*, L, S]); * is [B, H] or [N] (one head per entry), equal for all three
 //   attrs   scale (float): the product of the scalars the pattern multiplied by;
 //           masks (ints): per mask, 0 for a key padding mask (one row per batch entry,
-//           [B|1, 1, 1, S]), 1 for an attention mask shared by the batch and heads ([L, S])
+//           [B|1, 1, 1, S]), 1 for an attention mask shared by the batch and heads ([L, S]);
+//           heads_merged (int): 1 when a Transpose merging the heads reads the output, which is
+//           then written in its layout ([L, N, D] or [B, L, H, D])
 //   output  [*, L, D]
 #include "attention_contract.h"
 #include "graph/ops/rules.h"
@@ -27,7 +29,18 @@ Tensor as_heads(Lowering& l, Tensor t) {
 
 void attention_lower(Lowering& l, const Step& st) {
   const Node& n = *st.node;
-  Tensor q = as_heads(l, l.in(st, 0)), v = as_heads(l, l.in(st, 2)), out = as_heads(l, l.out(st, 0));
+  Tensor q = as_heads(l, l.in(st, 0)), v = as_heads(l, l.in(st, 2)), out;
+  if (n.attrs.i("heads_merged", 0)) {
+    // Written as the Transpose after it reads it: [L, N, D] or [B, L, H, D], viewed back.
+    const Shape& s = l.info(st.outputs[0]).shape;
+    const bool three = s.size() == 3;
+    Tensor buf = l.scratch(three ? Shape{s[1], s[0], s[2]} : Shape{s[0], s[2], s[1], s[3]}, DType::F32);
+    const Tensor view = buf.permute(three ? std::vector<int>{1, 0, 2} : std::vector<int>{0, 2, 1, 3});
+    l.set(st, 0, view);
+    out = as_heads(l, view);
+  } else {
+    out = as_heads(l, l.out(st, 0));
+  }
   Tensor kt = l.in(st, 1);
   std::vector<int> swap(size_t(kt.rank()));
   for (size_t k = 0; k < swap.size(); ++k) swap[k] = int(k);

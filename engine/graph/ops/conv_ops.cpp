@@ -151,6 +151,31 @@ void conv_lower(Lowering& l, const Step& st) {
     o.residual = &res;
   }
   Tensor y = l.out(st, 0);
+  // Non-overlapping patches (strides = kernel, no padding or dilation, one group: a vision
+  // transformer's patch embedding) are one matmul: y[n, o, i, j] = Σ W[o, c, a, b] ·
+  // x[n, c, i·kh + a, j·kw + b] over (c, a, b). One copy of a strided view of x gathers the
+  // patches as rows [N·oh·ow, C·kh·kw]; the tiled matmul takes W as [OC, C·kh·kw] (transposed)
+  // with the bias and activation; a copy puts [N, oh·ow, OC] back as [N, OC, oh, ow].
+  bool patches = x.rank() == 4 && o.groups == 1 && !res.defined();
+  for (size_t d = 0; d < 2 && patches; ++d)
+    patches = win.strides[d] == win.kernel[d] && win.dilations[d] == 1 && win.pads[d] == 0 && win.pads[d + 2] == 0;
+  if (patches) {
+    const int64_t n = x.dim(0), ch = x.dim(1), h = x.dim(2), wd = x.dim(3), kh = win.kernel[0], kw = win.kernel[1];
+    const int64_t oh = win.out[0], ow = win.out[1], k = ch * kh * kw, rows = n * oh * ow;
+    const Tensor view = x.view({n, oh, ow, ch, kh, kw}, {ch * h * wd, kh * wd, kw, h * wd, wd, 1}, x.offset());
+    Tensor cols = l.scratch({n, oh, ow, ch, kh, kw}, DType::F32), prod = l.scratch({rows, oc}, DType::F32);
+    ops::pointwise(l.seq(), ops::Pointwise::Copy, {&view}, cols);
+    ops::MatmulOptions mo;
+    mo.trans_b = true;
+    mo.bias = bias.defined() ? &bias : nullptr;
+    mo.act = o.act;
+    mo.act_alpha = o.act_alpha;
+    mo.act_beta = o.act_beta;
+    ops::matmul(l.seq(), cols.reshape({rows, k}), w.reshape({oc, k}), prod, mo);
+    const Tensor back = prod.view({n, oc, oh * ow}, {oh * ow * oc, 1, oc}, prod.offset());
+    ops::pointwise(l.seq(), ops::Pointwise::Copy, {&back}, y.reshape({n, oc, oh * ow}));
+    return;
+  }
   ops::conv(l.seq(), x, w, y, o);
 }
 

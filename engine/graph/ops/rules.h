@@ -41,9 +41,39 @@ inline std::vector<int64_t> axes_of(const NodeCtx& c, std::vector<int64_t> axes,
 void batch_norm_affine(double eps, const HostArray& scale, const HostArray& b, const HostArray& mean,
                        const HostArray& var, std::vector<float>& mul, std::vector<float>& add);
 
-// A contiguous view of t with another shape of the same element count (a copy first where t
-// is not contiguous).
-inline Tensor reshaped(Lowering& l, const Tensor& t, const Shape& shape) { return l.contiguous(t).reshape(shape); }
+// The strides that view a tensor of shape `from` and strides `st` as `to` (same element
+// count) without a copy, or false where its strides do not allow one: each run of axes that
+// merges or splits must be contiguous within itself (PyTorch's view rule).
+inline bool view_strides(const Shape& from, const Shape& st, const Shape& to, Shape& out) {
+  if (from.empty() || shape_numel(from) == 0) return false;
+  out.assign(to.size(), 1);
+  int64_t view_d = int64_t(to.size()) - 1, base = st.back(), tensor_n = 1, view_n = 1;
+  for (int64_t d = int64_t(from.size()) - 1; d >= 0; --d) {
+    tensor_n *= from[size_t(d)];
+    if (d == 0 || (from[size_t(d - 1)] != 1 && st[size_t(d - 1)] != tensor_n * base)) {
+      while (view_d >= 0 && (view_n < tensor_n || to[size_t(view_d)] == 1)) {
+        out[size_t(view_d)] = view_n * base;
+        view_n *= to[size_t(view_d)];
+        --view_d;
+      }
+      if (view_n != tensor_n) return false;
+      if (d > 0) {
+        base = st[size_t(d - 1)];
+        tensor_n = view_n = 1;
+      }
+    }
+  }
+  return view_d == -1;
+}
+
+// t with another shape of the same element count: a view where t's strides allow one (a
+// slice's rows split into heads), else a contiguous copy first.
+inline Tensor reshaped(Lowering& l, const Tensor& t, const Shape& shape) {
+  if (t.contiguous()) return t.reshape(shape);
+  Shape st;
+  if (view_strides(t.shape(), t.strides(), shape, st)) return t.view(shape, st, t.offset());
+  return l.contiguous(t).reshape(shape);
+}
 
 // The attribute `name` of a node, or the step's own.
 inline std::string q(const std::string& s) { return quote(clipped(s, 200)); }
