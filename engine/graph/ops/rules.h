@@ -66,12 +66,14 @@ inline bool view_strides(const Shape& from, const Shape& st, const Shape& to, Sh
   return view_d == -1;
 }
 
-// t with another shape of the same element count: a view where t's strides allow one (a
-// slice's rows split into heads), else a contiguous copy first.
+// t with another shape of the same element count: a view where t's strides allow one and
+// keep the last axis contiguous (a slice's rows split into heads: every kernel reads that
+// form), else a contiguous copy first.
 inline Tensor reshaped(Lowering& l, const Tensor& t, const Shape& shape) {
   if (t.contiguous()) return t.reshape(shape);
   Shape st;
-  if (view_strides(t.shape(), t.strides(), shape, st)) return t.view(shape, st, t.offset());
+  if (view_strides(t.shape(), t.strides(), shape, st) && (shape.empty() || shape.back() == 1 || st.back() == 1))
+    return t.view(shape, st, t.offset());
   return l.contiguous(t).reshape(shape);
 }
 
