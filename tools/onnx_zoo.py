@@ -6,7 +6,8 @@ heads and leaves deep nets' logits near 1e-15, which would compare nothing) so a
 O(1); torch.onnx.export at the opset given (14, PyTorch 1.13's default, unless the model says
 otherwise); PyTorch's output on a fixed random picture; then `vkfuse run` on the GPU (normal and
 portable mode, under the validation layer) and with --cpu (the CPU references), each within
-1e-3 of PyTorch (|vkfuse - torch| <= 1e-3 * max(1, max |torch|)).
+1e-3 of PyTorch (|vkfuse - torch| <= 1e-3 * max(1, max |torch|)). VARIANTS adds exports at
+batch 2 and opsets 13 and 17, one with a symbolic batch axis traced at batch 1 and run at 2.
 
     tools/onnx_zoo.py --out build/onnx_zoo [--models resnet18,vit_b_32] [--modes gpu,portable,cpu]
 
@@ -50,6 +51,15 @@ MODELS = {
         224, 14),
 }
 
+# Exports at other batches and opsets: name -> (model of MODELS, batch, opset, dynamic). A
+# dynamic one is traced at batch 1 with a symbolic batch axis and run at `batch`, so the
+# symbol is bound by the run's input, not by the trace.
+VARIANTS = {
+    "resnet18_dynamic_batch": ("resnet18", 2, 17, True),
+    "mobilenet_v3_small_batch2": ("mobilenet_v3_small", 2, 13, False),
+    "vit_b_32_opset17_batch2": ("vit_b_32", 2, 17, False),
+}
+
 
 class OutOnly(torch.nn.Module):
     """A segmentation model's 'out' tensor (they return a dict)."""
@@ -81,24 +91,28 @@ def randomize(model, seed):
 
 
 def export(name, folder):
-    make, size, opset = MODELS[name]
+    base, batch, opset, dynamic = VARIANTS.get(name, (name, 1, None, False))
+    make, size, default_opset = MODELS[base]
+    opset = opset or default_opset
     os.makedirs(folder, exist_ok=True)
     model_path = os.path.join(folder, "model.onnx")
     if os.path.exists(model_path) and os.path.exists(os.path.join(folder, "expected.safetensors")):
         return 0.0
     torch.manual_seed(0)
     m = make()
-    if name.startswith(("lraspp", "deeplab")):
+    if base.startswith(("lraspp", "deeplab")):
         m = OutOnly(m)
     randomize(m, 1234)
     m.eval()
-    x = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(99))
+    x = torch.randn(batch, 3, size, size, generator=torch.Generator().manual_seed(99))
     with torch.no_grad():
         y = m(x)
     t0 = time.time()
+    axes = {"x": {0: "batch"}, "y": {0: "batch"}} if dynamic else None
     # Grad enabled: nn.MultiheadAttention's fast path (taken without grad) does not export.
     with torch.enable_grad():
-        torch.onnx.export(m, x, model_path, input_names=["x"], output_names=["y"], opset_version=opset)
+        torch.onnx.export(m, x[:1] if dynamic else x, model_path, input_names=["x"], output_names=["y"],
+                          opset_version=opset, dynamic_axes=axes)
     write_safetensors(os.path.join(folder, "input.safetensors"), [("x", x)])
     write_safetensors(os.path.join(folder, "expected.safetensors"), [("y", y.contiguous())])
     return time.time() - t0
@@ -131,7 +145,7 @@ def run(vkfuse, folder, mode):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
-    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--models", default=",".join(list(MODELS) + list(VARIANTS)))
     ap.add_argument("--modes", default="gpu,portable,cpu")
     ap.add_argument("--vkfuse", default=os.environ.get("VKFUSE_BIN", "build/vkfuse"))
     a = ap.parse_args()
