@@ -65,7 +65,7 @@ TEST_P(OnnxModels, MatchPyTorch) {
 INSTANTIATE_TEST_SUITE_P(Onnx, OnnxModels,
                          ::testing::Combine(::testing::Values("conv_bn", "attention", "encoder_opset14", "encoder_opset17",
                                                               "int_outputs", "resample", "embedding", "heads_attention",
-                                                              "head_bias_attention"),
+                                                              "head_bias_attention", "conv_bn_residual"),
                                             ::testing::Values(Mode::Normal, Mode::Portable)),
                          [](const auto& pi) {
                            return std::get<0>(pi.param) + "_" + vkt::mode_name(std::get<1>(pi.param));

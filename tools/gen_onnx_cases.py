@@ -108,6 +108,19 @@ class HeadsAttention(torch.nn.Module):
         return self.out(o.permute(0, 2, 1, 3).reshape(b, n, 24))
 
 
+class ConvBnResidual(torch.nn.Module):
+    """A bias-free Conv, its BatchNorm (folded into the Conv) and a residual Add: the residual
+    must not be read as the Conv's absent bias."""
+
+    def __init__(self):
+        super().__init__()
+        self.c = torch.nn.Conv2d(8, 8, 3, padding=1, bias=False)
+        self.b = torch.nn.BatchNorm2d(8)
+
+    def forward(self, x):
+        return torch.relu(self.b(self.c(x)) + x)
+
+
 class Encoder(torch.nn.Module):
     """nn.TransformerEncoderLayer (pre-norm, GELU): LayerNorm, GELU and attention patterns."""
 
@@ -185,6 +198,9 @@ def gen_models():
     case("head_bias_attention", HeadsAttention(bias=True), [x, keep], ["x", "keep"], ["y"], seed=6,
          note="The same with a bias per head [1, H, L, L] in place of the causal mask (Swin's relative position bias): "
               "not fused (the kernel takes no per-head mask); MatMul, Softmax, MatMul.")
+    case("conv_bn_residual", ConvBnResidual(), [torch.randn(2, 8, 9, 9, generator=g)], ["x"], ["y"], folding=False,
+         seed=7, training=torch.onnx.TrainingMode.PRESERVE,
+         note="Conv without bias, BatchNormalization (kept, folded by vkfuse), residual Add, Relu.")
 
 
 def hostile():

@@ -254,6 +254,7 @@ bool match_attention(const Graph& g, const Plan& p, const Uses& u, const std::ve
   scalars(q, mm1);
   scalars(kt, mm1);
   const ValueId v = mm2->inputs[1];
+  if (v == probs) return false;  // P·P: V would be the pattern's own value
   const Shape &qs = p.info[size_t(q)].shape, &ks = p.info[size_t(kt)].shape, &vs = p.info[size_t(v)].shape;
   if (qs.size() != ps.size() || ks.size() != ps.size() || vs.size() != ps.size()) return false;
   for (size_t d = 0; d + 2 < ps.size(); ++d)
@@ -440,6 +441,9 @@ std::vector<Step> make_steps(const Graph& g, const Plan& p, const LowerOptions& 
           } else if (w != kNone && !c && s.epi.residual == kNone && ws == shape && step_of[size_t(w)] < int(k) &&
                      p.info[size_t(w)].type == p.info[size_t(v)].type) {
             s.epi.residual = w;
+            // After the optional third input (a Conv's B, a Gemm's C), so that one left out
+            // stays absent rather than being read as the residual.
+            if ((conv || s.node->op_type == "Gemm") && s.inputs.size() < 3) s.inputs.resize(3, kNone);
             s.inputs.push_back(w);
           } else {
             break;

@@ -109,6 +109,13 @@ void conv_lower(Lowering& l, const Step& st) {
   ops::ConvOptions o = conv_options(c, win);
   Tensor x = l.contiguous(l.in(st, 0)), w, bias, res;
   const int64_t oc = c.shape(1)[0];
+  // The constants this lowering folds are kept under a key of what they are made from: node
+  // names need not be unique in a file, node indices and value names are.
+  const Graph& g = l.graph();
+  auto name_of = [&](ValueId v) { return v == kNone ? std::string("-") : g.name(v); };
+  const std::string key = std::to_string(st.node->index) + ":" + name_of(st.inputs[1]) + ":" +
+                          name_of(l.has(st, 2) ? st.inputs[2] : kNone) + ":" +
+                          (st.epi.batch_norm ? name_of(st.epi.batch_norm->inputs[1]) : "-") + ":" + name_of(st.epi.bias);
   if (const Node* bn = st.epi.batch_norm) {
     // The BatchNormalization after the Conv, y = conv(x)·mul + add per output channel, folded:
     // W'[o] = W[o]·mul[o], b' = b·mul + add (then the bias Add after it, if any, below).
@@ -119,7 +126,7 @@ void conv_lower(Lowering& l, const Step& st) {
     HostArray wf = make_array(Elem::Float, w0.shape);
     const size_t per = size_t(w0.numel() / std::max<int64_t>(oc, 1));
     for (size_t k = 0; k < wf.f.size(); ++k) wf.f[k] = w0.f[k] * mul[k / per];
-    w = l.constant("conv_weight_bn:" + st.node->name, wf);
+    w = l.constant("conv_weight_bn:" + key, wf);
     HostArray b = make_array(Elem::Float, {oc});
     for (int64_t k = 0; k < oc; ++k)
       b.f[size_t(k)] = (l.has(st, 2) ? float(l.known(st.inputs[2])->at(k)) * mul[size_t(k)] : 0.f) + add[size_t(k)];
@@ -127,7 +134,7 @@ void conv_lower(Lowering& l, const Step& st) {
       const HostArray* more = l.known(st.epi.bias);
       for (int64_t k = 0; k < oc; ++k) b.f[size_t(k)] += float(more->at(more->numel() == 1 ? 0 : k));
     }
-    bias = l.constant("conv_bias:" + st.node->name, b);
+    bias = l.constant("conv_bias:" + key, b);
   } else {
     w = l.contiguous(l.in(st, 1));
     if (l.has(st, 2)) bias = l.in(st, 2);
@@ -139,7 +146,7 @@ void conv_lower(Lowering& l, const Step& st) {
     for (int64_t k = 0; k < b.numel(); ++k) b.f[size_t(k)] = float(add->at(add->numel() == 1 ? 0 : k));
     if (l.has(st, 2))
       for (int64_t k = 0; k < b.numel(); ++k) b.f[size_t(k)] += float(l.known(st.inputs[2])->at(k));
-    bias = l.constant("conv_bias:" + st.node->name, b);
+    bias = l.constant("conv_bias:" + key, b);
   }
   if (bias.defined()) o.bias = &bias;
   o.act = st.epi.act;
