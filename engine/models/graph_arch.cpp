@@ -21,7 +21,6 @@ using graph::Plan;
 using graph::TypeShape;
 
 // The caller's dtype of a graph value.
-DType host_dtype(Elem e) { return elem_is_float(e) ? DType::F32 : e == Elem::Bool ? DType::Bool : DType::I64; }
 
 std::string key_of(const Graph& g, const std::map<std::string, Shape>& shapes) {
   std::string k;

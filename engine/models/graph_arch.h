@@ -17,4 +17,8 @@ const graph::Graph* graph_of(const Arch& arch);
 // Model::graph_summary's text.
 std::string describe_graph(const graph::Graph& g);
 
+// The dtype a graph value of type e takes on the host side of a run (inputs and outputs):
+// F32 for the floating types, Bool, I64 for the integers.
+inline DType host_dtype(Elem e) { return elem_is_float(e) ? DType::F32 : e == Elem::Bool ? DType::Bool : DType::I64; }
+
 }  // namespace vkfuse::detail

@@ -140,7 +140,7 @@ std::vector<Model::GraphInput> Model::graph_inputs() const {
   for (const detail::graph::Decl& d : g->inputs) {
     GraphInput x;
     x.name = d.name;
-    x.dtype = detail::elem_is_float(d.type) ? DType::F32 : d.type == detail::Elem::Bool ? DType::Bool : DType::I64;
+    x.dtype = detail::host_dtype(d.type);
     x.has_shape = d.has_shape;
     for (const detail::graph::DeclDim& dim : d.dims) x.shape.push_back(dim.symbol.empty() ? dim.value : -1);
     r.push_back(std::move(x));

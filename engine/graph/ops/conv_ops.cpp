@@ -116,10 +116,12 @@ void conv_lower(Lowering& l, const Step& st) {
   const std::string key = std::to_string(st.node->index) + ":" + name_of(st.inputs[1]) + ":" +
                           name_of(l.has(st, 2) ? st.inputs[2] : kNone) + ":" +
                           (st.epi.batch_norm ? name_of(st.epi.batch_norm->inputs[1]) : "-") + ":" + name_of(st.epi.bias);
-  if (const Node* bn = st.epi.batch_norm) {
-    // The BatchNormalization after the Conv, y = conv(x)·mul + add per output channel, folded:
-    // W'[o] = W[o]·mul[o], b' = b·mul + add (then the bias Add after it, if any, below).
-    std::vector<float> mul, add;
+  // A BatchNormalization after the Conv, y = conv(x)·mul + add per output channel, folds into
+  // W'[o] = W[o]·mul[o] and b' = b·mul + add; a bias Add after it ([C] or [1, C, 1, ...]) into
+  // b' too. Without either, W and B are used as they are.
+  const Node* bn = st.epi.batch_norm;
+  std::vector<float> mul(size_t(oc), 1.f), add(size_t(oc), 0.f);
+  if (bn) {
     rules::batch_norm_affine(bn->attrs.f("epsilon", 1e-5f), *l.known(bn->inputs[1]), *l.known(bn->inputs[2]),
                              *l.known(bn->inputs[3]), *l.known(bn->inputs[4]), mul, add);
     const HostArray& w0 = *l.known(st.inputs[1]);
@@ -127,26 +129,19 @@ void conv_lower(Lowering& l, const Step& st) {
     const size_t per = size_t(w0.numel() / std::max<int64_t>(oc, 1));
     for (size_t k = 0; k < wf.f.size(); ++k) wf.f[k] = w0.f[k] * mul[k / per];
     w = l.constant("conv_weight_bn:" + key, wf);
-    HostArray b = make_array(Elem::Float, {oc});
-    for (int64_t k = 0; k < oc; ++k)
-      b.f[size_t(k)] = (l.has(st, 2) ? float(l.known(st.inputs[2])->at(k)) * mul[size_t(k)] : 0.f) + add[size_t(k)];
-    if (st.epi.bias != kNone) {
-      const HostArray* more = l.known(st.epi.bias);
-      for (int64_t k = 0; k < oc; ++k) b.f[size_t(k)] += float(more->at(more->numel() == 1 ? 0 : k));
-    }
-    bias = l.constant("conv_bias:" + key, b);
   } else {
     w = l.contiguous(l.in(st, 1));
-    if (l.has(st, 2)) bias = l.in(st, 2);
   }
-  if (st.epi.bias != kNone && !st.epi.batch_norm) {
-    // The Add after the Conv, [C] or [1, C, 1, ...], folded on the host into one bias [C].
-    const HostArray* add = l.known(st.epi.bias);
+  if (bn || st.epi.bias != kNone) {
+    const HostArray* b0 = l.has(st, 2) ? l.known(st.inputs[2]) : nullptr;
+    const HostArray* more = st.epi.bias != kNone ? l.known(st.epi.bias) : nullptr;
     HostArray b = make_array(Elem::Float, {oc});
-    for (int64_t k = 0; k < b.numel(); ++k) b.f[size_t(k)] = float(add->at(add->numel() == 1 ? 0 : k));
-    if (l.has(st, 2))
-      for (int64_t k = 0; k < b.numel(); ++k) b.f[size_t(k)] += float(l.known(st.inputs[2])->at(k));
+    for (int64_t k = 0; k < oc; ++k)
+      b.f[size_t(k)] = (b0 ? float(b0->at(k)) * mul[size_t(k)] : 0.f) + add[size_t(k)] +
+                       (more ? float(more->at(more->numel() == 1 ? 0 : k)) : 0.f);
     bias = l.constant("conv_bias:" + key, b);
+  } else if (l.has(st, 2)) {
+    bias = l.in(st, 2);
   }
   if (bias.defined()) o.bias = &bias;
   o.act = st.epi.act;
