@@ -55,6 +55,9 @@ onnx::Attribute& slot(std::vector<onnx::Attribute>& all, const std::string& name
 
 void Attrs::set_int(const std::string& name, int64_t v) { slot(a_, name, onnx::AttrType::Int).i = v; }
 void Attrs::set_float(const std::string& name, float v) { slot(a_, name, onnx::AttrType::Float).f = v; }
+void Attrs::set_string(const std::string& name, std::string v) {
+  slot(a_, name, onnx::AttrType::String).s = std::move(v);
+}
 void Attrs::set_ints(const std::string& name, std::vector<int64_t> v) {
   slot(a_, name, onnx::AttrType::Ints).ints = std::move(v);
 }

@@ -271,7 +271,7 @@ bool match_attention(const Graph& g, const Plan& p, const Uses& u, const std::ve
       if (t == n->op_type) return false;  // a test that keeps one of them on the host
   std::sort(nodes.begin(), nodes.end(), [](const Node* a, const Node* b) { return a->index < b->index; });
   auto n = std::make_shared<Node>();
-  n->op_type = "Attention";
+  n->op_type = "vkfuse.Attention";
   n->op = &fused_attention_op();
   n->name = mm1->name;
   n->inputs = {q, kt, v};

@@ -40,6 +40,7 @@ class Attrs {
   void set_int(const std::string& name, int64_t v);
   void set_float(const std::string& name, float v);
   void set_ints(const std::string& name, std::vector<int64_t> v);
+  void set_string(const std::string& name, std::string v);
 
  private:
   std::vector<onnx::Attribute> a_;

@@ -140,7 +140,7 @@ Tensor Lowering::weight_matrix(ValueId v, bool transpose, int64_t row0, int64_t 
   }
   const int64_t k = transpose ? r : c;
   if (!transpose && rows == total) {  // the value as it is: no host copy
-    Tensor m = ctx_.matrix(r, c, a->f);
+    Tensor m = ctx_.matrix(r, c, a->f, constants_.weight_dtype);
     if (graph_constant) constants_.tensors[key] = m;
     return m;
   }
@@ -148,7 +148,7 @@ Tensor Lowering::weight_matrix(ValueId v, bool transpose, int64_t row0, int64_t 
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < k; ++j)
       t[size_t(i * k + j)] = transpose ? a->f[size_t(j * c + row0 + i)] : a->f[size_t((row0 + i) * c + j)];
-  Tensor m = ctx_.matrix(rows, k, t);
+  Tensor m = ctx_.matrix(rows, k, t, constants_.weight_dtype);
   if (graph_constant) constants_.tensors[key] = m;
   return m;
 }

@@ -54,6 +54,8 @@ std::vector<Step> make_steps(const Graph& g, const Plan& p, const LowerOptions& 
 // and kept across recordings.
 struct DeviceConstants {
   std::map<std::string, Tensor> tensors;
+  // The dtype weight matrices are uploaded in (the model file's 16-bit one, where it has one).
+  DType weight_dtype = DType::F32;
 };
 
 // One recording: the device segments and the host steps between them.

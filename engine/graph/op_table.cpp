@@ -66,7 +66,7 @@ const Table& table() {
   static const Table t = [] {
     Table r;
     for (auto family : {pointwise_ops, conv_ops, matmul_ops, norm_ops, reduce_ops, shape_ops, movement_ops, resize_ops,
-                        other_ops}) {
+                        other_ops, attention_ops}) {
       auto defs = family();
       r.defs.insert(r.defs.end(), std::make_move_iterator(defs.begin()), std::make_move_iterator(defs.end()));
     }
@@ -80,7 +80,11 @@ const Table& table() {
 
 }  // namespace
 
-const OpDef* find_op(const std::string& name) {
+bool is_vkfuse_op(const std::string& name) { return name.rfind("vkfuse.", 0) == 0; }
+
+const OpDef* find_op(const std::string& name) { return is_vkfuse_op(name) ? nullptr : find_any_op(name); }
+
+const OpDef* find_any_op(const std::string& name) {
   const auto& t = table();
   auto it = t.by_name.find(name);
   return it == t.by_name.end() ? nullptr : it->second;
@@ -88,7 +92,8 @@ const OpDef* find_op(const std::string& name) {
 
 std::vector<const OpDef*> all_ops() {
   std::vector<const OpDef*> r;
-  for (const auto& [name, def] : table().by_name) r.push_back(def);
+  for (const auto& [name, def] : table().by_name)
+    if (!is_vkfuse_op(name)) r.push_back(def);
   return r;
 }
 

@@ -99,12 +99,18 @@ struct OpDef {
 
 // The entry of an ONNX op (default domain), or null.
 const OpDef* find_op(const std::string& name);
-// Every entry, for `vkfuse info` and the docs' op list.
+// The same, and the vkfuse ops: "vkfuse.<Name>" entries that the passes and the archs' graph
+// builders (graph/builder.h) make and no file may name (an ONNX file naming one is refused
+// like any op vkfuse does not implement): vkfuse.Attention (graph/ops/attention_ops.cpp),
+// vkfuse.QuickGelu (pointwise_ops.cpp), vkfuse.L2Normalize (norm_ops.cpp).
+const OpDef* find_any_op(const std::string& name);
+// Every ONNX entry, for `vkfuse info` and the docs' op list.
 std::vector<const OpDef*> all_ops();
 
-// The fused attention step graph/fuse.cpp makes of the attention pattern, lowered onto
-// ops::attention (graph/ops/attention_ops.cpp says its inputs and attributes); not an op of
-// any file. fused_attention_fits: whether the kernel takes S keys of head dimension D.
+// vkfuse.Attention: the fused attention step graph/fuse.cpp makes of the attention pattern
+// and the archs write, lowered onto ops::attention (graph/ops/attention_ops.cpp says its
+// inputs and attributes). fused_attention_fits: whether the kernel takes S keys of head
+// dimension D.
 const OpDef& fused_attention_op();
 bool fused_attention_fits(int64_t keys, int64_t head_dim);
 
@@ -118,6 +124,7 @@ std::vector<OpDef> shape_ops();
 std::vector<OpDef> movement_ops();
 std::vector<OpDef> resize_ops();
 std::vector<OpDef> other_ops();
+std::vector<OpDef> attention_ops();
 
 // Shared by the families: the host array of a rule's output, typed.
 HostArray make_array(Elem type, Shape shape);

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "graph/builder.h"
 #include "models/config.h"
 #include "models/inputs.h"
 #include "vkfuse/model.hpp"
@@ -24,6 +25,17 @@ inline const Tensor* find(const DeviceTensors& t, const std::string& name) {
   auto it = t.find(name);
   return it == t.end() ? nullptr : &it->second;
 }
+
+namespace graph {
+struct Plan;
+}
+
+// A model's forward pass for one set of prepared inputs: the graph and its plan.
+struct ArchGraph {
+  std::shared_ptr<const graph::Graph> graph;
+  std::shared_ptr<const graph::Plan> plan;
+  explicit operator bool() const { return graph != nullptr; }
+};
 
 // An arch's modules on one device, their weights uploaded once.
 class ArchProgram {
@@ -69,10 +81,13 @@ class Arch {
   // Checks the named inputs (names, dtypes, shapes, ids) and prepares what the device and the
   // CPU reference read, and the outputs (attention weights only with need_weights).
   virtual Prepared prepare(const InputSet& in, bool need_weights) const = 0;
+  // The forward pass for p as a graph (its weights from `weights`, by their file names) and its
+  // plan: what the GPU records and the CPU reference runs.
+  virtual ArchGraph graph(const Prepared& /*p*/, const graph::WeightFn& /*weights*/) const { return {}; }
   // Makes the modules on ctx, uploading the weights.
-  virtual std::unique_ptr<ArchProgram> program(Context& ctx, const WeightMap& weights) const = 0;
+  virtual std::unique_ptr<ArchProgram> program(Context&, const WeightMap&) const { return nullptr; }
   // The CPU reference of the forward pass; `out` holds every output of p, sized, to fill.
-  virtual void run_cpu(const WeightMap& weights, const Prepared& p, HostTensors& out) const = 0;
+  virtual void run_cpu(const WeightMap&, const Prepared&, HostTensors&) const {}
   // The arch's typed config (Model::config<T>()).
   virtual std::any config() const = 0;
   // The name of the input that takes pictures [B, C, H, W] (Preprocessor fills it).
@@ -90,6 +105,26 @@ template <class Config, class P> class ArchWith : public Arch {
 
  protected:
   Config c_;
+};
+
+class GraphCache;
+
+// An arch whose forward is a graph it builds: its typed config, and build(), called once per
+// set of input shapes (the graphs are kept by GraphCache, models/graph_program.h).
+template <class Config> class GraphArchOf : public Arch {
+ public:
+  GraphArchOf(const Config& c, const char* name) : c_(c), name_(name), graphs_(std::make_shared<GraphCache>()) {}
+  std::any config() const override { return c_; }
+  ArchGraph graph(const Prepared& p, const graph::WeightFn& weights) const final;
+
+ protected:
+  // The forward for p's inputs (graph_input() declares each) and the outputs p asks for.
+  virtual void build(graph::GraphBuilder& b, const Prepared& p) const = 0;
+  Config c_;
+  const char* name_;  // the arch's, for messages
+
+ private:
+  std::shared_ptr<GraphCache> graphs_;
 };
 
 // Reads the config of arch `name` through its registry entry: an Error listing the archs

@@ -28,29 +28,6 @@ std::string key_of(const Graph& g, const std::map<std::string, Shape>& shapes) {
   return k;
 }
 
-class GraphArch;
-
-class GraphProgram : public ArchProgram {
- public:
-  explicit GraphProgram(const GraphArch& a) : arch_(a) {}
-  void record(Sequence& s, const DeviceTensors& in, const DeviceTensors& out) override;
-  void run(Sequence&) override { rec_->run(*g()); }
-  Sequence& output_sequence(Sequence&) override { return rec_->last(); }
-  size_t dispatch_count(const Sequence&) const override { return rec_->dispatches(); }
-  std::vector<DispatchTiming> timings(const Sequence&) const override { return rec_->timings(); }
-  uint64_t recorded_weight_bytes() const override {
-    uint64_t b = 0;
-    for (const auto& [name, t] : constants_.tensors) b += uint64_t(t.numel()) * dtype_size(t.dtype());
-    return b;
-  }
-
- private:
-  const Graph* g() const;
-  const GraphArch& arch_;
-  graph::DeviceConstants constants_;
-  std::unique_ptr<graph::Recording> rec_;
-};
-
 class GraphArch : public Arch {
  public:
   explicit GraphArch(std::shared_ptr<const Graph> g) : g_(std::move(g)) {
@@ -116,53 +93,10 @@ class GraphArch : public Arch {
     return p;
   }
 
-  std::unique_ptr<ArchProgram> program(Context&, const WeightMap&) const override {
-    return std::make_unique<GraphProgram>(*this);
-  }
-
-  void run_cpu(const WeightMap&, const Prepared& p, HostTensors& out) const override {
+  ArchGraph graph(const Prepared& p, const graph::WeightFn&) const override {
     std::map<std::string, Shape> shapes;
     for (const graph::Decl& d : g_->inputs) shapes[d.name] = p.inputs.at(d.name).shape;
-    const std::shared_ptr<const Plan> plan = cached(key_of(*g_, shapes));
-    std::vector<std::shared_ptr<const HostArray>> values = plan->known;
-    for (const graph::Decl& d : g_->inputs) {
-      const DeviceInput& x = p.inputs.at(d.name);
-      auto a = std::make_shared<HostArray>(HostArray::zeros(d.type, x.shape));
-      const size_t n = size_t(shape_numel(x.shape));
-      if (a->is_float()) {
-        if (n) std::memcpy(a->f.data(), x.floats(), n * 4);
-      } else {
-        for (size_t k = 0; k < n; ++k) a->i[k] = x.ints()[k];
-      }
-      values[size_t(d.id)] = std::move(a);
-    }
-    // Each value is dropped after its last reader, as the device plan does.
-    std::vector<size_t> last(values.size(), 0);
-    for (size_t k = 0; k < plan->nodes.size(); ++k)
-      for (graph::ValueId v : plan->nodes[k]->inputs)
-        if (v != graph::kNone) last[size_t(v)] = k;
-    std::vector<bool> keep(values.size(), false);
-    for (const graph::Decl& d : g_->outputs) keep[size_t(d.id)] = true;
-    for (size_t k = 0; k < plan->nodes.size(); ++k) {
-      const graph::Node& n = *plan->nodes[k];
-      std::vector<const TypeShape*> ts;
-      std::vector<const HostArray*> vs;
-      for (graph::ValueId v : n.inputs) {
-        ts.push_back(v == graph::kNone ? nullptr : &plan->info[size_t(v)]);
-        vs.push_back(v == graph::kNone ? nullptr : values[size_t(v)].get());
-      }
-      std::vector<HostArray> r = graph::evaluate(*g_, n, ts, vs);
-      for (size_t o = 0; o < r.size(); ++o)
-        if (n.outputs[o] != graph::kNone) values[size_t(n.outputs[o])] = std::make_shared<const HostArray>(std::move(r[o]));
-      for (graph::ValueId v : n.inputs)
-        if (v != graph::kNone && last[size_t(v)] == k && !keep[size_t(v)] && !plan->known[size_t(v)]) values[size_t(v)].reset();
-    }
-    for (const graph::Decl& d : g_->outputs) {
-      const HostArray& a = *values[size_t(d.id)];
-      HostTensor& h = out.at(d.name);
-      if (h.dtype == DType::F32) h.data = a.f;
-      else h.ints = a.i;
-    }
+    return {g_, cached(key_of(*g_, shapes))};
   }
 
   std::shared_ptr<const Plan> cached(const std::string& key) const {
@@ -296,18 +230,7 @@ class GraphArch : public Arch {
   mutable std::map<std::string, std::string> baked_values_;  // per shape key: the values planned for
   mutable std::mutex mu_;
   mutable std::map<std::string, std::shared_ptr<const Plan>> plans_;
-  friend class GraphProgram;
 };
-
-const Graph* GraphProgram::g() const { return &arch_.graph(); }
-
-void GraphProgram::record(Sequence& s, const DeviceTensors& in, const DeviceTensors& out) {
-  std::map<std::string, Shape> shapes;
-  for (const auto& [name, t] : in) shapes[name] = t.shape();
-  const std::shared_ptr<const Plan> plan = arch_.cached(key_of(arch_.graph(), shapes));
-  rec_.reset();
-  rec_ = graph::record_graph(arch_.graph(), plan, s, constants_, in, out, graph::LowerOptions{});
-}
 
 std::string decl_text(const graph::Decl& d) {
   std::string s = "  " + d.name + " " + elem_name(d.type) + " ";

@@ -158,6 +158,35 @@ const WeightMap& Model::weights() const {
   return m.weights;
 }
 
+std::shared_ptr<const detail::HostArray> Model::State::array(const std::string& name, bool keep) const {
+  std::lock_guard<std::recursive_mutex> lock(arrays_mu);
+  auto it = arrays.find(name);
+  if (it != arrays.end()) return it->second;
+  bool known = false;
+  for (const auto& [n, shape] : arch->tensors()) known = known || n == name;
+  if (!known) throw Error(file.path() + ": arch " + arch_name + " reads tensor " + detail::quote(name) +
+                          ", which is not one of its tensors (a bug in vkfuse)");
+  auto a = std::make_shared<detail::HostArray>();
+  a->type = detail::Elem::Float;
+  a->shape = file.tensor(name).shape;
+  a->f = file.to_f32(name);
+  if (keep) arrays[name] = a;
+  return a;
+}
+
+detail::graph::WeightFn Model::State::weight_fn() const {
+  detail::graph::WeightFn w;
+  w.get = [this](const std::string& name) { return array(name); };
+  w.made = [this](const std::string& key, const std::function<detail::HostArray(const detail::graph::WeightFn::Read&)>& make) {
+    std::lock_guard<std::recursive_mutex> lock(arrays_mu);
+    auto it = arrays.find(key);
+    if (it != arrays.end()) return it->second;
+    auto a = std::make_shared<const detail::HostArray>(make([this](const std::string& n) { return array(n, false); }));
+    return arrays[key] = a;
+  };
+  return w;
+}
+
 DType Model::weight_dtype() const {
   const State& m = *state_;
   DType common = DType::F32;
@@ -183,8 +212,14 @@ HostTensors run_cpu(const Model& model, const Prepared& p) {
     (o.dtype == DType::F32 ? h.data.resize(size_t(shape_numel(o.shape))) : h.ints.resize(size_t(shape_numel(o.shape))));
   }
   if (p.outputs_empty()) return out;  // as PyTorch gives
-  m.arch->run_cpu(model.weights(), p, out);
+  if (ArchGraph g = graph_of(model, p)) run_graph_cpu(g, p, out);
+  else m.arch->run_cpu(model.weights(), p, out);
   return out;
+}
+
+ArchGraph graph_of(const Model& model, const Prepared& p) {
+  const Model::State& m = model.state();
+  return m.arch->graph(p, m.weight_fn());
 }
 }  // namespace detail
 

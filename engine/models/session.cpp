@@ -40,6 +40,8 @@ struct Session::Impl {
   bool need_weights, profile;
   // The arch's modules, made (and their weights uploaded) at the first recording.
   std::unique_ptr<detail::ArchProgram> program;
+  // The arch's graph recorded (an arch that builds one): weights uploaded as first lowered.
+  std::unique_ptr<detail::GraphProgram> graph;
   // The current recording: its input and output tensors and the shapes it was made for.
   std::unique_ptr<Sequence> seq;
   detail::DeviceTensors in, out;
@@ -79,6 +81,22 @@ struct Session::Impl {
       seq->upload(in[name]);
     }
     for (const auto& [name, o] : p.outputs) out[name] = ctx.tensor(o.device, o.dtype == DType::F32 ? DType::F32 : DType::I32);
+    if (detail::ArchGraph g = detail::graph_of(model, p)) {
+      if (!graph) graph = std::make_unique<detail::GraphProgram>(model.weight_dtype());
+      graph->record(*seq, g, in, out);
+      Sequence& done = graph->output_sequence();
+      for (const auto& [name, t] : out) done.download(t);
+    } else {
+      record_program(p);
+    }
+    io_bytes = 0;
+    for (const auto* m : {&in, &out})
+      for (const auto& [name, t] : *m) io_bytes += uint64_t(t.numel()) * dtype_size(t.dtype());
+    signature = p.signature();
+    ++recordings;
+  }
+
+  void record_program(const detail::Prepared&) {
     if (!program) {
       const uint64_t before = ctx.memory_in_use();
       // Weight matrices in the file's 16-bit dtype, for this upload only.
@@ -94,11 +112,6 @@ struct Session::Impl {
     program->record(*seq, in, out);
     Sequence& done = program->output_sequence(*seq);
     for (const auto& [name, t] : out) done.download(t);
-    io_bytes = 0;
-    for (const auto* m : {&in, &out})
-      for (const auto& [name, t] : *m) io_bytes += uint64_t(t.numel()) * dtype_size(t.dtype());
-    signature = p.signature();
-    ++recordings;
   }
 
   HostTensors run(const detail::InputSet& inputs) {
@@ -117,7 +130,8 @@ struct Session::Impl {
       }
     }
     for (const auto& [name, x] : p.inputs) in.at(name).write_host(x.data(), x.bytes());
-    program->run(*seq);
+    if (graph && !program) graph->run();
+    else program->run(*seq);
     HostTensors result;
     for (const auto& [name, o] : p.outputs) {
       HostTensor& h = result[name];
@@ -186,7 +200,8 @@ const HostTensor& Session::output(const std::string& name) const {
 
 Session::Memory Session::memory() const {
   Memory m;
-  m.weights = impl_->weight_bytes + (impl_->program ? impl_->program->recorded_weight_bytes() : 0);
+  m.weights = impl_->weight_bytes + (impl_->program ? impl_->program->recorded_weight_bytes() : 0) +
+              (impl_->graph ? impl_->graph->weight_bytes() : 0);
   if (impl_->seq) {
     m.inputs_outputs = impl_->io_bytes;
     m.intermediates = impl_->seq->intermediate_bytes();
@@ -197,10 +212,12 @@ Session::Memory Session::memory() const {
 
 size_t Session::recordings() const { return impl_->recordings; }
 size_t Session::dispatch_count() const {
-  return impl_->seq ? impl_->program->dispatch_count(*impl_->seq) : 0;
+  if (!impl_->seq) return 0;
+  return impl_->program ? impl_->program->dispatch_count(*impl_->seq) : impl_->graph->dispatch_count();
 }
 std::vector<DispatchTiming> Session::timings() const {
-  return impl_->seq ? impl_->program->timings(*impl_->seq) : std::vector<DispatchTiming>{};
+  if (!impl_->seq) return {};
+  return impl_->program ? impl_->program->timings(*impl_->seq) : impl_->graph->timings();
 }
 
 }  // namespace vkfuse

@@ -1,18 +1,24 @@
-// The fused attention step that graph/fuse.cpp makes of the attention pattern exporters write
-// (MatMul(Q, Kᵀ), scalar scales, additive masks, Softmax over the keys, MatMul with V):
-// lowered onto ops::attention, so the [L, S] score matrix is never stored. Not an op of any
-// file: only the passes make it.
+// vkfuse.Attention: softmax(score(q, k)·scale + masks) · v per batch entry and head, lowered
+// onto ops::attention so the [L, S] score matrix is never stored. graph/fuse.cpp makes it of
+// the attention pattern exporters write (MatMul(Q, Kᵀ), scalar scales, additive masks,
+// Softmax over the keys, MatMul with V); the archs' graphs write it (models/graph_layers.cpp).
+// Not an op of any file.
 //   inputs  q [*, L, D], kᵀ [*, D, S], v [*, S, D], then the masks (each broadcasting to
 //           [*, L, S]); * is [B, H] or [N] (one head per entry), equal for all three
-//   attrs   scale (float): the product of the scalars the pattern multiplied by;
+//   attrs   scale (float): the product of the scalars the pattern multiplied by (0: 1/√D);
 //           masks (ints): per mask, 0 for a key padding mask (one row per batch entry,
 //           [B|1, 1, 1, S]), 1 for an attention mask shared by the batch and heads ([L, S]);
 //           heads_merged (int): 1 when a Transpose merging the heads reads the output, which is
-//           then written in its layout ([L, N, D] or [B, L, H, D])
-//   output  [*, L, D]
+//           then written in its layout ([L, N, D] or [B, L, H, D]);
+//           causal (int): 1 masks key j > query l, computed in the kernel;
+//           score (int): ops::Score (0 dot product, 1 -‖q-k‖², 2 -‖q-k‖₁)
+//   outputs [*, L, D], and optionally the probabilities averaged over the heads [B, L, S]
 #include "attention_contract.h"
 #include "graph/ops/rules.h"
 #include "ops/loop_budget.h"
+
+#include <algorithm>
+#include <limits>
 
 namespace vkfuse::detail::graph {
 
@@ -49,6 +55,8 @@ void attention_lower(Lowering& l, const Step& st) {
   const int64_t b = q.dim(0), len = q.dim(2), keys = k.dim(2);
   ops::AttentionOptions o;
   o.scale = n.attrs.f("scale", 0.f);
+  o.causal = n.attrs.i("causal", 0) != 0;
+  o.score = ops::Score(n.attrs.i("score", 0));
   const std::vector<int64_t> kinds = n.attrs.ints("masks");
   Tensor pad, mask;
   for (size_t m = 0; m < kinds.size(); ++m) {
@@ -63,7 +71,67 @@ void attention_lower(Lowering& l, const Step& st) {
       o.attn_mask = &mask;
     }
   }
+  const bool weights = st.outputs.size() > 1 && st.outputs[1] != kNone;
+  Tensor lse = weights ? l.scratch({b, q.dim(1), len}, DType::F32) : Tensor();
+  if (weights) o.lse = &lse;
   ops::attention(l.seq(), q, k, v, out, o);
+  if (weights) ops::attention_weights(l.seq(), q, k, l.out(st, 1), o);
+}
+
+void attention_infer(const NodeCtx& c, std::vector<TypeShape>& out) {
+  const Shape& q = c.shape(0);
+  const Shape& kt = c.shape(1);
+  const Shape& v = c.shape(2);
+  const size_t r = q.size();
+  if ((r != 3 && r != 4) || kt.size() != r || v.size() != r)
+    c.fail("q " + shape_string(q) + ", kᵀ " + shape_string(kt) + " and v " + shape_string(v) +
+           " should all be [N, L, D] or [B, H, L, D]");
+  const int64_t keys = kt[r - 1];
+  if (kt[r - 2] != q[r - 1] || v[r - 2] != keys || !std::equal(q.begin(), q.end() - 2, kt.begin()) ||
+      !std::equal(q.begin(), q.end() - 2, v.begin()))
+    c.fail("q " + shape_string(q) + ", kᵀ " + shape_string(kt) + " and v " + shape_string(v) + " do not agree");
+  const std::vector<int64_t> kinds = c.attrs().ints("masks");
+  if (c.inputs() != 3 + kinds.size()) c.fail("takes one mask kind per mask input");
+  out[0] = {Elem::Float, q};
+  out[0].shape.back() = v.back();
+  if (out.size() > 1) out[1] = {Elem::Float, {q[0], q[r - 2], keys}};
+}
+
+// The same in the references' terms: heads split, kᵀ back to k, masks to [B, S] and [L, S]
+// (the causal mask added to the latter), then ref::attention (in double).
+void attention_ref(const NodeCtx& c, const std::vector<const HostArray*>& in, std::vector<HostArray>& out) {
+  const Shape& qs = in[0]->shape;
+  const size_t r = qs.size();
+  const int64_t b = qs[0], h = r == 4 ? qs[1] : 1, len = qs[r - 2], d = qs[r - 1], keys = in[1]->shape[r - 1],
+                dv = in[2]->shape[r - 1];
+  if (dv != d) c.fail("the reference takes v of q's head dimension");
+  std::vector<float> k(size_t(b * h * keys * d));
+  for (int64_t e = 0; e < b * h; ++e)
+    for (int64_t i = 0; i < d; ++i)
+      for (int64_t j = 0; j < keys; ++j) k[size_t((e * keys + j) * d + i)] = in[1]->f[size_t((e * d + i) * keys + j)];
+  std::vector<float> pad, mask;
+  const std::vector<int64_t> kinds = c.attrs().ints("masks");
+  for (size_t m = 0; m < kinds.size(); ++m) {
+    const HostArray& a = *in[3 + m];
+    if (kinds[m] == 0) {
+      const int64_t rows = a.numel() / keys;
+      pad.resize(size_t(b * keys));
+      for (int64_t e = 0; e < b; ++e)
+        for (int64_t j = 0; j < keys; ++j) pad[size_t(e * keys + j)] = a.f[size_t((rows == b ? e : 0) * keys + j)];
+    } else {
+      mask = a.f;
+    }
+  }
+  if (c.attrs().i("causal", 0)) {
+    if (mask.empty()) mask.assign(size_t(len * keys), 0.f);
+    for (int64_t i = 0; i < len; ++i)
+      for (int64_t j = i + 1; j < keys; ++j) mask[size_t(i * keys + j)] = -std::numeric_limits<float>::infinity();
+  }
+  out[0] = make_array(Elem::Float, qs);
+  if (out.size() > 1) out[1] = make_array(Elem::Float, {b, len, keys});
+  ref::attention(in[0]->f.data(), k.data(), in[2]->f.data(), out[0].f.data(), out.size() > 1 ? out[1].f.data() : nullptr,
+                 b, h, len, keys, d, ops::Score(c.attrs().i("score", 0)), c.attrs().f("scale", 0.f),
+                 pad.empty() ? nullptr : pad.data(), mask.empty() ? nullptr : mask.data());
 }
 
 }  // namespace
@@ -75,9 +143,13 @@ bool fused_attention_fits(int64_t keys, int64_t head_dim) {
   return keys >= 1 && head_dim >= 1 && uint64_t(keys) * per_key + 8 <= kLoopBudget;
 }
 
+std::vector<OpDef> attention_ops() {
+  return {OpDef{"vkfuse.Attention", 1, 3, 5, 1, 2, {}, attention_infer, attention_ref, attention_lower}};
+}
+
 const OpDef& fused_attention_op() {
-  static const OpDef def{"Attention (fused)", 1, 3, 5, 1, 1, {}, nullptr, nullptr, attention_lower};
-  return def;
+  static const OpDef* def = find_any_op("vkfuse.Attention");
+  return *def;
 }
 
 }  // namespace vkfuse::detail::graph

@@ -302,6 +302,24 @@ void softmax_lower(Lowering& l, const Step& st) {
   ops::pointwise(l.seq(), ops::Pointwise::Copy, {&restored}, y);
 }
 
+// vkfuse.L2Normalize: y = x / max(‖x‖₂, epsilon) over the last axis (epsilon 0: x / ‖x‖, as
+// CLIP divides by x.norm()); ONNX's LpNormalization has no epsilon, hence an op of vkfuse's.
+void l2_infer(const NodeCtx& c, std::vector<TypeShape>& out) {
+  if (c.rank(0) < 1 || !elem_is_float(c.in(0).type)) c.fail("takes floats of rank 1 or more");
+  out[0] = c.in(0);
+}
+
+void l2_ref(const NodeCtx& c, const std::vector<const HostArray*>& in, std::vector<HostArray>& out) {
+  const Shape& s = in[0]->shape;
+  const int64_t n = s.back(), rows = n ? in[0]->numel() / n : 0;
+  out[0] = make_array(Elem::Float, s);
+  ref::l2_normalize(in[0]->f.data(), out[0].f.data(), rows, n, c.attrs().f("epsilon", 0.f));
+}
+
+void l2_lower(Lowering& l, const Step& st) {
+  ops::l2_normalize(l.seq(), l.contiguous(l.in(st, 0)), l.out(st, 0), st.node->attrs.f("epsilon", 0.f));
+}
+
 // A scalar softmax (1, or 0 for the log) runs on the host.
 bool softmax_needs_host(const NodeCtx& c, const std::vector<bool>&) { return c.rank(0) == 0; }
 
@@ -333,7 +351,8 @@ std::vector<OpDef> norm_ops() {
   sm.needs_host = softmax_needs_host;
   OpDef lsm = sm;
   lsm.name = "LogSoftmax";
-  return {bn, ln, in, sm, lsm};
+  OpDef l2{"vkfuse.L2Normalize", 1, 1, 1, 1, 1, {{"epsilon", A::Float}}, l2_infer, l2_ref, l2_lower};
+  return {bn, ln, in, sm, lsm, l2};
 }
 
 }  // namespace vkfuse::detail::graph

@@ -75,6 +75,8 @@ const std::map<std::string, Unary>& unary_table() {
       {"HardSwish", {Pointwise::Activate, Activation::HardSwish, no_params}},
       {"Clip", {Pointwise::Activate, Activation::Clip, clip_params}},
       {"Gelu", {Pointwise::Activate, Activation::Gelu, gelu_params}},
+      // x·sigmoid(1.702x), OpenAI CLIP's (ONNX Runtime's com.microsoft QuickGelu): no ONNX op.
+      {"vkfuse.QuickGelu", {Pointwise::Activate, Activation::QuickGelu, no_params}},
   };
   return t;
 }
@@ -409,7 +411,7 @@ std::vector<OpDef> pointwise_ops() {
       unary("Selu", 1, {{"alpha", A::Float}, {"gamma", A::Float}, {"consumed_inputs", A::Ints, 1, 5}}),
       unary("Softplus", 1),
       unary("HardSigmoid", 1, {{"alpha", A::Float}, {"beta", A::Float}, {"consumed_inputs", A::Ints, 1, 5}}),
-      unary("HardSwish", 14), unary("Gelu", 20, {{"approximate", A::String}}),
+      unary("HardSwish", 14), unary("Gelu", 20, {{"approximate", A::String}}), unary("vkfuse.QuickGelu", 1),
       binary("Add", 1), binary("Sub", 1), binary("Mul", 1), binary("Div", 1), binary("Pow", 1, kLegacyBroadcast),
       binary("Equal", 1), binary("Less", 1), binary("Greater", 1), binary("LessOrEqual", 12, {}),
       binary("GreaterOrEqual", 12, {}), binary("And", 1), binary("Or", 1), binary("Xor", 1),

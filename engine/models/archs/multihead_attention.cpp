@@ -1,23 +1,16 @@
 // arch multihead_attention (docs/model-format.md §2): torch.nn.MultiheadAttention with
 // batch_first=True, its keys, inputs, and forward on the GPU and the CPU reference.
 #include "models/arch.h"
+#include "models/graph_layers.h"
+#include "models/graph_program.h"
 #include "vkfuse/error.hpp"
 
 namespace vkfuse::detail {
 namespace {
 
-class Program final : public ProgramOf<MultiheadAttention> {
+class MultiheadAttentionArch final : public GraphArchOf<MultiheadAttentionConfig> {
  public:
-  using ProgramOf::ProgramOf;
-  void record(Sequence& s, const DeviceTensors& in, const DeviceTensors& out) override {
-    AttentionMasks mk{find(in, "key_pad"), find(in, "attn_mask")};
-    module_.record(s, in.at("query"), in.at("key"), in.at("value"), out.at("output"), mk, find(out, "attn_weights"));
-  }
-};
-
-class MultiheadAttentionArch final : public ArchWith<MultiheadAttentionConfig, Program> {
- public:
-  using ArchWith::ArchWith;
+  explicit MultiheadAttentionArch(const MultiheadAttentionConfig& c) : GraphArchOf(c, "multihead_attention") {}
 
   TensorList tensors() const override { return c_.tensors(); }
   std::string unsupported(const std::string& name) const override {
@@ -49,14 +42,24 @@ class MultiheadAttentionArch final : public ArchWith<MultiheadAttentionConfig, P
     return p;
   }
 
-  void run_cpu(const WeightMap& w, const Prepared& p, HostTensors& out) const override {
-    const auto& q = p.inputs.at("query");
-    const auto& k = p.inputs.at("key");
-    ref::multihead_attention(c_, w, q.floats(), k.floats(), p.floats("value"), q.shape[0], q.shape[1], k.shape[1],
-                             p.floats("key_pad"), p.floats("attn_mask"), out.at("output").data.data(),
-                             out.count("attn_weights") ? out.at("attn_weights").data.data() : nullptr);
+  void build(graph::GraphBuilder& b, const Prepared& p) const override {
+    auto rows = [&](const char* name) {
+      const Shape& x = p.inputs.at(name).shape;
+      return layers::reshape(b, graph_input(b, p, name), {x[0] * x[1], x[2]});
+    };
+    const Shape& q = p.inputs.at("query").shape;
+    layers::Masks m;
+    if (p.inputs.count("key_pad")) m.key_padding = graph_input(b, p, "key_pad");
+    if (p.inputs.count("attn_mask")) m.attn_mask = graph_input(b, p, "attn_mask");
+    layers::AttentionWeights w = layers::torch_attention(b, "", layers::Sources::Three, c_.bias, c_.packed());
+    w.score = c_.score;
+    const graph::ValueId query = rows("query"), key = rows("key"), value = rows("value");
+    graph::ValueId weights = graph::kNone;
+    const graph::ValueId y = layers::attention(b, query, key, q[0], c_.num_heads, w, m, graph::kNone,
+                                               p.outputs.count("attn_weights") ? &weights : nullptr, value);
+    b.output("output", layers::reshape(b, y, {q[0], q[1], c_.embed_dim}));
+    if (weights != graph::kNone) b.output("attn_weights", weights);
   }
-
 };
 
 }  // namespace

@@ -1,26 +1,17 @@
 // arch transformer_decoder (docs/model-format.md §2): torch.nn.TransformerDecoder of
 // TransformerDecoderLayer(batch_first=True), the cross-attention fusion block.
 #include "models/arch.h"
+#include "models/graph_layers.h"
+#include "models/graph_program.h"
 #include "models/transformer_keys.h"
 #include "vkfuse/error.hpp"
 
 namespace vkfuse::detail {
 namespace {
 
-class Program final : public ProgramOf<TransformerDecoder> {
+class TransformerDecoderArch final : public GraphArchOf<TransformerConfig> {
  public:
-  using ProgramOf::ProgramOf;
-  void record(Sequence& s, const DeviceTensors& in, const DeviceTensors& out) override {
-    DecoderMasks mk;
-    mk.self = {find(in, "tgt_pad"), find(in, "tgt_mask")};
-    mk.cross = {find(in, "mem_pad"), find(in, "mem_mask")};
-    module_.record(s, in.at("tgt"), in.at("memory"), out.at("output"), mk, find(out, "cross_attn_weights"));
-  }
-};
-
-class TransformerDecoderArch final : public ArchWith<TransformerConfig, Program> {
- public:
-  using ArchWith::ArchWith;
+  explicit TransformerDecoderArch(const TransformerConfig& c) : GraphArchOf(c, "transformer_decoder") {}
 
   TensorList tensors() const override { return c_.decoder_tensors(); }
 
@@ -48,15 +39,24 @@ class TransformerDecoderArch final : public ArchWith<TransformerConfig, Program>
     return p;
   }
 
-  void run_cpu(const WeightMap& w, const Prepared& p, HostTensors& out) const override {
-    const auto& t = p.inputs.at("tgt");
-    const auto& mem = p.inputs.at("memory");
-    ref::transformer_decoder(c_, w, "", t.floats(), mem.floats(), t.shape[0], t.shape[1], mem.shape[1],
-                             p.floats("tgt_pad"), p.floats("tgt_mask"), p.floats("mem_pad"), p.floats("mem_mask"),
-                             out.at("output").data.data(),
-                             out.count("cross_attn_weights") ? out.at("cross_attn_weights").data.data() : nullptr);
+  void build(graph::GraphBuilder& b, const Prepared& p) const override {
+    auto in = [&](const char* name) { return p.inputs.count(name) ? graph_input(b, p, name) : graph::kNone; };
+    const Shape& t = p.inputs.at("tgt").shape;
+    const Shape& mem = p.inputs.at("memory").shape;
+    layers::Masks self{in("tgt_pad"), in("tgt_mask"), false}, cross{in("mem_pad"), in("mem_mask"), false};
+    graph::ValueId x = layers::reshape(b, graph_input(b, p, "tgt"), {t[0] * t[1], t[2]});
+    const graph::ValueId memory = layers::reshape(b, graph_input(b, p, "memory"), {mem[0] * mem[1], mem[2]});
+    graph::ValueId weights = graph::kNone;
+    const bool want = p.outputs.count("cross_attn_weights") != 0;
+    for (int64_t i = 0; i < c_.num_layers; ++i) {
+      const bool last = i + 1 == c_.num_layers;
+      x = layers::decoder_layer(b, x, memory, t[0], c_, "layers." + std::to_string(i) + ".", self, cross,
+                                last && want ? &weights : nullptr);
+    }
+    if (c_.final_norm) x = layers::layer_norm(b, x, "norm", layers::kFinalNormEps);
+    b.output("output", layers::reshape(b, x, t));
+    if (weights != graph::kNone) b.output("cross_attn_weights", weights);
   }
-
 };
 
 }  // namespace

@@ -1,23 +1,16 @@
 // arch transformer_encoder (docs/model-format.md §2): torch.nn.TransformerEncoder of
 // TransformerEncoderLayer(batch_first=True), with an optional final LayerNorm.
 #include "models/arch.h"
+#include "models/graph_layers.h"
+#include "models/graph_program.h"
 #include "models/transformer_keys.h"
 
 namespace vkfuse::detail {
 namespace {
 
-class Program final : public ProgramOf<TransformerEncoder> {
+class TransformerEncoderArch final : public GraphArchOf<TransformerConfig> {
  public:
-  using ProgramOf::ProgramOf;
-  void record(Sequence& s, const DeviceTensors& in, const DeviceTensors& out) override {
-    AttentionMasks mk{find(in, "key_pad"), find(in, "attn_mask")};
-    module_.record(s, in.at("src"), out.at("output"), mk);
-  }
-};
-
-class TransformerEncoderArch final : public ArchWith<TransformerConfig, Program> {
- public:
-  using ArchWith::ArchWith;
+  explicit TransformerEncoderArch(const TransformerConfig& c) : GraphArchOf(c, "transformer_encoder") {}
 
   TensorList tensors() const override { return c_.encoder_tensors(); }
 
@@ -35,12 +28,15 @@ class TransformerEncoderArch final : public ArchWith<TransformerConfig, Program>
     return p;
   }
 
-  void run_cpu(const WeightMap& w, const Prepared& p, HostTensors& out) const override {
-    const auto& x = p.inputs.at("src");
-    ref::transformer_encoder(c_, w, "", x.floats(), x.shape[0], x.shape[1], p.floats("key_pad"),
-                             p.floats("attn_mask"), out.at("output").data.data());
+  void build(graph::GraphBuilder& b, const Prepared& p) const override {
+    const Shape& x = p.inputs.at("src").shape;
+    layers::Masks m;
+    if (p.inputs.count("key_pad")) m.key_padding = graph_input(b, p, "key_pad");
+    if (p.inputs.count("attn_mask")) m.attn_mask = graph_input(b, p, "attn_mask");
+    const graph::ValueId src = layers::reshape(b, graph_input(b, p, "src"), {x[0] * x[1], x[2]});
+    const graph::ValueId y = layers::encoder(b, src, x[0], c_, layers::torch_names(), m, c_.final_norm ? "norm" : "");
+    b.output("output", layers::reshape(b, y, x));
   }
-
 };
 
 }  // namespace
