@@ -54,6 +54,12 @@ ValueId GraphBuilder::made(const std::string& key, const std::function<HostArray
   return constant(key, weights_.made(key, make));
 }
 
+const HostArray& GraphBuilder::value(ValueId v) const {
+  const HostArray* a = g_->constant(v);
+  if (!a) throw Error(g_->label + ": builder: value " + g_->name(v) + " is not a constant (a bug in vkfuse)");
+  return *a;
+}
+
 ValueId GraphBuilder::ints(const std::vector<int64_t>& v) {
   std::string key = "ints:";
   for (int64_t x : v) key += std::to_string(x) + ",";

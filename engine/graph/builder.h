@@ -47,6 +47,8 @@ class GraphBuilder {
   // Declares v as the graph output `name`.
   void output(const std::string& name, ValueId v);
 
+  // A constant's value (a weight the graph's attributes are made of, such as CLIP's scale).
+  const HostArray& value(ValueId v) const;
   const Shape& shape(ValueId v) const { return types_[size_t(v)].shape; }
   int64_t dim(ValueId v, int k) const { const Shape& s = shape(v); return s[size_t(k < 0 ? int(s.size()) + k : k)]; }
   std::shared_ptr<const Graph> finish();

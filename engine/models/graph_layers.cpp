@@ -279,8 +279,10 @@ ValueId class_token_sequence(GraphBuilder& b, ValueId patches, const std::string
   return reshape(b, y, {batch * (n + 1), e});
 }
 
-ValueId token_embedding(GraphBuilder& b, ValueId ids, int64_t batch, const std::string& table, const std::string& pos) {
-  const ValueId x = b.op("Gather", {b.weight(table), ids});  // [B·T, E]
+ValueId token_embedding(GraphBuilder& b, ValueId ids, int64_t batch, const std::string& table, const std::string& pos,
+                        ValueId type_ids, const std::string& types) {
+  ValueId x = b.op("Gather", {b.weight(table), ids});  // [B·T, E]
+  if (type_ids != kNone) x = add(b, x, b.op("Gather", {b.weight(types), type_ids}));
   const int64_t t = b.dim(ids, 0) / batch, e = b.dim(x, 1);
   const ValueId positions = b.op("Slice", {b.weight(pos), b.ints({0}), b.ints({t}), b.ints({0})});  // [T, E]
   return reshape(b, add(b, reshape(b, x, {batch, t, e}), positions), {batch * t, e});

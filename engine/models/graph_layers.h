@@ -83,8 +83,10 @@ ValueId patch_embedding(GraphBuilder& b, ValueId image, const std::string& weigh
 // The ViT sequence [B·(N+1), E]: the class token cls ([E] or [1, 1, E]) then the patches
 // [B, N, E], plus the positions pos ([N+1, E] or [1, N+1, E]).
 ValueId class_token_sequence(GraphBuilder& b, ValueId patches, const std::string& cls, const std::string& pos);
-// Token rows table[ids] [B·T, E] (ids [B·T]) plus the first T rows of positions [P, E] each.
-ValueId token_embedding(GraphBuilder& b, ValueId ids, int64_t batch, const std::string& table, const std::string& pos);
+// Token rows table[ids] [B·T, E] (ids [B·T]), plus types[type_ids] where given (BERT's token
+// types), plus the first T rows of positions [P, E] each.
+ValueId token_embedding(GraphBuilder& b, ValueId ids, int64_t batch, const std::string& table, const std::string& pos,
+                        ValueId type_ids = kNone, const std::string& types = "");
 // Row 0 of each of the B sequences of x [B·T, E]: [B, E].
 ValueId first_rows(GraphBuilder& b, ValueId x, int64_t batch);
 // Rows of x [R, E] at rows [B] (int): [B, E].

@@ -4,11 +4,11 @@
 // (tanh of a linear on the first token) and the sentence embedding: the mean over real
 // tokens divided by its L2 norm.
 #include "models/arch.h"
+#include "models/graph_layers.h"
+#include "models/graph_program.h"
 #include "models/hf_config.h"
 #include "models/standard_layers.h"
-#include "runtime/workspace.h"
 #include "vkfuse/error.hpp"
-#include "vkfuse/reference.hpp"
 
 namespace vkfuse::detail {
 namespace {
@@ -33,58 +33,9 @@ const LayerNames kNames{"encoder.layer.{i}.",     "",
                         "intermediate.dense",     "output.dense",
                         "attention.output.LayerNorm", "output.LayerNorm"};
 
-class Program final : public ArchProgram {
+class BertArch final : public GraphArchOf<BertConfig> {
  public:
-  Program(Context& ctx, const BertConfig& c, const WeightMap& w)
-      : c_(c), encoder_(ctx, c.encoder(), torch_layers(w, kNames, c.layers, c.hidden)) {
-    const int64_t e = c.hidden;
-    auto up = [&](const char* name, Shape shape) { return ctx.tensor(shape, weight(w, name)); };
-    word_ = up("embeddings.word_embeddings.weight", {c.vocab_size, e});
-    pos_ = up("embeddings.position_embeddings.weight", {c.max_positions, e});
-    type_ = up("embeddings.token_type_embeddings.weight", {c.type_vocab_size, e});
-    ln_w_ = up("embeddings.LayerNorm.weight", {e});
-    ln_b_ = up("embeddings.LayerNorm.bias", {e});
-    if (c.pooler) {
-      pool_w_ = ctx.matrix(e, e, weight(w, "pooler.dense.weight"));
-      pool_b_ = up("pooler.dense.bias", {e});
-    }
-  }
-
-  void record(Sequence& s, const DeviceTensors& in, const DeviceTensors& out) override {
-    const Tensor& key_pad = in.at("key_pad");
-    const int64_t b = key_pad.dim(0), t = key_pad.dim(1), e = c_.hidden;
-    Scratch scratch(s);
-    Tensor x = scratch({b, t, e}), tt = scratch({b, t, e}), x2 = scratch({b, t, e});
-    ops::gather_rows(s, word_, in.at("ids"), x.reshape({b * t, e}));
-    ops::gather_rows(s, type_, in.at("type_ids"), tt.reshape({b * t, e}));
-    ops::add(s, x, tt, x2);
-    ops::add(s, x2, pos_.view({t, e}, {e, 1}, 0), x2);
-    ops::LayerNormOptions o;
-    o.eps = c_.eps;
-    o.weight = &ln_w_;
-    o.bias = &ln_b_;
-    ops::layer_norm(s, x2, x, o);
-    const Tensor& last = out.at("last_hidden_state");
-    AttentionMasks masks;
-    masks.key_padding = &key_pad;
-    encoder_.record(s, x, last, masks);
-    if (const Tensor* pooled = find(out, "pooler_output"))
-      linear(s, last.view({b, e}, {t * e, 1}, 0), pool_w_, &pool_b_, *pooled, ops::Activation::Tanh);
-    // Mean over the real tokens: [B, 1, T] weights (1/count at real tokens) times [B, T, H].
-    Tensor mean = scratch({b, 1, e});
-    ops::matmul(s, in.at("mean_weights"), last, mean);
-    ops::l2_normalize(s, mean.reshape({b, e}), out.at("sentence_embedding"), kNormalizeEps);
-  }
-
- private:
-  BertConfig c_;
-  TransformerEncoder encoder_;
-  Tensor word_, pos_, type_, ln_w_, ln_b_, pool_w_, pool_b_;
-};
-
-class BertArch final : public ArchWith<BertConfig, Program> {
- public:
-  using ArchWith::ArchWith;
+  explicit BertArch(const BertConfig& c) : GraphArchOf(c, "bert") {}
 
   TensorList tensors() const override {
     const int64_t e = c_.hidden;
@@ -145,31 +96,25 @@ class BertArch final : public ArchWith<BertConfig, Program> {
     return p;
   }
 
-  void run_cpu(const WeightMap& w, const Prepared& p, HostTensors& out) const override {
-    const DeviceInput& kp = p.inputs.at("key_pad");
-    const int64_t b = kp.shape[0], t = kp.shape[1], e = c_.hidden;
-    const int32_t* ids = p.inputs.at("ids").ints();
-    const int32_t* types = p.inputs.at("type_ids").ints();
-    const auto& word = weight(w, "embeddings.word_embeddings.weight");
-    const auto& pos = weight(w, "embeddings.position_embeddings.weight");
-    const auto& type = weight(w, "embeddings.token_type_embeddings.weight");
-    std::vector<float> x(static_cast<size_t>(b * t * e));
-    for (int64_t r = 0; r < b * t; ++r)
-      for (int64_t j = 0; j < e; ++j)
-        x[r * e + j] = (word[int64_t(ids[r]) * e + j] + type[int64_t(types[r]) * e + j]) + pos[(r % t) * e + j];
-    x = ref_layer_norm(x.data(), b * t, e, w, "embeddings.LayerNorm", c_.eps);
-    std::vector<float>& last = out.at("last_hidden_state").data;
-    ref::transformer_encoder(c_.encoder(), torch_layers(w, kNames, c_.layers, e), "", x.data(), b, t, kp.floats(),
-                             nullptr, last.data());
-    if (out.count("pooler_output")) {
-      std::vector<float> first(static_cast<size_t>(b * e));
-      for (int64_t r = 0; r < b; ++r) std::copy_n(last.begin() + r * t * e, e, first.begin() + r * e);
-      out.at("pooler_output").data = ref_linear(first.data(), b, e, weight(w, "pooler.dense.weight"),
-                                                &weight(w, "pooler.dense.bias"), e, ops::Activation::Tanh);
-    }
-    std::vector<float> mean(static_cast<size_t>(b * e));
-    ref::matmul(p.floats("mean_weights"), last.data(), mean.data(), b, 1, e, t, {}, nullptr, false);
-    ref::l2_normalize(mean.data(), out.at("sentence_embedding").data.data(), b, e, kNormalizeEps);
+  void build(graph::GraphBuilder& b, const Prepared& p) const override {
+    const Shape& kp = p.inputs.at("key_pad").shape;
+    const int64_t batch = kp[0], t = kp[1], e = c_.hidden;
+    graph::ValueId x = layers::token_embedding(b, graph_input(b, p, "ids"), batch, "embeddings.word_embeddings.weight",
+                                               "embeddings.position_embeddings.weight", graph_input(b, p, "type_ids"),
+                                               "embeddings.token_type_embeddings.weight");
+    x = layers::layer_norm(b, x, "embeddings.LayerNorm", c_.eps);
+    layers::Masks m;
+    m.key_padding = graph_input(b, p, "key_pad");
+    x = layers::encoder(b, x, batch, c_.encoder(), kNames, m);
+    const graph::ValueId last = layers::reshape(b, x, {batch, t, e});
+    b.output("last_hidden_state", last);
+    if (c_.pooler)
+      b.output("pooler_output", layers::linear(b, layers::first_rows(b, x, batch), "pooler.dense", true, ops::Activation::Tanh));
+    // The mean over the real tokens (prepare's weights [B, 1, T]), L2-normalized.
+    const graph::ValueId mean = b.op("MatMul", {graph_input(b, p, "mean_weights"), last});
+    graph::Attrs eps;
+    eps.set_float("epsilon", kNormalizeEps);
+    b.output("sentence_embedding", b.op("vkfuse.L2Normalize", {layers::reshape(b, mean, {batch, e})}, eps));
   }
 };
 

@@ -7,11 +7,11 @@
 #include <cmath>
 
 #include "models/arch.h"
+#include "models/graph_layers.h"
+#include "models/graph_program.h"
 #include "models/hf_config.h"
 #include "models/standard_layers.h"
-#include "runtime/workspace.h"
 #include "vkfuse/error.hpp"
-#include "vkfuse/reference.hpp"
 
 namespace vkfuse::detail {
 namespace {
@@ -56,102 +56,9 @@ LayerNames names(const std::string& tower) {
 }
 
 // The weights of the image tower's embeddings and norms, and the text tower's, on the device.
-class Program final : public ArchProgram {
+class ClipArch final : public GraphArchOf<ClipConfig> {
  public:
-  Program(Context& ctx, const ClipConfig& c, const WeightMap& w)
-      : c_(c),
-        vision_(ctx, c.vision.encoder(), torch_layers(w, names("vision_model"), c.vision.layers, c.vision.hidden)),
-        text_(ctx, c.text.encoder(), torch_layers(w, names("text_model"), c.text.layers, c.text.hidden)),
-        scale_(std::exp(weight(w, "logit_scale").at(0))) {
-    const int64_t ev = c.vision.hidden, et = c.text.hidden, p = c.patch_size;
-    auto up = [&](const char* name, Shape shape) { return ctx.tensor(shape, weight(w, name)); };
-    auto mat = [&](const char* name, int64_t rows, int64_t cols) { return ctx.matrix(rows, cols, weight(w, name)); };
-    patch_w_ = mat("vision_model.embeddings.patch_embedding.weight", ev, c.channels * p * p);
-    cls_ = up("vision_model.embeddings.class_embedding", {ev});
-    vpos_ = up("vision_model.embeddings.position_embedding.weight", {c.image_tokens(), ev});
-    pre_w_ = up("vision_model.pre_layrnorm.weight", {ev});
-    pre_b_ = up("vision_model.pre_layrnorm.bias", {ev});
-    post_w_ = up("vision_model.post_layernorm.weight", {ev});
-    post_b_ = up("vision_model.post_layernorm.bias", {ev});
-    vproj_ = mat("visual_projection.weight", c.projection_dim, ev);
-    tok_ = up("text_model.embeddings.token_embedding.weight", {c.vocab_size, et});
-    tpos_ = up("text_model.embeddings.position_embedding.weight", {c.max_positions, et});
-    fin_w_ = up("text_model.final_layer_norm.weight", {et});
-    fin_b_ = up("text_model.final_layer_norm.bias", {et});
-    tproj_ = mat("text_projection.weight", c.projection_dim, et);
-  }
-
-  void record(Sequence& s, const DeviceTensors& in, const DeviceTensors& out) override {
-    Scratch scratch(s);
-    const Tensor* image = find(in, "pixel_values");
-    const Tensor* ids = find(in, "ids");
-    Tensor image_embeds, text_embeds;
-    // A tower with an empty batch has nothing to compute (its outputs have no rows).
-    const bool run_image = image && image->dim(0) > 0, run_text = ids && in.at("key_pad").dim(0) > 0;
-    if (run_image) image_embeds = image_tower(s, scratch, *image, find(out, "image_embeds"));
-    if (run_text) text_embeds = text_tower(s, scratch, *ids, in.at("key_pad"), in.at("eos_rows"), find(out, "text_embeds"));
-    if (run_image && run_text) {
-      ops::MatmulOptions o;
-      o.trans_b = true;
-      o.alpha = scale_;
-      ops::matmul(s, image_embeds, text_embeds, out.at("logits_per_image"), o);
-      ops::matmul(s, text_embeds, image_embeds, out.at("logits_per_text"), o);
-    }
-  }
-
- private:
-  ops::LayerNormOptions norm(const Tensor& w, const Tensor& b, float eps) const {
-    ops::LayerNormOptions o;
-    o.eps = eps;
-    o.weight = &w;
-    o.bias = &b;
-    return o;
-  }
-
-  // The projected, normalized embedding of each image, into `out` (or a scratch tensor).
-  Tensor image_tower(Sequence& s, Scratch& scratch, const Tensor& image, const Tensor* out) {
-    const int64_t b = image.dim(0), n = c_.image_tokens(), e = c_.vision.hidden;
-    Tensor x = scratch({b, n, e}), y = scratch({b, n, e});
-    class_token_embedding(s, image, c_.patch_size, patch_w_, nullptr, cls_, vpos_, x);
-    ops::layer_norm(s, x, y, norm(pre_w_, pre_b_, c_.vision.eps));
-    vision_.record(s, y, x);
-    Tensor pooled = scratch({b, e}), proj = scratch({b, c_.projection_dim});
-    ops::layer_norm(s, x.view({b, e}, {n * e, 1}, 0), pooled, norm(post_w_, post_b_, c_.vision.eps));
-    linear(s, pooled, vproj_, nullptr, proj);
-    Tensor embeds = out ? *out : scratch({b, c_.projection_dim});
-    ops::l2_normalize(s, proj, embeds);
-    return embeds;
-  }
-
-  Tensor text_tower(Sequence& s, Scratch& scratch, const Tensor& ids, const Tensor& key_pad, const Tensor& eos_rows,
-                    const Tensor* out) {
-    const int64_t b = key_pad.dim(0), t = key_pad.dim(1), e = c_.text.hidden;
-    Tensor x = scratch({b, t, e}), y = scratch({b, t, e});
-    ops::gather_rows(s, tok_, ids, x.reshape({b * t, e}));
-    ops::add(s, x, tpos_.view({t, e}, {e, 1}, 0), x);
-    AttentionMasks masks;
-    masks.key_padding = &key_pad;
-    masks.causal = true;
-    text_.record(s, x, y, masks);
-    // final_layer_norm is per token: only the pooled rows are normalized.
-    Tensor rows = scratch({b, e}), pooled = scratch({b, e}), proj = scratch({b, c_.projection_dim});
-    ops::gather_rows(s, y.reshape({b * t, e}), eos_rows, rows);
-    ops::layer_norm(s, rows, pooled, norm(fin_w_, fin_b_, c_.text.eps));
-    linear(s, pooled, tproj_, nullptr, proj);
-    Tensor embeds = out ? *out : scratch({b, c_.projection_dim});
-    ops::l2_normalize(s, proj, embeds);
-    return embeds;
-  }
-
-  ClipConfig c_;
-  TransformerEncoder vision_, text_;
-  float scale_;
-  Tensor patch_w_, cls_, vpos_, pre_w_, pre_b_, post_w_, post_b_, vproj_, tok_, tpos_, fin_w_, fin_b_, tproj_;
-};
-
-class ClipArch final : public ArchWith<ClipConfig, Program> {
- public:
-  using ArchWith::ArchWith;
+  explicit ClipArch(const ClipConfig& c) : GraphArchOf(c, "clip") {}
 
   TensorList tensors() const override {
     const int64_t ev = c_.vision.hidden, et = c_.text.hidden, p = c_.patch_size, pd = c_.projection_dim;
@@ -228,68 +135,53 @@ class ClipArch final : public ArchWith<ClipConfig, Program> {
     return p;
   }
 
-  void run_cpu(const WeightMap& w, const Prepared& p, HostTensors& out) const override {
-    const int64_t pd = c_.projection_dim;
-    std::vector<float> img, txt;
-    int64_t bi = 0, bt = 0;
-    if (p.inputs.count("pixel_values") && p.inputs.at("pixel_values").shape[0] > 0) {
-      const DeviceInput& image = p.inputs.at("pixel_values");
-      bi = image.shape[0];
-      img = image_cpu(w, image.floats(), bi);
-      out.at("image_embeds").data = img;
-    }
-    if (p.inputs.count("ids") && p.inputs.at("key_pad").shape[0] > 0) {
-      const DeviceInput& kp = p.inputs.at("key_pad");
-      bt = kp.shape[0];
-      txt = text_cpu(w, p.inputs.at("ids").ints(), kp.floats(), p.inputs.at("eos_rows").ints(), bt, kp.shape[1]);
-      out.at("text_embeds").data = txt;
-    }
-    if (bi && bt && out.count("logits_per_image")) {
-      const float scale = std::exp(weight(w, "logit_scale").at(0));
-      ops::MatmulOptions o;
-      o.trans_b = true;
-      o.alpha = scale;
-      ref::matmul(img.data(), txt.data(), out.at("logits_per_image").data.data(), 1, bi, bt, pd, o, nullptr, false);
-      ref::matmul(txt.data(), img.data(), out.at("logits_per_text").data.data(), 1, bt, bi, pd, o, nullptr, false);
+  void build(graph::GraphBuilder& b, const Prepared& p) const override {
+    auto batch = [&](const char* name) { return p.inputs.count(name) ? p.inputs.at(name).shape[0] : 0; };
+    const int64_t bi = batch("pixel_values"), bt = batch("key_pad");
+    graph::ValueId image = graph::kNone, text = graph::kNone;
+    if (bi) b.output("image_embeds", image = image_tower(b, graph_input(b, p, "pixel_values"), bi));
+    if (bt)
+      b.output("text_embeds", text = text_tower(b, graph_input(b, p, "ids"), graph_input(b, p, "key_pad"),
+                                                  graph_input(b, p, "eos_rows"), bt));
+    if (bi && bt) {
+      // logits = exp(logit_scale) · image_embeds · text_embedsᵀ, and its transpose.
+      graph::Attrs a = graph::attrs_of({{"transB", 1}});
+      a.set_float("alpha", std::exp(b.value(b.weight("logit_scale")).f.at(0)));
+      b.output("logits_per_image", b.op("Gemm", {image, text}, a));
+      b.output("logits_per_text", b.op("Gemm", {text, image}, a));
     }
   }
 
  private:
-  std::vector<float> normalized(std::vector<float> x, int64_t rows) const {
-    ref::l2_normalize(x.data(), x.data(), rows, c_.projection_dim, 0.f);
-    return x;
+  graph::ValueId projected(graph::GraphBuilder& b, graph::ValueId pooled, const char* projection) const {
+    // The projection (no bias), then x / x.norm().
+    return b.op("vkfuse.L2Normalize", {layers::linear(b, pooled, projection, false)});
   }
 
-  std::vector<float> image_cpu(const WeightMap& w, const float* image, int64_t b) const {
-    const int64_t n = c_.image_tokens(), e = c_.vision.hidden;
-    std::vector<float> x = ref_class_token_embedding(
-        image, b, c_.channels, c_.image_size, c_.patch_size, weight(w, "vision_model.embeddings.patch_embedding.weight"),
-        nullptr, weight(w, "vision_model.embeddings.class_embedding"),
-        weight(w, "vision_model.embeddings.position_embedding.weight"), e);
-    std::vector<float> y(x.size());
-    x = ref_layer_norm(x.data(), b * n, e, w, "vision_model.pre_layrnorm", c_.vision.eps);
-    ref::transformer_encoder(c_.vision.encoder(), torch_layers(w, names("vision_model"), c_.vision.layers, e), "",
-                             x.data(), b, n, nullptr, nullptr, y.data());
-    const std::vector<float> first = first_rows(y, b, n, e);
-    auto pooled = ref_layer_norm(first.data(), b, e, w, "vision_model.post_layernorm", c_.vision.eps);
-    return normalized(ref_linear(pooled.data(), b, e, weight(w, "visual_projection.weight"), nullptr, c_.projection_dim), b);
+  graph::ValueId image_tower(graph::GraphBuilder& b, graph::ValueId image, int64_t batch) const {
+    const graph::ValueId patches =
+        layers::patch_embedding(b, image, "vision_model.embeddings.patch_embedding.weight", "");
+    graph::ValueId x = layers::class_token_sequence(b, patches, "vision_model.embeddings.class_embedding",
+                                                    "vision_model.embeddings.position_embedding.weight");
+    x = layers::layer_norm(b, x, "vision_model.pre_layrnorm", c_.vision.eps);
+    x = layers::encoder(b, x, batch, c_.vision.encoder(), names("vision_model"), {});
+    const graph::ValueId pooled =
+        layers::layer_norm(b, layers::first_rows(b, x, batch), "vision_model.post_layernorm", c_.vision.eps);
+    return projected(b, pooled, "visual_projection");
   }
 
-  std::vector<float> text_cpu(const WeightMap& w, const int32_t* ids, const float* key_pad, const int32_t* eos,
-                              int64_t b, int64_t t) const {
-    const int64_t e = c_.text.hidden;
-    const auto& tok = weight(w, "text_model.embeddings.token_embedding.weight");
-    const auto& pos = weight(w, "text_model.embeddings.position_embedding.weight");
-    std::vector<float> x(static_cast<size_t>(b * t * e)), y(x.size());
-    for (int64_t r = 0; r < b * t; ++r)
-      for (int64_t j = 0; j < e; ++j) x[r * e + j] = tok[int64_t(ids[r]) * e + j] + pos[(r % t) * e + j];
-    const std::vector<float> causal = ref::causal_mask(t);
-    ref::transformer_encoder(c_.text.encoder(), torch_layers(w, names("text_model"), c_.text.layers, e), "", x.data(),
-                             b, t, key_pad, causal.data(), y.data());
-    std::vector<float> rows(static_cast<size_t>(b * e));
-    ref::gather_rows(y.data(), b * t, e, eos, b, rows.data());
-    auto pooled = ref_layer_norm(rows.data(), b, e, w, "text_model.final_layer_norm", c_.text.eps);
-    return normalized(ref_linear(pooled.data(), b, e, weight(w, "text_projection.weight"), nullptr, c_.projection_dim), b);
+  graph::ValueId text_tower(graph::GraphBuilder& b, graph::ValueId ids, graph::ValueId key_pad, graph::ValueId eos,
+                            int64_t batch) const {
+    graph::ValueId x = layers::token_embedding(b, ids, batch, "text_model.embeddings.token_embedding.weight",
+                                               "text_model.embeddings.position_embedding.weight");
+    layers::Masks m;
+    m.key_padding = key_pad;
+    m.causal = true;
+    x = layers::encoder(b, x, batch, c_.text.encoder(), names("text_model"), m);
+    // Pooled at each row's end-of-text token (prepare found it).
+    const graph::ValueId pooled =
+        layers::layer_norm(b, layers::rows_at(b, x, eos), "text_model.final_layer_norm", c_.text.eps);
+    return projected(b, pooled, "text_projection");
   }
 };
 

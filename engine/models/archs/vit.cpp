@@ -3,10 +3,10 @@
 // learned positions, pre-norm layers (ln_1, ln_2, GELU MLP, eps 1e-6), encoder.ln on the
 // class token, and the head (pre_logits + tanh when representation_size is set).
 #include "models/arch.h"
+#include "models/graph_layers.h"
+#include "models/graph_program.h"
 #include "models/standard_layers.h"
-#include "runtime/workspace.h"
 #include "vkfuse/error.hpp"
-#include "vkfuse/reference.hpp"
 
 namespace vkfuse::detail {
 namespace {
@@ -31,58 +31,9 @@ struct VitConfig {
 const LayerNames kNames{"encoder.layers.encoder_layer_{i}.", "self_attention.", "", "", "", "", "mlp.0", "mlp.3",
                         "ln_1", "ln_2"};
 
-class Program final : public ArchProgram {
+class VitArch final : public GraphArchOf<VitConfig> {
  public:
-  Program(Context& ctx, const VitConfig& c, const WeightMap& w)
-      : c_(c),
-        encoder_(ctx, c.encoder(), torch_layers(w, kNames, c.num_layers, c.hidden_dim)),
-        conv_w_(ctx.matrix(c.hidden_dim, 3 * c.patch_size * c.patch_size, weight(w, "conv_proj.weight"))),
-        conv_b_(ctx.tensor({c.hidden_dim}, weight(w, "conv_proj.bias"))),
-        cls_(ctx.tensor({c.hidden_dim}, weight(w, "class_token"))),
-        pos_(ctx.tensor({c.tokens(), c.hidden_dim}, weight(w, "encoder.pos_embedding"))),
-        ln_w_(ctx.tensor({c.hidden_dim}, weight(w, "encoder.ln.weight"))),
-        ln_b_(ctx.tensor({c.hidden_dim}, weight(w, "encoder.ln.bias"))),
-        head_w_(ctx.matrix(c.num_classes, head_in(), weight(w, "heads.head.weight"))),
-        head_b_(ctx.tensor({c.num_classes}, weight(w, "heads.head.bias"))) {
-    if (c.representation_size) {
-      pre_w_ = ctx.matrix(c.representation_size, c.hidden_dim, weight(w, "heads.pre_logits.weight"));
-      pre_b_ = ctx.tensor({c.representation_size}, weight(w, "heads.pre_logits.bias"));
-    }
-  }
-
-  void record(Sequence& s, const DeviceTensors& in, const DeviceTensors& out) override {
-    const Tensor& image = in.at("pixel_values");
-    const int64_t b = image.dim(0), n = c_.tokens(), e = c_.hidden_dim;
-    Scratch scratch(s);
-    Tensor x = scratch({b, n, e}), y = scratch({b, n, e});
-    class_token_embedding(s, image, c_.patch_size, conv_w_, &conv_b_, cls_, pos_, x);
-    encoder_.record(s, x, y);
-    // encoder.ln is per token and only the class token is read: normalize that row alone.
-    ops::LayerNormOptions o;
-    o.eps = c_.layer_norm_eps;
-    o.weight = &ln_w_;
-    o.bias = &ln_b_;
-    const Tensor& pooled = out.at("pooled");
-    ops::layer_norm(s, y.view({b, e}, {n * e, 1}, 0), pooled, o);
-    if (c_.representation_size) {
-      Tensor h = scratch({b, c_.representation_size});
-      linear(s, pooled, pre_w_, &pre_b_, h, ops::Activation::Tanh);
-      linear(s, h, head_w_, &head_b_, out.at("logits"));
-    } else {
-      linear(s, pooled, head_w_, &head_b_, out.at("logits"));
-    }
-  }
-
- private:
-  int64_t head_in() const { return c_.representation_size ? c_.representation_size : c_.hidden_dim; }
-  VitConfig c_;
-  TransformerEncoder encoder_;
-  Tensor conv_w_, conv_b_, cls_, pos_, ln_w_, ln_b_, head_w_, head_b_, pre_w_, pre_b_;
-};
-
-class VitArch final : public ArchWith<VitConfig, Program> {
- public:
-  using ArchWith::ArchWith;
+  explicit VitArch(const VitConfig& c) : GraphArchOf(c, "vit") {}
 
   TensorList tensors() const override {
     const int64_t e = c_.hidden_dim, p = c_.patch_size;
@@ -120,29 +71,18 @@ class VitArch final : public ArchWith<VitConfig, Program> {
     return p;
   }
 
-  void run_cpu(const WeightMap& w, const Prepared& p, HostTensors& out) const override {
-    const DeviceInput& image = p.inputs.at("pixel_values");
-    const int64_t b = image.shape[0], n = c_.tokens(), e = c_.hidden_dim;
-    const std::vector<float> x = ref_class_token_embedding(
-        image.floats(), b, 3, c_.image_size, c_.patch_size, weight(w, "conv_proj.weight"), &weight(w, "conv_proj.bias"),
-        weight(w, "class_token"), weight(w, "encoder.pos_embedding"), e);
-    std::vector<float> y(x.size());
-    ref::transformer_encoder(c_.encoder(), torch_layers(w, kNames, c_.num_layers, e), "", x.data(), b, n, nullptr,
-                             nullptr, y.data());
-    const std::vector<float> first = first_rows(y, b, n, e);
-    std::vector<float> pooled = ref_layer_norm(first.data(), b, e, w, "encoder.ln", c_.layer_norm_eps);
-    std::vector<float> logits;
-    if (c_.representation_size) {
-      auto h = ref_linear(pooled.data(), b, e, weight(w, "heads.pre_logits.weight"), &weight(w, "heads.pre_logits.bias"),
-                          c_.representation_size, ops::Activation::Tanh);
-      logits = ref_linear(h.data(), b, c_.representation_size, weight(w, "heads.head.weight"),
-                          &weight(w, "heads.head.bias"), c_.num_classes);
-    } else {
-      logits = ref_linear(pooled.data(), b, e, weight(w, "heads.head.weight"), &weight(w, "heads.head.bias"),
-                          c_.num_classes);
-    }
-    out.at("pooled").data = std::move(pooled);
-    out.at("logits").data = std::move(logits);
+  void build(graph::GraphBuilder& b, const Prepared& p) const override {
+    const graph::ValueId image = graph_input(b, p, "pixel_values");
+    const int64_t batch = p.inputs.at("pixel_values").shape[0];
+    const graph::ValueId patches = layers::patch_embedding(b, image, "conv_proj.weight", "conv_proj.bias");
+    graph::ValueId x = layers::class_token_sequence(b, patches, "class_token", "encoder.pos_embedding");
+    x = layers::encoder(b, x, batch, c_.encoder(), kNames, {});
+    // encoder.ln is per token and only the class token is read: normalize that row alone.
+    const graph::ValueId pooled = layers::layer_norm(b, layers::first_rows(b, x, batch), "encoder.ln", c_.layer_norm_eps);
+    graph::ValueId h = pooled;
+    if (c_.representation_size) h = layers::linear(b, h, "heads.pre_logits", true, ops::Activation::Tanh);
+    b.output("pooled", pooled);
+    b.output("logits", layers::linear(b, h, "heads.head"));
   }
 };
 
