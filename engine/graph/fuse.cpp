@@ -309,11 +309,17 @@ bool foldable_batch_norm(const Graph& g, const Plan& p, const Uses& u, const Nod
   return true;
 }
 
-bool has_epilogue(const Step& s) {
+bool has_epilogue(const Plan& p, const Step& s) {
   const std::string& t = s.node->op_type;
   if (t == "Conv" || t == "MatMul") return true;
   if (t != "Gemm") return false;
-  return s.inputs.size() < 3 || s.inputs[2] == kNone;  // a Gemm's own C runs its own way
+  if (s.inputs.size() < 3 || s.inputs[2] == kNone) return true;
+  // A Gemm's own C joins the epilogue as its bias where it is a constant row (nn.Linear's
+  // bias, as the archs' graphs write it); any other C runs its own way.
+  const ValueId c = s.inputs[2];
+  const Shape& cs = p.info[size_t(c)].shape;
+  const int64_t n = p.info[size_t(s.outputs[0])].shape.back();
+  return p.known[size_t(c)] && (shape_numel(cs) == 1 || cs == Shape{n} || cs == Shape{1, n});
 }
 
 }  // namespace
@@ -396,7 +402,7 @@ std::vector<Step> make_steps(const Graph& g, const Plan& p, const LowerOptions& 
       for (const Node* n : steps[k].nodes) index_of[n] = k;
     for (size_t k = 0; k < steps.size(); ++k) {
       Step& s = steps[k];
-      if (merged.count(k) || s.host || !has_epilogue(s) || s.outputs.size() != 1) continue;
+      if (merged.count(k) || s.host || !has_epilogue(p, s) || s.outputs.size() != 1) continue;
       const Shape shape = p.info[size_t(s.outputs[0])].shape;
       while (true) {
         const ValueId v = s.outputs[0];

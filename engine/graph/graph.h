@@ -72,6 +72,9 @@ struct Decl {
 
 struct Graph {
   std::string label;  // the file, for messages
+  // Distinguishes graphs that share one device's uploads (an arch builds one graph per set of
+  // input shapes, numbering nodes alike): part of the keys of what a node's lowering uploads.
+  std::string key;
   int64_t opset = 0;  // of the default domain
   std::string producer;
   std::vector<std::string> names;  // ValueId -> name

@@ -70,6 +70,19 @@ void Lowering::begin(const std::vector<Step>& steps, const std::map<std::string,
     outputs_[d.id] = out.at(d.name);
   }
   for (const Decl& d : g_.inputs) values_[size_t(d.id)] = in.at(d.name);
+  // A graph output that is a reshape of a value computed here (an arch's [B·L, E] rows given
+  // back as [B, L, E]): that value is written into the session's tensor, reshaped, and the
+  // reshape is a view of it, so no copy is left at the end.
+  for (const Step& st : steps) {
+    if (st.host || st.inputs.empty() || st.outputs.size() != 1) continue;
+    const std::string& t = st.node->op_type;
+    if (t != "Reshape" && t != "Flatten" && t != "Squeeze" && t != "Unsqueeze" && t != "Identity") continue;
+    auto o = outputs_.find(st.outputs[0]);
+    const ValueId x = st.inputs[0];
+    if (o == outputs_.end() || x == kNone || outputs_.count(x) || known(x) || values_[size_t(x)].defined()) continue;
+    if (shape_numel(info(x).shape) != o->second.numel() || device_dtype(info(x).type) != o->second.dtype()) continue;
+    outputs_[x] = o->second.reshape(info(x).shape);
+  }
 }
 
 Tensor Lowering::fresh(const Shape& shape, DType dtype) {
@@ -160,6 +173,11 @@ int64_t Lowering::weight_rows_per_buffer(int64_t k) const {
   const uint64_t range = ctx_.caps().max_storage_buffer_range;
   const int64_t n = int64_t(range / std::max<uint64_t>(row, 1));
   return n >= 64 ? n / 64 * 64 : std::max<int64_t>(n, 1);
+}
+
+std::string Lowering::node_key(const Step& st) const {
+  const Node& n = *st.node;
+  return g_.key + "#" + std::to_string(n.index) + ":" + (n.outputs.empty() || n.outputs[0] == kNone ? n.name : g_.name(n.outputs[0]));
 }
 
 Tensor Lowering::constant(const std::string& key, const HostArray& a) {

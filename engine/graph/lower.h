@@ -116,6 +116,9 @@ class Lowering {
   // How many rows of K floats one device matrix may hold within one storage buffer (row
   // padding included), a multiple of 64 where that is below the total.
   int64_t weight_rows_per_buffer(int64_t k) const;
+  // A key for what the lowering of st's node uploads (folded biases, norm parameters):
+  // unique in this graph and among the graphs that share the device constants.
+  std::string node_key(const Step& st) const;
   // A host array a lowering made (folded scales), uploaded once under `key`.
   Tensor constant(const std::string& key, const HostArray& a);
   // The tensor output k writes: the session's output tensor for a graph output, else a new

@@ -47,10 +47,13 @@ ValueId add(GraphBuilder& b, ValueId x, ValueId y) { return b.op("Add", {x, y});
 
 ValueId reshape(GraphBuilder& b, ValueId x, const Shape& shape) {
   if (b.shape(x) == shape) return x;
-  return b.op("Reshape", {x, b.ints(shape)});
+  return b.op("Reshape", {x, b.ints(shape)}, attrs_of({{"allowzero", 1}}));  // a 0 is a size, not "keep"
 }
 
 namespace {
+
+// Rows per batch entry of `rows` rows (an empty batch has none).
+int64_t per_batch(int64_t rows, int64_t batch) { return batch > 0 ? rows / batch : 0; }
 
 // Rows [r0, r0 + n) of the model's tensor `name` ([R, C] or [R]), made once.
 ValueId rows_of(GraphBuilder& b, const std::string& name, int64_t r0, int64_t n) {
@@ -89,7 +92,7 @@ ValueId stacked(GraphBuilder& b, const std::vector<std::string>& names) {
 // [B·T, ld] rows -> heads [B, H, T, D] of the E columns from `col` (views: Slice, Reshape,
 // Transpose); `keys` gives kᵀ [B, H, D, T] instead.
 ValueId heads(GraphBuilder& b, ValueId t, int64_t batch, int64_t h, int64_t col, int64_t e, bool keys) {
-  const int64_t ld = b.dim(t, 1), len = b.dim(t, 0) / batch;
+  const int64_t ld = b.dim(t, 1), len = per_batch(b.dim(t, 0), batch);
   ValueId x = reshape(b, t, {batch, len, ld});
   if (col != 0 || e != ld) x = b.op("Slice", {x, b.ints({col}), b.ints({col + e}), b.ints({2})});
   x = reshape(b, x, {batch, len, h, e / h});
@@ -272,24 +275,29 @@ ValueId patch_embedding(GraphBuilder& b, ValueId image, const std::string& weigh
 }
 
 ValueId class_token_sequence(GraphBuilder& b, ValueId patches, const std::string& cls, const std::string& pos) {
-  const int64_t batch = b.dim(patches, 0), n = b.dim(patches, 1), e = b.dim(patches, 2);
-  const ValueId token = b.op("Expand", {reshape(b, b.weight(cls), {1, 1, e}), b.ints({batch, 1, e})});
-  const ValueId x = b.op("Concat", {token, patches}, attrs_of({{"axis", 1}}));  // [B, N + 1, E]
-  const ValueId y = add(b, x, reshape(b, b.weight(pos), {n + 1, e}));
-  return reshape(b, y, {batch * (n + 1), e});
+  const int64_t batch = b.dim(patches, 0), n = b.dim(patches, 1) + (cls.empty() ? 0 : 1), e = b.dim(patches, 2);
+  ValueId x = patches;
+  if (!cls.empty()) {
+    const ValueId token = b.op("Expand", {reshape(b, b.weight(cls), {1, 1, e}), b.ints({batch, 1, e})});
+    x = b.op("Concat", {token, patches}, attrs_of({{"axis", 1}}));  // [B, N + 1, E]
+  }
+  const ValueId y = add(b, x, reshape(b, b.weight(pos), {n, e}));
+  return reshape(b, y, {batch * n, e});
 }
 
 ValueId token_embedding(GraphBuilder& b, ValueId ids, int64_t batch, const std::string& table, const std::string& pos,
                         ValueId type_ids, const std::string& types) {
   ValueId x = b.op("Gather", {b.weight(table), ids});  // [B·T, E]
   if (type_ids != kNone) x = add(b, x, b.op("Gather", {b.weight(types), type_ids}));
-  const int64_t t = b.dim(ids, 0) / batch, e = b.dim(x, 1);
-  const ValueId positions = b.op("Slice", {b.weight(pos), b.ints({0}), b.ints({t}), b.ints({0})});  // [T, E]
+  const int64_t t = per_batch(b.dim(ids, 0), batch), e = b.dim(x, 1);
+  const ValueId pos_table = b.weight(pos);  // [P, E] or [1, P, E]
+  const ValueId rows = reshape(b, pos_table, {shape_numel(b.shape(pos_table)) / e, e});
+  const ValueId positions = b.op("Slice", {rows, b.ints({0}), b.ints({t}), b.ints({0})});  // [T, E]
   return reshape(b, add(b, reshape(b, x, {batch, t, e}), positions), {batch * t, e});
 }
 
 ValueId first_rows(GraphBuilder& b, ValueId x, int64_t batch) {
-  const int64_t t = b.dim(x, 0) / batch, e = b.dim(x, 1);
+  const int64_t t = per_batch(b.dim(x, 0), batch), e = b.dim(x, 1);
   const ValueId rows = b.op("Slice", {reshape(b, x, {batch, t, e}), b.ints({0}), b.ints({1}), b.ints({1})});
   return reshape(b, rows, {batch, e});
 }

@@ -81,7 +81,7 @@ LayerNames torch_names(const std::string& prefix = "");
 // Conv2d(C, E, P, stride P) over image [B, C, H, W], as [B, N, E] tokens (N = (H/P)·(W/P)).
 ValueId patch_embedding(GraphBuilder& b, ValueId image, const std::string& weight, const std::string& bias);
 // The ViT sequence [B·(N+1), E]: the class token cls ([E] or [1, 1, E]) then the patches
-// [B, N, E], plus the positions pos ([N+1, E] or [1, N+1, E]).
+// [B, N, E], plus the positions pos ([N+1, E] or [1, N+1, E]); without cls ("") [B·N, E].
 ValueId class_token_sequence(GraphBuilder& b, ValueId patches, const std::string& cls, const std::string& pos);
 // Token rows table[ids] [B·T, E] (ids [B·T]), plus types[type_ids] where given (BERT's token
 // types), plus the first T rows of positions [P, E] each.

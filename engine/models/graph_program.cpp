@@ -18,7 +18,9 @@ ArchGraph GraphCache::get(const std::string& label, const Prepared& p, const gra
   graph::GraphBuilder b(label, weights);
   build(b);
   ArchGraph g;
-  g.graph = b.finish();
+  auto built = b.finish();
+  std::const_pointer_cast<graph::Graph>(built)->key = key;  // not shared yet
+  g.graph = built;
   std::map<std::string, graph::TypeShape> types;
   for (const graph::Decl& d : g.graph->inputs) types[d.name] = {d.type, p.inputs.at(d.name).shape};
   g.plan = graph::make_plan(*g.graph, types);

@@ -113,7 +113,7 @@ void conv_lower(Lowering& l, const Step& st) {
   // names need not be unique in a file, node indices and value names are.
   const Graph& g = l.graph();
   auto name_of = [&](ValueId v) { return v == kNone ? std::string("-") : g.name(v); };
-  const std::string key = std::to_string(st.node->index) + ":" + name_of(st.inputs[1]) + ":" +
+  const std::string key = l.graph().key + "#" + std::to_string(st.node->index) + ":" + name_of(st.inputs[1]) + ":" +
                           name_of(l.has(st, 2) ? st.inputs[2] : kNone) + ":" +
                           (st.epi.batch_norm ? name_of(st.epi.batch_norm->inputs[1]) : "-") + ":" + name_of(st.epi.bias);
   // A BatchNormalization after the Conv, y = conv(x)·mul + add per output channel, folds into

@@ -87,7 +87,7 @@ void epilogue(Lowering& l, const Step& st, ops::MatmulOptions& o, Tensor& bias, 
     };
     if (own_bias) add(own_bias, own_beta);
     if (folded) add(l.known(st.epi.bias), 1.f);
-    bias = l.constant("matmul_bias:" + st.node->name, b);
+    bias = l.constant("matmul_bias:" + l.node_key(st), b);
     o.bias = &bias;
   }
   o.act = st.epi.act;
@@ -172,7 +172,7 @@ void matmul_lower(Lowering& l, const Step& st) {
       HostArray t = make_array(Elem::Float, {p.n, p.k});  // folded for this shape: transposed here
       for (int64_t i = 0; i < p.k; ++i)
         for (int64_t j = 0; j < p.n; ++j) t.f[size_t(j * p.k + i)] = kb->f[size_t(i * p.n + j)];
-      w = l.constant("matmul_b^T:" + st.node->name, t);
+      w = l.constant("matmul_b^T:" + l.node_key(st), t);
     }
     o.trans_b = true;
     const Shape y2 = {batches * p.m, p.n};

@@ -71,8 +71,8 @@ void bn_lower(Lowering& l, const Step& st) {
   if (constant) {
     HostArray m, a;
     bn_affine(c, params, m, a);
-    mul = l.constant("bn_mul:" + st.node->name, m);
-    add = l.constant("bn_add:" + st.node->name, a);
+    mul = l.constant("bn_mul:" + l.node_key(st), m);
+    add = l.constant("bn_add:" + l.node_key(st), a);
   } else {
     // Statistics computed on the device: mul = scale / sqrt(var + eps), add = B - mean·mul.
     auto chan = [&](size_t k) { return l.contiguous(l.in(st, k)).reshape(cs); };
@@ -157,7 +157,7 @@ void ln_lower(Lowering& l, const Step& st) {
     if (st.outputs[k] != kNone) l.fail(st, "the Mean and InvStdDev outputs are made on the host only (a bug in vkfuse)");
   auto param = [&](size_t k) {
     const HostArray* v = l.known(st.inputs[k]);
-    if (v) return l.constant("ln_param" + std::to_string(k) + ":" + st.node->name, flat_param(*v, norm));
+    if (v) return l.constant("ln_param" + std::to_string(k) + ":" + l.node_key(st), flat_param(*v, norm));
     Tensor t = l.in(st, k);
     if (t.shape() != norm) {
       Tensor full = l.scratch(norm, DType::F32);

@@ -1,25 +1,17 @@
 // arch vision_text_fusion (docs/model-format.md §2): a vision and a text encoder joined by
 // cross-attention fusion layers, a joint encoder, pooling and a task head.
 #include "models/arch.h"
+#include "models/graph_layers.h"
+#include "models/graph_program.h"
 #include "models/transformer_keys.h"
 #include "vkfuse/error.hpp"
 
 namespace vkfuse::detail {
 namespace {
 
-class Program final : public ProgramOf<VisionTextFusion> {
+class VisionTextFusionArch final : public GraphArchOf<FusionConfig> {
  public:
-  using ProgramOf::ProgramOf;
-  void record(Sequence& s, const DeviceTensors& in, const DeviceTensors& out) override {
-    VisionTextFusion::Inputs fi{in.at("image"),     in.at("ids"),       in.at("text_pad"),
-                                in.at("joint_pad"), in.at("pool_text"), in.at("pool_image")};
-    module_.record(s, fi, out.at("logits"), out.at("probs"), find(out, "cross_attn_weights"));
-  }
-};
-
-class VisionTextFusionArch final : public ArchWith<FusionConfig, Program> {
- public:
-  using ArchWith::ArchWith;
+  explicit VisionTextFusionArch(const FusionConfig& c) : GraphArchOf(c, "vision_text_fusion") {}
 
   TensorList tensors() const override { return c_.tensors(); }
   const char* picture_input() const override { return "image"; }
@@ -78,23 +70,64 @@ class VisionTextFusionArch final : public ArchWith<FusionConfig, Program> {
     return p;
   }
 
-  void run_cpu(const WeightMap& w, const Prepared& p, HostTensors& out) const override {
-    const DeviceInput& ids = p.inputs.at("ids");
-    const DeviceInput& image = p.inputs.at("image");
-    FusionBatch f;
-    f.b = ids.shape[0];
-    f.t = ids.shape[1];
-    f.image.assign(image.floats(), image.floats() + shape_numel(image.shape));
-    f.ids.assign(ids.ints(), ids.ints() + shape_numel(ids.shape));
-    const float* pad = p.floats("text_pad");
-    for (int64_t i = 0; i < f.b * f.t; ++i) f.real.push_back(pad[i] == 0.f);
-    const bool weights = out.count("cross_attn_weights") != 0;
-    FusionOutputs r = ref::vision_text_fusion(c_, w, f, weights);
-    out.at("logits").data = std::move(r.logits);
-    out.at("probs").data = std::move(r.probs);
-    if (weights) out.at("cross_attn_weights").data = std::move(r.cross_weights);
+  void build(graph::GraphBuilder& b, const Prepared& p) const override {
+    using graph::ValueId;
+    const FusionConfig& c = c_;
+    const int64_t e = c.layer.d_model, batch = p.inputs.at("ids").shape[0], t = p.inputs.at("ids").shape[1];
+    const int64_t nv = c.image_tokens();
+    const ValueId text_pad = graph_input(b, p, "text_pad");
+    // Vision: patches (+ class token) + positions, the encoder, its norm.
+    ValueId v = layers::class_token_sequence(
+        b, layers::patch_embedding(b, graph_input(b, p, "image"), "vision.patch_embed.weight", "vision.patch_embed.bias"),
+        c.use_cls_token ? "vision.cls_token" : "", "vision.pos_embed");
+    v = layers::encoder(b, v, batch, c.encoder(c.vision_layers), layers::torch_names("vision.encoder."), {});
+    v = layers::layer_norm(b, v, "vision.norm", c.layer.layer_norm_eps);
+    // Text: tokens + positions, the encoder over the real tokens, its norm.
+    const ValueId ids = layers::reshape(b, graph_input(b, p, "ids"), {batch * t});
+    ValueId x = layers::token_embedding(b, ids, batch, "text.token_embed.weight", "text.pos_embed");
+    layers::Masks text;
+    text.key_padding = text_pad;
+    x = layers::encoder(b, x, batch, c.encoder(c.text_layers), layers::torch_names("text.encoder."), text);
+    x = layers::layer_norm(b, x, "text.norm", c.layer.layer_norm_eps);
+    // Fusion: text attends to the image (and the image to the text), both from the layer's inputs.
+    ValueId weights = graph::kNone;
+    for (int64_t i = 0; i < c.fusion_layers; ++i) {
+      const std::string l = "fusion.layers." + std::to_string(i) + ".";
+      const bool last = i + 1 == c.fusion_layers;
+      const ValueId nt = layers::decoder_layer(b, x, v, batch, c.layer, l + "text_to_image.", text, {},
+                                               last && p.outputs.count("cross_attn_weights") ? &weights : nullptr);
+      if (c.bidirectional) v = layers::decoder_layer(b, v, x, batch, c.layer, l + "image_to_text.", {}, text, nullptr);
+      x = nt;
+    }
+    // Joint: [text; image] through the joint encoder (padding keys masked).
+    const ValueId joint_in = b.op("Concat", {layers::reshape(b, x, {batch, t, e}), layers::reshape(b, v, {batch, nv, e})},
+                                  graph::attrs_of({{"axis", 1}}));
+    layers::Masks joint;
+    joint.key_padding = graph_input(b, p, "joint_pad");
+    const ValueId y = layers::reshape(
+        b, layers::encoder(b, layers::reshape(b, joint_in, {batch * (t + nv), e}), batch, c.encoder(c.joint_layers),
+                           layers::torch_names("joint."), joint),
+        {batch, t + nv, e});
+    // Pooling: rows 0 and T (the class tokens), or the means over the real text and the image.
+    auto part = [&](int64_t from, int64_t n) {
+      return b.op("Slice", {y, b.ints({from}), b.ints({from + n}), b.ints({1})});
+    };
+    ValueId feat;
+    if (c.pool_cls) {
+      feat = b.op("Concat", {part(0, 1), part(t, 1)}, graph::attrs_of({{"axis", 2}}));
+    } else {
+      const ValueId mt = b.op("MatMul", {graph_input(b, p, "pool_text"), part(0, t)});
+      const ValueId mv = b.op("MatMul", {graph_input(b, p, "pool_image"), part(t, nv)});
+      feat = b.op("Concat", {mt, mv}, graph::attrs_of({{"axis", 2}}));
+    }
+    const ValueId logits = layers::linear(b, layers::reshape(b, feat, {batch, 2 * e}), "head");
+    b.output("logits", logits);
+    b.output("probs", c.output_activation == FusionConfig::Output::Sigmoid ? b.op("Sigmoid", {logits})
+                      : c.output_activation == FusionConfig::Output::Softmax
+                          ? b.op("Softmax", {logits}, graph::attrs_of({{"axis", -1}}))
+                          : logits);
+    if (weights != graph::kNone) b.output("cross_attn_weights", weights);
   }
-
 };
 
 }  // namespace
