@@ -37,35 +37,6 @@ struct ArchGraph {
   explicit operator bool() const { return graph != nullptr; }
 };
 
-// An arch's modules on one device, their weights uploaded once.
-class ArchProgram {
- public:
-  virtual ~ArchProgram() = default;
-  // Records the forward pass: `in` holds a device tensor for each of Prepared::inputs, `out`
-  // one (of Output::device shape) for each output asked for.
-  virtual void record(Sequence& s, const DeviceTensors& in, const DeviceTensors& out) = 0;
-  // A program whose recording is more than `s` (a graph with host steps between device
-  // segments) runs, downloads and reports through these; the others are `s`'s.
-  virtual void run(Sequence& s) { s.run(); }
-  virtual Sequence& output_sequence(Sequence& s) { return s; }  // where the outputs are complete
-  virtual size_t dispatch_count(const Sequence& s) const { return s.dispatch_count(); }
-  virtual std::vector<DispatchTiming> timings(const Sequence& s) const { return s.timings(); }
-  // Device bytes of the weights it uploads while recording (a graph's constants, uploaded as
-  // the first plan that needs them is lowered), beyond those it holds from its construction.
-  virtual uint64_t recorded_weight_bytes() const { return 0; }
-};
-
-// The usual program: one module of engine/nn/ made from the arch's config and the weights;
-// the arch's Program adds record().
-template <class Module> class ProgramOf : public ArchProgram {
- public:
-  template <class Config>
-  ProgramOf(Context& ctx, const Config& c, const WeightMap& w) : module_(ctx, c, w) {}
-
- protected:
-  Module module_;
-};
-
 class Arch {
  public:
   virtual ~Arch() = default;
@@ -83,28 +54,11 @@ class Arch {
   virtual Prepared prepare(const InputSet& in, bool need_weights) const = 0;
   // The forward pass for p as a graph (its weights from `weights`, by their file names) and its
   // plan: what the GPU records and the CPU reference runs.
-  virtual ArchGraph graph(const Prepared& /*p*/, const graph::WeightFn& /*weights*/) const { return {}; }
-  // Makes the modules on ctx, uploading the weights.
-  virtual std::unique_ptr<ArchProgram> program(Context&, const WeightMap&) const { return nullptr; }
-  // The CPU reference of the forward pass; `out` holds every output of p, sized, to fill.
-  virtual void run_cpu(const WeightMap&, const Prepared&, HostTensors&) const {}
+  virtual ArchGraph graph(const Prepared& p, const graph::WeightFn& weights) const = 0;
   // The arch's typed config (Model::config<T>()).
   virtual std::any config() const = 0;
   // The name of the input that takes pictures [B, C, H, W] (Preprocessor fills it).
   virtual const char* picture_input() const { return "pixel_values"; }
-};
-
-// What every arch's class shares: its typed config, and a program of type P made from it.
-template <class Config, class P> class ArchWith : public Arch {
- public:
-  explicit ArchWith(const Config& c) : c_(c) {}
-  std::unique_ptr<ArchProgram> program(Context& ctx, const WeightMap& weights) const override {
-    return std::make_unique<P>(ctx, c_, weights);
-  }
-  std::any config() const override { return c_; }
-
- protected:
-  Config c_;
 };
 
 class GraphCache;

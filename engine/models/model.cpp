@@ -203,7 +203,6 @@ DType Model::weight_dtype() const {
 
 namespace detail {
 HostTensors run_cpu(const Model& model, const Prepared& p) {
-  const Model::State& m = model.state();
   HostTensors out;
   for (const auto& [name, o] : p.outputs) {
     HostTensor& h = out[name];
@@ -212,8 +211,7 @@ HostTensors run_cpu(const Model& model, const Prepared& p) {
     (o.dtype == DType::F32 ? h.data.resize(size_t(shape_numel(o.shape))) : h.ints.resize(size_t(shape_numel(o.shape))));
   }
   if (p.outputs_empty()) return out;  // as PyTorch gives
-  if (ArchGraph g = graph_of(model, p)) run_graph_cpu(g, p, out);
-  else m.arch->run_cpu(model.weights(), p, out);
+  run_graph_cpu(graph_of(model, p), p, out);
   return out;
 }
 

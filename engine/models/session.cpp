@@ -38,9 +38,7 @@ struct Session::Impl {
   Context ctx;
   Model model;  // holds the weights and the arch for as long as the session lives
   bool need_weights, profile;
-  // The arch's modules, made (and their weights uploaded) at the first recording.
-  std::unique_ptr<detail::ArchProgram> program;
-  // The arch's graph recorded (an arch that builds one): weights uploaded as first lowered.
+  // The model's graph recorded: each weight uploaded once, as the first recording lowers it.
   std::unique_ptr<detail::GraphProgram> graph;
   // The current recording: its input and output tensors and the shapes it was made for.
   std::unique_ptr<Sequence> seq;
@@ -55,7 +53,7 @@ struct Session::Impl {
   };
   std::map<std::string, Pending> pending;
   HostTensors last;
-  uint64_t weight_bytes = 0, io_bytes = 0;
+  uint64_t io_bytes = 0;
 
   Impl(Context& c, const Model& m, bool nw, bool prof) : ctx(c), model(m), need_weights(nw), profile(prof) {}
 
@@ -71,7 +69,7 @@ struct Session::Impl {
     seq = std::make_unique<Sequence>(ctx, so);
     // Every weight (from the header's shapes, before one byte is converted or uploaded),
     // input and output against the device's limits, before anything is allocated.
-    if (!program)
+    if (!graph)
       for (const auto& [name, shape] : model.state().arch->tensors())
         check_fits(ctx, model.path() + ": tensor '" + name + "'", shape);
     for (const auto& [name, x] : p.inputs) check_fits(ctx, "input '" + name + "'", x.shape);
@@ -81,37 +79,15 @@ struct Session::Impl {
       seq->upload(in[name]);
     }
     for (const auto& [name, o] : p.outputs) out[name] = ctx.tensor(o.device, o.dtype == DType::F32 ? DType::F32 : DType::I32);
-    if (detail::ArchGraph g = detail::graph_of(model, p)) {
-      if (!graph) graph = std::make_unique<detail::GraphProgram>(model.weight_dtype());
-      graph->record(*seq, g, in, out);
-      Sequence& done = graph->output_sequence();
-      for (const auto& [name, t] : out) done.download(t);
-    } else {
-      record_program(p);
-    }
+    if (!graph) graph = std::make_unique<detail::GraphProgram>(model.weight_dtype());
+    graph->record(*seq, detail::graph_of(model, p), in, out);
+    Sequence& done = graph->output_sequence();
+    for (const auto& [name, t] : out) done.download(t);
     io_bytes = 0;
     for (const auto* m : {&in, &out})
       for (const auto& [name, t] : *m) io_bytes += uint64_t(t.numel()) * dtype_size(t.dtype());
     signature = p.signature();
     ++recordings;
-  }
-
-  void record_program(const detail::Prepared&) {
-    if (!program) {
-      const uint64_t before = ctx.memory_in_use();
-      // Weight matrices in the file's 16-bit dtype, for this upload only.
-      struct WeightDtype {
-        Context& c;
-        DType keep;
-        ~WeightDtype() { c.set_weight_dtype(keep); }
-      } scope{ctx, ctx.weight_dtype()};
-      ctx.set_weight_dtype(model.weight_dtype());
-      program = model.state().arch->program(ctx, model.weights());
-      weight_bytes = ctx.memory_in_use() - before;
-    }
-    program->record(*seq, in, out);
-    Sequence& done = program->output_sequence(*seq);
-    for (const auto& [name, t] : out) done.download(t);
   }
 
   HostTensors run(const detail::InputSet& inputs) {
@@ -130,8 +106,7 @@ struct Session::Impl {
       }
     }
     for (const auto& [name, x] : p.inputs) in.at(name).write_host(x.data(), x.bytes());
-    if (graph && !program) graph->run();
-    else program->run(*seq);
+    graph->run();
     HostTensors result;
     for (const auto& [name, o] : p.outputs) {
       HostTensor& h = result[name];
@@ -200,8 +175,7 @@ const HostTensor& Session::output(const std::string& name) const {
 
 Session::Memory Session::memory() const {
   Memory m;
-  m.weights = impl_->weight_bytes + (impl_->program ? impl_->program->recorded_weight_bytes() : 0) +
-              (impl_->graph ? impl_->graph->weight_bytes() : 0);
+  m.weights = impl_->graph ? impl_->graph->weight_bytes() : 0;
   if (impl_->seq) {
     m.inputs_outputs = impl_->io_bytes;
     m.intermediates = impl_->seq->intermediate_bytes();
@@ -213,11 +187,11 @@ Session::Memory Session::memory() const {
 size_t Session::recordings() const { return impl_->recordings; }
 size_t Session::dispatch_count() const {
   if (!impl_->seq) return 0;
-  return impl_->program ? impl_->program->dispatch_count(*impl_->seq) : impl_->graph->dispatch_count();
+  return impl_->graph->dispatch_count();
 }
 std::vector<DispatchTiming> Session::timings() const {
   if (!impl_->seq) return {};
-  return impl_->program ? impl_->program->timings(*impl_->seq) : impl_->graph->timings();
+  return impl_->graph->timings();
 }
 
 }  // namespace vkfuse
