@@ -8,8 +8,10 @@
 
 namespace vkfuse::detail::graph {
 
-GraphBuilder::GraphBuilder(std::string label, WeightFn weights) : g_(std::make_shared<Graph>()), weights_(std::move(weights)) {
+GraphBuilder::GraphBuilder(std::string label, WeightFn weights, std::string key)
+    : g_(std::make_shared<Graph>()), weights_(std::move(weights)) {
   g_->label = std::move(label);
+  g_->key = std::move(key);
   g_->opset = 17;  // the schemas (attribute defaults) the builders write for
 }
 

@@ -26,7 +26,8 @@ struct WeightFn {
 
 class GraphBuilder {
  public:
-  GraphBuilder(std::string label, WeightFn weights);
+  // `key` tells this graph from the others sharing a device's uploads (Graph::key).
+  GraphBuilder(std::string label, WeightFn weights, std::string key = "");
 
   // A graph input of a fixed shape (the graph is built for one set of input shapes).
   ValueId input(const std::string& name, Elem type, const Shape& shape);

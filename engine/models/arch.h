@@ -34,7 +34,6 @@ struct Plan;
 struct ArchGraph {
   std::shared_ptr<const graph::Graph> graph;
   std::shared_ptr<const graph::Plan> plan;
-  explicit operator bool() const { return graph != nullptr; }
 };
 
 class Arch {

@@ -4,13 +4,13 @@
 
 #include <climits>
 #include <cstdio>
-#include <cstring>
 #include <mutex>
 #include <set>
 
 #include "graph/lower.h"
 #include "graph/plan.h"
 #include "io/message_text.h"
+#include "models/graph_program.h"
 
 namespace vkfuse::detail {
 
@@ -78,7 +78,7 @@ class GraphArch : public Arch {
       types[d.name] = {d.type, t.shape};
       p.inputs[d.name] = device_input(in, d, t);
       if (baked_.count(d.name)) {
-        auto a = std::make_shared<HostArray>(host_value(d, p.inputs[d.name]));
+        auto a = std::make_shared<HostArray>(host_array(d.type, p.inputs[d.name]));
         baked += d.name + "=" + value_text(*a) + ";";
         values[d.name] = std::move(a);
       }
@@ -208,17 +208,6 @@ class GraphArch : public Arch {
     }
   }
 
-  // A graph input's value as the plan reads it.
-  static HostArray host_value(const graph::Decl& d, const DeviceInput& x) {
-    HostArray a = HostArray::zeros(d.type, x.shape);
-    const size_t n = size_t(shape_numel(x.shape));
-    if (a.is_float()) {
-      if (n) std::memcpy(a.f.data(), x.floats(), n * 4);
-    } else {
-      for (size_t k = 0; k < n; ++k) a.i[k] = x.ints()[k];
-    }
-    return a;
-  }
   static std::string value_text(const HostArray& a) {
     std::string s;
     for (int64_t k = 0; k < a.numel(); ++k) s += (a.is_float() ? std::to_string(a.f[size_t(k)]) : std::to_string(a.i[size_t(k)])) + ",";

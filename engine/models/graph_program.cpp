@@ -15,18 +15,27 @@ ArchGraph GraphCache::get(const std::string& label, const Prepared& p, const gra
     auto it = graphs_.find(key);
     if (it != graphs_.end()) return it->second;
   }
-  graph::GraphBuilder b(label, weights);
+  graph::GraphBuilder b(label, weights, key);
   build(b);
   ArchGraph g;
-  auto built = b.finish();
-  std::const_pointer_cast<graph::Graph>(built)->key = key;  // not shared yet
-  g.graph = built;
+  g.graph = b.finish();
   std::map<std::string, graph::TypeShape> types;
   for (const graph::Decl& d : g.graph->inputs) types[d.name] = {d.type, p.inputs.at(d.name).shape};
   g.plan = graph::make_plan(*g.graph, types);
   std::lock_guard<std::mutex> lock(mu_);
   if (graphs_.size() >= 16) graphs_.erase(graphs_.begin());
   return graphs_[key] = g;
+}
+
+HostArray host_array(Elem type, const DeviceInput& x) {
+  HostArray a = HostArray::zeros(type, x.shape);
+  const size_t n = size_t(shape_numel(x.shape));
+  if (a.is_float()) {
+    if (n) std::memcpy(a.f.data(), x.floats(), n * 4);
+  } else {
+    for (size_t k = 0; k < n; ++k) a.i[k] = x.ints()[k];
+  }
+  return a;
 }
 
 graph::ValueId graph_input(graph::GraphBuilder& b, const Prepared& p, const std::string& name) {
@@ -50,17 +59,8 @@ void run_graph_cpu(const ArchGraph& ag, const Prepared& p, HostTensors& out) {
   const graph::Graph& g = *ag.graph;
   const graph::Plan& plan = *ag.plan;
   std::vector<std::shared_ptr<const HostArray>> values = plan.known;
-  for (const graph::Decl& d : g.inputs) {
-    const DeviceInput& x = p.inputs.at(d.name);
-    auto a = std::make_shared<HostArray>(HostArray::zeros(d.type, x.shape));
-    const size_t n = size_t(shape_numel(x.shape));
-    if (a->is_float()) {
-      if (n) std::memcpy(a->f.data(), x.floats(), n * 4);
-    } else {
-      for (size_t k = 0; k < n; ++k) a->i[k] = x.ints()[k];
-    }
-    values[size_t(d.id)] = std::move(a);
-  }
+  for (const graph::Decl& d : g.inputs)
+    values[size_t(d.id)] = std::make_shared<const HostArray>(host_array(d.type, p.inputs.at(d.name)));
   // Each value is dropped after its last reader, as the device plan does.
   std::vector<size_t> last(values.size(), 0);
   for (size_t k = 0; k < plan.nodes.size(); ++k)

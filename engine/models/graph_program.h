@@ -29,6 +29,9 @@ class GraphCache {
 // The graph input of a prepared input (its dtype and shape), for a builder.
 graph::ValueId graph_input(graph::GraphBuilder& b, const Prepared& p, const std::string& name);
 
+// A prepared input as the graph value of type `type` (floats, or integers widened to int64).
+HostArray host_array(Elem type, const DeviceInput& x);
+
 // Records an ArchGraph for a session; constants and weight matrices are uploaded once (by
 // value name) and kept across recordings.
 class GraphProgram {

@@ -162,9 +162,8 @@ std::shared_ptr<const detail::HostArray> Model::State::array(const std::string& 
   std::lock_guard<std::recursive_mutex> lock(arrays_mu);
   auto it = arrays.find(name);
   if (it != arrays.end()) return it->second;
-  bool known = false;
-  for (const auto& [n, shape] : arch->tensors()) known = known || n == name;
-  if (!known) throw Error(file.path() + ": arch " + arch_name + " reads tensor " + detail::quote(name) +
+  // The file holds exactly the arch's tensors (checked at load), so a name it lacks is not one.
+  if (!file.contains(name)) throw Error(file.path() + ": arch " + arch_name + " reads tensor " + detail::quote(name) +
                           ", which is not one of its tensors (a bug in vkfuse)");
   auto a = std::make_shared<detail::HostArray>();
   a->type = detail::Elem::Float;
