@@ -81,13 +81,13 @@ Params common(Sequence& s, const Tensor& q, const Tensor& k, const AttentionOpti
 
 // The texel variant reads whole texels: D and every offset and stride of q, k and v must be
 // multiples of 4, and the texel buffers must reach their storages. Marks bindings 0-2.
-bool use_texels(detail::ContextImpl& ctx, const Params& p, int64_t d, std::initializer_list<const Tensor*> ts,
+bool use_texels(const detail::OpContext& ctx, const Params& p, int64_t d, std::initializer_list<const Tensor*> ts,
                 detail::Dispatch& disp) {
-  if (!ctx.tuning.attention.texels || d % 4) return false;
+  if (!ctx.tuning().attention.texels || d % 4) return false;
   for (uint32_t v : {p.off_q, p.sq_b, p.sq_h, p.sq_l, p.off_k, p.sk_b, p.sk_h, p.sk_s, p.off_v, p.sv_b, p.sv_h, p.sv_s})
     if (v % 4) return false;
   for (const Tensor* t : ts)
-    if (t->storage()->device.size / 16 > ctx.caps.max_texel_buffer_elements) return false;
+    if (t->storage()->device.size / 16 > ctx.caps().max_texel_buffer_elements) return false;
   for (int i = 0; i < 3; ++i) disp.bindings[i].texels = true;
   return true;
 }
@@ -100,8 +100,8 @@ struct Tiled {
   bool subgroup = false;
 };
 
-Tiled tiled_shape(const detail::ContextImpl& ctx, int64_t d) {
-  const auto& t = ctx.tuning.attention;
+Tiled tiled_shape(const detail::OpContext& ctx, int64_t d) {
+  const auto& t = ctx.tuning().attention;
   Tiled r;
   r.wg = t.tiled_wg;
   r.lanes = t.lanes;
@@ -112,17 +112,17 @@ Tiled tiled_shape(const detail::ContextImpl& ctx, int64_t d) {
   r.lanes = std::min(r.lanes, r.wg);
   // A row's lanes must share a subgroup, and the workgroup must be whole subgroups of the
   // size the device reports: only where the tuning says the size is fixed (vendor table).
-  r.subgroup = ctx.tuning.use_subgroups && t.subgroup_rows && ctx.caps.subgroup_shuffle &&
-               ctx.caps.subgroup_size >= r.lanes &&
-               r.wg % ctx.caps.subgroup_size == 0;
+  r.subgroup = ctx.tuning().use_subgroups && t.subgroup_rows && ctx.caps().subgroup_shuffle &&
+               ctx.caps().subgroup_size >= r.lanes &&
+               r.wg % ctx.caps().subgroup_size == 0;
   r.bc = std::max<uint32_t>(t.bc, 1);
   const uint64_t element = t.fp16_math ? 2 : 4;  // of the K/V tiles
   auto bytes = [&](uint64_t bc) { return 2 * bc * uint64_t(d) * element + (r.subgroup ? 0 : uint64_t(r.wg) * bc * 4); };
-  while (r.bc > 1 && bytes(r.bc) > ctx.caps.max_shared_memory) r.bc /= 2;
+  while (r.bc > 1 && bytes(r.bc) > ctx.caps().max_shared_memory) r.bc /= 2;
   return r;
 }
 
-void attention_tiled(Sequence& s, detail::ContextImpl& ctx, Params p, detail::Dispatch d, int64_t dd,
+void attention_tiled(Sequence& s, const detail::OpContext& ctx, Params p, detail::Dispatch d, int64_t dd,
                      const AttentionOptions& o, const std::string& label) {
   const std::string op = "attention";
   if (uint64_t(p.B) * p.H * p.L == 0) return;  // no query rows: nothing to write
@@ -137,7 +137,7 @@ void attention_tiled(Sequence& s, detail::ContextImpl& ctx, Params p, detail::Di
   for (uint32_t l = t.lanes; l > 1; l /= 2) ++per_tile;
   const uint64_t budget = detail::kLoopBudget - 8;
   uint64_t splits = 1;
-  const uint32_t below = ctx.tuning.attention.split_below;
+  const uint32_t below = ctx.tuning().attention.split_below;
   if (groups < below && tiles > 1) splits = std::min<uint64_t>(detail::ceil_div(below, groups), tiles);
   // Long keys: more splits until each workgroup's share stays within the loop budget.
   splits = std::max(splits, std::min(tiles, detail::ceil_div(tiles * per_tile, budget)));
@@ -157,23 +157,23 @@ void attention_tiled(Sequence& s, detail::ContextImpl& ctx, Params p, detail::Di
     part = scratch({int64_t(splits) * p.B * p.H * p.L * (dd + 2)});
     d.bindings[7] = detail::writes(part);
   }
-  const std::string kernel = std::string(t.subgroup ? "attention_tiled_subgroup" : "attention_tiled") +
-                             (ctx.tuning.attention.fp16_math ? "_fp16math" : "");
-  d.pipeline = &ctx.pipelines->get(kernel.c_str(),
-                                   {t.wg, detail::u32(dd), static_cast<uint32_t>(o.score), t.bc, t.lanes}, 8,
-                                   sizeof(Params));
+  using shader::Variant;
+  const bool fp16 = ctx.tuning().attention.fp16_math;
+  const Variant kernel = t.subgroup ? (fp16 ? Variant::attention_tiled_subgroup_fp16math : Variant::attention_tiled_subgroup)
+                                    : (fp16 ? Variant::attention_tiled_fp16math : Variant::attention_tiled);
+  d.pipeline = &ctx.pipeline(kernel, {t.wg, detail::u32(dd), static_cast<uint32_t>(o.score), t.bc, t.lanes});
   d.push = detail::push_bytes(p);
-  detail::split_groups(ctx, groups * splits, d.groups);
+  ctx.split_groups(groups * splits, d.groups);
   d.label = label + " tiled" + (splits > 1 ? " split " + std::to_string(splits) : "");
   const detail::Binding out = d.bindings[3], lse = d.bindings[6];
   detail::add_dispatch(s, std::move(d));
   if (splits == 1) return;
   detail::Dispatch c;
   c.bindings = {detail::reads(part), out, lse};
-  const uint32_t wg = ctx.tuning.elementwise_wg;
-  c.pipeline = &ctx.pipelines->get("attention_combine", {wg, detail::u32(dd)}, 3, sizeof(Params));
+  const uint32_t wg = ctx.tuning().elementwise_wg;
+  c.pipeline = &ctx.pipeline(shader::Variant::attention_combine, {wg, detail::u32(dd)});
   c.push = detail::push_bytes(p);
-  detail::split_groups(ctx, detail::ceil_div(uint64_t(p.B) * p.H * p.L * dd, wg), c.groups);
+  ctx.split_groups(detail::ceil_div(uint64_t(p.B) * p.H * p.L * dd, wg), c.groups);
   c.label = label + " combine " + std::to_string(splits);
   detail::add_dispatch(s, std::move(c));
 }
@@ -201,20 +201,19 @@ void attention(Sequence& s, const Tensor& q, const Tensor& k, const Tensor& v, c
     p.flags |= FLAG_LSE;
     d.bindings[6] = detail::writes(*o.lse);
   }
-  detail::ContextImpl& ctx = detail::context_of(s);
-  const uint32_t wg = ctx.tuning.attention.wg;
+  const detail::OpContext ctx = detail::op_context(s);
+  const uint32_t wg = ctx.tuning().attention.wg;
   const int64_t dd = q.dim(3);
   const std::string label = "attention " + std::to_string(p.B * p.H) + "x" + std::to_string(p.L) + "x" +
                             std::to_string(p.S) + " d" + std::to_string(dd);
   p.splits = 1;
-  if (dd <= kMaxFusedHeadDim && ctx.tuning.attention.tiled) return attention_tiled(s, ctx, p, std::move(d), dd, o, label);
+  if (dd <= kMaxFusedHeadDim && ctx.tuning().attention.tiled) return attention_tiled(s, ctx, p, std::move(d), dd, o, label);
   if (dd <= kMaxFusedHeadDim) {
     const bool texels = use_texels(ctx, p, dd, {&q, &k, &v}, d);
-    d.pipeline = &ctx.pipelines->get(texels ? "attention_texel" : "attention",
-                                     {wg, detail::u32(dd), static_cast<uint32_t>(o.score)}, 7, sizeof(Params),
-                                     texels ? 7u : 0u);
+    d.pipeline = &ctx.pipeline(texels ? shader::Variant::attention_texel : shader::Variant::attention,
+                               {wg, detail::u32(dd), static_cast<uint32_t>(o.score)});
     d.push = detail::push_bytes(p);
-    detail::split_groups(ctx, detail::ceil_div(uint64_t(p.B) * p.H * p.L, wg), d.groups);
+    ctx.split_groups(detail::ceil_div(uint64_t(p.B) * p.H * p.L, wg), d.groups);
     d.label = label;
     detail::add_dispatch(s, std::move(d));
     return;
@@ -224,11 +223,10 @@ void attention(Sequence& s, const Tensor& q, const Tensor& k, const Tensor& v, c
     c.d0 = detail::u32(d0);
     if (d0 > 0) c.flags &= ~FLAG_LSE;  // every chunk finds the same row statistics
     detail::Dispatch part = d;
-    part.pipeline = &ctx.pipelines->get(
-        "attention_wide", {wg, detail::u32(std::min(kWideChunk, dd - d0)), static_cast<uint32_t>(o.score)}, 7,
-        sizeof(Params));
+    part.pipeline = &ctx.pipeline(shader::Variant::attention_wide,
+                                  {wg, detail::u32(std::min(kWideChunk, dd - d0)), static_cast<uint32_t>(o.score)});
     part.push = detail::push_bytes(c);
-    detail::split_groups(ctx, detail::ceil_div(uint64_t(p.B) * p.H * p.L, wg), part.groups);
+    ctx.split_groups(detail::ceil_div(uint64_t(p.B) * p.H * p.L, wg), part.groups);
     part.label = label + " cols " + std::to_string(d0);
     detail::add_dispatch(s, std::move(part));
   }
@@ -260,8 +258,8 @@ void attention_weights(Sequence& s, const Tensor& q, const Tensor& k, const Tens
   p.off_lse = detail::u32(o.lse->offset());
   d.bindings[3] = detail::writes(weights);
   d.bindings[6] = detail::reads(*o.lse);
-  detail::ContextImpl& ctx = detail::context_of(s);
-  const uint32_t wg = ctx.tuning.attention.wg;
+  const detail::OpContext ctx = detail::op_context(s);
+  const uint32_t wg = ctx.tuning().attention.wg;
   p.off_v = p.off_q;  // binding 2 is unused here and bound to q
   p.sv_b = p.sq_b;
   p.sv_h = p.sq_h;
@@ -269,11 +267,12 @@ void attention_weights(Sequence& s, const Tensor& q, const Tensor& k, const Tens
   const bool wide = q.dim(3) > kMaxFusedHeadDim;
   const bool texels = !wide && use_texels(ctx, p, q.dim(3), {&q, &k}, d);
   // The wide kernel reads scores from memory; its D constant only sizes unused arrays.
-  d.pipeline = &ctx.pipelines->get(wide ? "attention_weights_wide" : texels ? "attention_weights_texel" : "attention_weights",
-                                   {wg, wide ? 4u : detail::u32(q.dim(3)), static_cast<uint32_t>(o.score)}, 7,
-                                   sizeof(Params), texels ? 7u : 0u);
+  using shader::Variant;
+  d.pipeline = &ctx.pipeline(wide ? Variant::attention_weights_wide
+                             : texels ? Variant::attention_weights_texel : Variant::attention_weights,
+                             {wg, wide ? 4u : detail::u32(q.dim(3)), static_cast<uint32_t>(o.score)});
   d.push = detail::push_bytes(p);
-  detail::split_groups(ctx, detail::ceil_div(uint64_t(p.B) * p.L * p.S, wg), d.groups);
+  ctx.split_groups(detail::ceil_div(uint64_t(p.B) * p.L * p.S, wg), d.groups);
   d.label = "attention_weights " + std::to_string(p.B) + "x" + std::to_string(p.L) + "x" + std::to_string(p.S);
   detail::add_dispatch(s, std::move(d));
 }

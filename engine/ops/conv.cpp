@@ -96,30 +96,30 @@ void conv(Sequence& s, const Tensor& x, const Tensor& w, const Tensor& y, const 
   require(y.storage() != x.storage() && y.storage() != w.storage(), op, "y must not share memory with x or w");
   const uint64_t taps = uint64_t(p.kernel[0]) * p.kernel[1] * p.kernel[2];
   const uint64_t k_total = uint64_t(p.cg) * taps, positions = uint64_t(y.numel()) / uint64_t(std::max<int64_t>(n * oc, 1));
-  detail::ContextImpl& ctx = detail::context_of(s);
+  const detail::OpContext ctx = detail::op_context(s);
   const std::string shape = shape_string(x.shape()) + " * " + shape_string(w.shape()) + (g > 1 ? " g" + std::to_string(g) : "");
   // Depthwise (one input channel a group): the direct loop, whose budget is the window.
   if (p.cg == 1 && taps + 16 <= detail::kLoopBudget) {
-    const uint32_t wg = ctx.tuning.elementwise_wg;
+    const uint32_t wg = ctx.tuning().elementwise_wg;
     p.k_count = detail::u32(y.numel());
     p.flags = epilogue;
     detail::Dispatch d;
-    d.pipeline = &ctx.pipelines->get("conv_direct", {wg, 1}, 5, sizeof(Params));
+    d.pipeline = &ctx.pipeline(shader::Variant::conv_direct, {wg, 1});
     d.bindings = {detail::reads(x), detail::reads(w), detail::writes(y), bias, res};
     d.push = detail::push_bytes(p);
-    detail::split_groups(ctx, detail::ceil_div(uint64_t(y.numel()), wg), d.groups);
+    ctx.split_groups(detail::ceil_div(uint64_t(y.numel()), wg), d.groups);
     if (y.numel() == 0) d.groups[0] = 0;
     d.label = "conv depthwise " + shape;
     detail::add_dispatch(s, std::move(d));
     return;
   }
-  const auto& t = ctx.tuning.conv;
+  const auto& t = ctx.tuning().conv;
   const uint32_t bm = t.wg_y * t.tm, bn = t.wg_x * t.tn;
   // A deep K is split into slices that each stay within an invocation's loop budget; later
   // slices add to y, and the epilogue comes with the last.
   const uint64_t edges = detail::matmul_edges_per_tile(t.wg_x, t.wg_y, t.tm, t.tn, t.bk);
   const uint64_t slice = std::max<uint64_t>(detail::kLoopBudget / edges, 1) * t.bk;
-  const detail::Pipeline& pipe = ctx.pipelines->get("conv", {t.wg_x, t.wg_y, t.tm, t.tn, t.bk}, 5, sizeof(Params));
+  const detail::Pipeline& pipe = ctx.pipeline(shader::Variant::conv, {t.wg_x, t.wg_y, t.tm, t.tn, t.bk});
   for (uint64_t k0 = 0; k0 < std::max<uint64_t>(k_total, 1); k0 += slice) {
     const bool last = k0 + slice >= k_total;
     Params q = p;

@@ -13,13 +13,13 @@ constexpr int kMaxCopyRank = EW_MAX_COPY_RANK;
 
 void record(Sequence& s, Op op, const Tensor& a, const Tensor& b, const Tensor& c, Params p,
             const std::string& label) {
-  detail::ContextImpl& ctx = detail::context_of(s);
-  uint32_t wg = ctx.tuning.elementwise_wg;
+  const detail::OpContext ctx = detail::op_context(s);
+  uint32_t wg = ctx.tuning().elementwise_wg;
   detail::Dispatch d;
-  d.pipeline = &ctx.pipelines->get("elementwise", {wg, op}, 3, sizeof(Params));
+  d.pipeline = &ctx.pipeline(shader::Variant::elementwise, {wg, op});
   d.bindings = {detail::reads(a), detail::reads(b), detail::writes(c)};
   d.push = detail::push_bytes(p);
-  detail::split_groups(ctx, detail::ceil_div(p.n, wg), d.groups);
+  ctx.split_groups(detail::ceil_div(p.n, wg), d.groups);
   if (p.n == 0) d.groups[0] = 0;
   if (op == shader::EW_GATHER) d.bindings[1] = detail::reads(b);  // ids: I32 bits read through the float binding
   d.label = label;

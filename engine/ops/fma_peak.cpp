@@ -16,14 +16,14 @@ void fma_peak(Sequence& s, const Tensor& out, uint32_t steps) {
   detail::require(out.contiguous(), op, "out " + out.describe() + " must be contiguous");
   detail::require(steps >= 1 && steps <= detail::kLoopBudget - 16, op,
                   "steps must be 1.." + std::to_string(detail::kLoopBudget - 16) + " (the loop budget of one invocation)");
-  detail::ContextImpl& ctx = detail::context_of(s);
-  const uint32_t wg = ctx.tuning.elementwise_wg;
+  const detail::OpContext ctx = detail::op_context(s);
+  const uint32_t wg = ctx.tuning().elementwise_wg;
   shader::FmaPeakParams p{detail::u32(out.numel()), steps, 1.f, 1.f};
   detail::Dispatch d;
-  d.pipeline = &ctx.pipelines->get("fma_peak", {wg}, 1, sizeof(p));
+  d.pipeline = &ctx.pipeline(shader::Variant::fma_peak, {wg});
   d.bindings = {detail::writes(out)};
   d.push = detail::push_bytes(p);
-  detail::split_groups(ctx, detail::ceil_div(p.n, wg), d.groups);
+  ctx.split_groups(detail::ceil_div(p.n, wg), d.groups);
   d.label = "fma_peak " + std::to_string(p.n) + "x" + std::to_string(steps);
   detail::add_dispatch(s, std::move(d));
 }

@@ -29,13 +29,13 @@ void gather(Sequence& s, const Tensor& x, const Tensor& indices, const Tensor& y
   p.off_x = detail::u32(x.offset());
   p.off_idx = detail::u32(indices.offset());
   p.off_y = detail::u32(y.offset());
-  detail::ContextImpl& ctx = detail::context_of(s);
-  const uint32_t wg = ctx.tuning.elementwise_wg;
+  const detail::OpContext ctx = detail::op_context(s);
+  const uint32_t wg = ctx.tuning().elementwise_wg;
   detail::Dispatch d;
-  d.pipeline = &ctx.pipelines->get("gather", {wg}, 3, sizeof(p));
+  d.pipeline = &ctx.pipeline(shader::Variant::gather, {wg});
   d.bindings = {detail::reads(x), detail::reads(indices), detail::writes(y)};
   d.push = detail::push_bytes(p);
-  detail::split_groups(ctx, detail::ceil_div(p.n, wg), d.groups);
+  ctx.split_groups(detail::ceil_div(p.n, wg), d.groups);
   if (p.n == 0) d.groups[0] = 0;
   d.label = "gather " + shape_string(x.shape()) + " axis " + std::to_string(axis) + " by " + shape_string(indices.shape());
   detail::add_dispatch(s, std::move(d));

@@ -14,7 +14,9 @@ void l2_normalize(Sequence& s, const Tensor& x, const Tensor& y, float eps) {
   shader::LayerNormParams p{rx.rows, rx.n, rx.ld, ry.ld, 0, detail::u32(x.offset()), detail::u32(y.offset()), 0, 0, 0, 0, eps};
   detail::Dispatch d;
   d.bindings = {detail::reads(x), detail::writes(y), detail::reads(x), detail::reads(x), detail::reads(x)};
-  detail_norm::add_row_norm(s, std::move(d), p, op);
+  detail_norm::add_row_norm(
+      s, std::move(d), p, op,
+      {shader::Variant::l2_normalize, shader::Variant::l2_normalize_texel, shader::Variant::l2_normalize_subgroup});
 }
 
 }  // namespace ops

@@ -33,7 +33,9 @@ void layer_norm(Sequence& s, const Tensor& x, const Tensor& y, const LayerNormOp
     p.flags |= shader::LN_RESIDUAL;
     d.bindings[2] = detail::reads(*o.residual);
   }
-  detail_norm::add_row_norm(s, std::move(d), p, op);
+  detail_norm::add_row_norm(
+      s, std::move(d), p, op,
+      {shader::Variant::layer_norm, shader::Variant::layer_norm_texel, shader::Variant::layer_norm_subgroup});
 }
 
 }  // namespace ops

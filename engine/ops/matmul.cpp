@@ -22,6 +22,31 @@ static_assert(shader::ACT_NONE == uint32_t(Activation::None) && shader::ACT_RELU
                   shader::ACT_COUNT <= shader::MATMUL_ACT_MASK + 1,
               "ops::Activation is the shaders' activation code");
 
+// The build of shaders/matmul.comp (matmul.variants) for a kernel family and B's dtype.
+enum class Family { Tiled, TiledPacked, Coopmat, Texel, TexelShared };
+shader::Variant matmul_variant(Family f, DType b, bool fp16_math) {
+  using V = shader::Variant;
+  struct Row { V tiled, tiled_fp16, packed, packed_fp16, coopmat, texel, texel_shared; };
+  static constexpr Row kRows[] = {
+      // F32 B has no packed build: it is 32-bit words already.
+      {V::matmul, V::matmul_fp16math, V::matmul, V::matmul_fp16math, V::matmul_coopmat, V::matmul_texel,
+       V::matmul_texel_shared},
+      {V::matmul_f16, V::matmul_f16_fp16math, V::matmul_f16_packed, V::matmul_f16_packed_fp16math,
+       V::matmul_coopmat_f16, V::matmul_texel_f16, V::matmul_texel_shared_f16},
+      {V::matmul_bf16, V::matmul_bf16_fp16math, V::matmul_bf16_packed, V::matmul_bf16_packed_fp16math,
+       V::matmul_coopmat_bf16, V::matmul_texel_bf16, V::matmul_texel_shared_bf16},
+  };
+  const Row& r = kRows[b == DType::F16 ? 1 : b == DType::BF16 ? 2 : 0];
+  switch (f) {
+    case Family::Tiled: return fp16_math ? r.tiled_fp16 : r.tiled;
+    case Family::TiledPacked: return fp16_math ? r.packed_fp16 : r.packed;
+    case Family::Coopmat: return r.coopmat;
+    case Family::Texel: return r.texel;
+    case Family::TexelShared: return r.texel_shared;
+  }
+  return r.tiled;
+}
+
 struct Batch {
   int64_t outer = 1, inner = 1;
 };
@@ -78,8 +103,8 @@ void matmul(Sequence& s, const Tensor& a, const Tensor& b, const Tensor& c, cons
   if (cb >= 1) batch.inner = c.shape()[cb - 1];
   if (cb == 2) batch.outer = c.shape()[0];
 
-  detail::ContextImpl& ctx = detail::context_of(s);
-  const auto& t = ctx.tuning.matmul;
+  const detail::OpContext ctx = detail::op_context(s);
+  const auto& t = ctx.tuning().matmul;
   Params p{};
   p.M = detail::u32(m);
   p.N = detail::u32(n);
@@ -113,9 +138,9 @@ void matmul(Sequence& s, const Tensor& a, const Tensor& b, const Tensor& c, cons
   auto quad = [](uint32_t v) { return v % 4 == 0; };
   auto texels_fit = [&](const Tensor& x) {
     return x.storage()->device.size / detail::texel_bytes(detail::texel_format(x.dtype())) <=
-           ctx.caps.max_texel_buffer_elements;
+           ctx.caps().max_texel_buffer_elements;
   };
-  const bool texels = t.texels && (!b16 || ctx.caps.rgba16_storage_texels) && quad(p.off_a) && quad(p.lda) &&
+  const bool texels = t.texels && (!b16 || ctx.caps().rgba16_storage_texels) && quad(p.off_a) && quad(p.lda) &&
                       quad(p.sa_outer) && quad(p.sa_inner) &&
                       quad(p.off_b) && quad(p.ldb) && quad(p.sb_outer) && quad(p.sb_inner) && texels_fit(a) &&
                       texels_fit(b);
@@ -135,16 +160,15 @@ void matmul(Sequence& s, const Tensor& a, const Tensor& b, const Tensor& c, cons
   // Cooperative matrices where the tuning asks for them (check_tuning: the device has them),
   // with F32 B or 16-bit B in 16-bit storage; a workgroup is one subgroup of tm x tn blocks
   // of 16x16 (its K step is 16).
-  const bool coop = t.coopmat && !texels && (!b16 || ctx.caps.storage_16bit);
-  std::string kernel = coop ? "matmul_coopmat" : texels ? (t.shared_a ? "matmul_texel_shared" : "matmul_texel") : "matmul";
-  if (b16) kernel += b.dtype() == DType::F16 ? "_f16" : "_bf16";
-  if (b16 && !texels && !coop && !ctx.caps.storage_16bit) kernel += "_packed";
-  if (t.fp16_math && !texels && !coop) kernel += "_fp16math";
-  const uint32_t wg_x = coop ? ctx.caps.subgroup_size : t.wg_x, wg_y = coop ? 1u : t.wg_y;
+  const bool coop = t.coopmat && !texels && (!b16 || ctx.caps().storage_16bit);
+  const Family family = coop ? Family::Coopmat
+                        : texels ? (t.shared_a ? Family::TexelShared : Family::Texel)
+                        : b16 && !ctx.caps().storage_16bit ? Family::TiledPacked : Family::Tiled;
+  const shader::Variant kernel = matmul_variant(family, b.dtype(), t.fp16_math);
+  const uint32_t wg_x = coop ? ctx.caps().subgroup_size : t.wg_x, wg_y = coop ? 1u : t.wg_y;
   const uint32_t tile_m = coop ? 16 * t.tm : t.wg_y * t.tm, tile_n = coop ? 16 * t.tn : t.wg_x * t.tn;
   const uint32_t bk = coop ? 16u : t.bk;
-  const detail::Pipeline& pipe = ctx.pipelines->get(kernel.c_str(), {wg_x, wg_y, t.tm, t.tn, bk}, 5, sizeof(Params),
-                                                    texels ? 3u : 0u);
+  const detail::Pipeline& pipe = ctx.pipeline(kernel, {wg_x, wg_y, t.tm, t.tn, bk});
   // A deep K is split into slices that each stay within an invocation's loop budget; later
   // slices add to C, and bias and activation apply once, after the last. Slices are whole
   // texels (multiples of 4), so texel alignment holds for each.

@@ -48,13 +48,13 @@ void pad(Sequence& s, const Tensor& x, const Tensor& y, const std::vector<int64_
     p.stride[d] = static_cast<uint32_t>(int32_t(x.strides()[a]));
     p.before[d] = static_cast<uint32_t>(int32_t(before[a]));
   }
-  detail::ContextImpl& ctx = detail::context_of(s);
-  const uint32_t wg = ctx.tuning.elementwise_wg;
+  const detail::OpContext ctx = detail::op_context(s);
+  const uint32_t wg = ctx.tuning().elementwise_wg;
   detail::Dispatch d;
-  d.pipeline = &ctx.pipelines->get("pad", {wg}, 2, sizeof(p));
+  d.pipeline = &ctx.pipeline(shader::Variant::pad, {wg});
   d.bindings = {detail::reads(x), detail::writes(y)};
   d.push = detail::push_bytes(p);
-  detail::split_groups(ctx, detail::ceil_div(p.n, wg), d.groups);
+  ctx.split_groups(detail::ceil_div(p.n, wg), d.groups);
   if (p.n == 0 || x.numel() == 0) d.groups[0] = 0;
   d.label = "pad " + shape_string(x.shape()) + " -> " + shape_string(y.shape());
   detail::add_dispatch(s, std::move(d));

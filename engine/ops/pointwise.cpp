@@ -120,17 +120,16 @@ void pointwise(Sequence& s, Pointwise op, const std::vector<const Tensor*>& in, 
             "the values " + in[1]->describe() + ", " + in[2]->describe() + " and y " + y.describe() + " differ in dtype");
   bool int_math = true;
   for (size_t k = op == Pointwise::Where ? 1 : 0; k < in.size(); ++k) int_math = int_math && is_int(*in[k]);
-  detail::ContextImpl& ctx = detail::context_of(s);
-  const uint32_t wg = ctx.tuning.elementwise_wg;
+  const detail::OpContext ctx = detail::op_context(s);
+  const uint32_t wg = ctx.tuning().elementwise_wg;
   auto flag = [&](size_t k) { return uint32_t(is_int(*in[std::min(k, in.size() - 1)])); };
   detail::Dispatch d;
-  d.pipeline = &ctx.pipelines->get("pointwise", {wg, uint32_t(op), uint32_t(int_math), flag(0), flag(1), flag(2),
-                                                 uint32_t(is_int(y))},
-                                   4, sizeof(Params));
+  d.pipeline = &ctx.pipeline(shader::Variant::pointwise, {wg, uint32_t(op), uint32_t(int_math), flag(0), flag(1),
+                                                           flag(2), uint32_t(is_int(y))});
   d.bindings = {detail::reads(*in[0]), detail::reads(*in[std::min<size_t>(1, in.size() - 1)]),
                 detail::reads(*in[std::min<size_t>(2, in.size() - 1)]), detail::writes(y)};
   d.push = detail::push_bytes(p);
-  detail::split_groups(ctx, detail::ceil_div(p.n, wg), d.groups);
+  ctx.split_groups(detail::ceil_div(p.n, wg), d.groups);
   if (p.n == 0) d.groups[0] = 0;
   d.label = std::string(pointwise_name(op)) + " " + shape_string(y.shape());
   detail::add_dispatch(s, std::move(d));

@@ -53,13 +53,13 @@ void pool(Sequence& s, const Tensor& x, const Tensor& y, PoolKind kind, const Po
   require(window + 16 <= detail::kLoopBudget, op,
           "a window of " + std::to_string(window) + " elements is more than one invocation may loop over (" +
               std::to_string(detail::kLoopBudget) + " loop steps)");
-  detail::ContextImpl& ctx = detail::context_of(s);
-  const uint32_t wg = ctx.tuning.elementwise_wg;
+  const detail::OpContext ctx = detail::op_context(s);
+  const uint32_t wg = ctx.tuning().elementwise_wg;
   detail::Dispatch d;
-  d.pipeline = &ctx.pipelines->get("pool", {wg}, 2, sizeof(p));
+  d.pipeline = &ctx.pipeline(shader::Variant::pool, {wg});
   d.bindings = {detail::reads(x), detail::writes(y)};
   d.push = detail::push_bytes(p);
-  detail::split_groups(ctx, detail::ceil_div(p.n, wg), d.groups);
+  ctx.split_groups(detail::ceil_div(p.n, wg), d.groups);
   if (p.n == 0) d.groups[0] = 0;
   d.label = op + " " + shape_string(x.shape()) + " -> " + shape_string(y.shape());
   detail::add_dispatch(s, std::move(d));

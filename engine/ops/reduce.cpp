@@ -44,8 +44,8 @@ void reduce(Sequence& s, const Tensor& x, const Tensor& y, Reduce op, int axes, 
     require(st >= INT32_MIN && st <= INT32_MAX, name, "a stride does not fit 32 bits");
     p.stride[d] = static_cast<uint32_t>(int32_t(st));
   }
-  detail::ContextImpl& ctx = detail::context_of(s);
-  const uint32_t wg = ctx.tuning.elementwise_wg;
+  const detail::OpContext ctx = detail::op_context(s);
+  const uint32_t wg = ctx.tuning().elementwise_wg;
   // More lanes per output while each lane's share is long and the outputs alone leave the
   // device idle; then enough for the loop budget.
   uint32_t lanes = 1;
@@ -55,10 +55,10 @@ void reduce(Sequence& s, const Tensor& x, const Tensor& y, Reduce op, int axes, 
           std::to_string(count) + " elements are more than one workgroup may reduce (" +
               std::to_string(detail::kLoopBudget) + " loop steps an invocation)");
   detail::Dispatch d;
-  d.pipeline = &ctx.pipelines->get("reduce", {wg, uint32_t(op), lanes}, 2, sizeof(p));
+  d.pipeline = &ctx.pipeline(shader::Variant::reduce, {wg, uint32_t(op), lanes});
   d.bindings = {detail::reads(x), detail::writes(y)};
   d.push = detail::push_bytes(p);
-  detail::split_groups(ctx, detail::ceil_div(uint64_t(outputs), wg / lanes), d.groups);
+  ctx.split_groups(detail::ceil_div(uint64_t(outputs), wg / lanes), d.groups);
   if (outputs == 0) d.groups[0] = 0;
   d.label = "reduce " + shape_string(x.shape()) + " over " + std::to_string(axes);
   detail::add_dispatch(s, std::move(d));

@@ -50,14 +50,14 @@ void resize(Sequence& s, const Tensor& x, const Tensor& y, const ResizeOptions& 
   }
   require(combos <= 4096, op, "too many taps per output element (" + std::to_string(combos) + ")");
   require(table.size() < (size_t(1) << 24), op, "the tap table is too large for float indices");
-  detail::ContextImpl& ctx = detail::context_of(s);
+  const detail::OpContext ctx = detail::op_context(s);
   Tensor t = s.context().tensor({int64_t(table.size())}, table);
-  const uint32_t wg = ctx.tuning.elementwise_wg;
+  const uint32_t wg = ctx.tuning().elementwise_wg;
   detail::Dispatch d;
-  d.pipeline = &ctx.pipelines->get("resize", {wg}, 3, sizeof(p));
+  d.pipeline = &ctx.pipeline(shader::Variant::resize, {wg});
   d.bindings = {detail::reads(x), detail::reads(t), detail::writes(y)};
   d.push = detail::push_bytes(p);
-  detail::split_groups(ctx, detail::ceil_div(p.n, wg), d.groups);
+  ctx.split_groups(detail::ceil_div(p.n, wg), d.groups);
   if (p.n == 0) d.groups[0] = 0;
   d.label = "resize " + shape_string(x.shape()) + " -> " + shape_string(y.shape());
   detail::add_dispatch(s, std::move(d));

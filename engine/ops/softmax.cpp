@@ -23,19 +23,20 @@ void softmax(Sequence& s, const Tensor& x, const Tensor& y, const SoftmaxOptions
     p.has_mask = 1;
     d.bindings[2] = detail::reads(*o.mask);
   }
-  detail::ContextImpl& ctx = detail::context_of(s);
-  const auto& t = ctx.tuning.softmax;
+  const detail::OpContext ctx = detail::op_context(s);
+  const auto& t = ctx.tuning().softmax;
   // lavapipe: one invocation per row reading x as texels, where the row fits the loop budget
   // (three passes over n/4 texels) and the texel buffer covers x; otherwise the portable kernel.
   const bool texels = t.texels && t.tpr == 1 && detail::row_edges(rx.n / 4 + 2, 1, 3, 0) <= detail::kLoopBudget &&
-                      x.storage()->device.size / 16 <= ctx.caps.max_texel_buffer_elements;
+                      x.storage()->device.size / 16 <= ctx.caps().max_texel_buffer_elements;
   const uint32_t tpr = texels ? 1u : detail::row_tpr(rx.n, t.tpr, t.wg, op);
-  const bool sg = !texels && ctx.tuning.use_subgroups && tpr == t.wg;
+  const bool sg = !texels && ctx.tuning().use_subgroups && tpr == t.wg;
   if (texels) d.bindings[0] = detail::reads_texels(x);
-  d.pipeline = &ctx.pipelines->get(texels ? "softmax_texel" : sg ? "softmax_subgroup" : "softmax", {t.wg, tpr}, 3,
-                                   sizeof(p), texels ? 1u : 0u);
+  using shader::Variant;
+  d.pipeline = &ctx.pipeline(texels ? Variant::softmax_texel : sg ? Variant::softmax_subgroup : Variant::softmax,
+                             {t.wg, tpr});
   d.push = detail::push_bytes(p);
-  detail::split_groups(ctx, detail::ceil_div(rx.rows, t.wg / tpr), d.groups);
+  ctx.split_groups(detail::ceil_div(rx.rows, t.wg / tpr), d.groups);
   d.label = std::string(o.log ? "log_softmax " : "softmax ") + std::to_string(rx.rows) + "x" + std::to_string(rx.n);
   detail::add_dispatch(s, std::move(d));
 }

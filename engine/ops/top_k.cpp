@@ -2,16 +2,15 @@
 // ref/top_k.cpp.
 #include "top_k_contract.h"
 #include "op_util.h"
-#include "runtime/context_impl.h"
 
 namespace vkfuse {
 namespace ops {
 
 namespace {
 // A power of two for the tree reduction, at most the tuned row-kernel workgroup.
-uint32_t top_k_wg(detail::ContextImpl& ctx) {
+uint32_t top_k_wg(const detail::OpContext& ctx) {
   uint32_t wg = 1;
-  while (wg * 2 <= ctx.tuning.layer_norm.wg) wg *= 2;
+  while (wg * 2 <= ctx.tuning().layer_norm.wg) wg *= 2;
   return wg;
 }
 // Each of the k rounds walks the row once and reduces once.
@@ -21,7 +20,7 @@ uint64_t top_k_edges(int64_t k, uint64_t n, uint32_t wg) {
 }  // namespace
 
 int64_t top_k_max_columns(Context& ctx, int64_t k) {
-  const uint32_t wg = top_k_wg(*ctx.impl());
+  const uint32_t wg = top_k_wg(detail::op_context(ctx));
   if (k < 1 || top_k_edges(k, wg, wg) > detail::kLoopBudget) return 0;
   uint64_t lo = wg, hi = uint64_t(1) << 31;  // the longest n whose walk fits the budget
   while (lo < hi) {
@@ -44,7 +43,7 @@ void top_k(Sequence& s, const Tensor& x, const Tensor& values, const Tensor& ind
                       indices.shape() == values.shape(),
                   op, "indices " + indices.describe() + " should be contiguous I32 of values' shape " +
                           shape_string(values.shape()));
-  detail::ContextImpl& ctx = detail::context_of(s);
+  const detail::OpContext ctx = detail::op_context(s);
   const uint32_t wg = top_k_wg(ctx);
   detail::require(top_k_edges(k, rx.n, wg) <= detail::kLoopBudget, op,
                   "the best " + std::to_string(k) + " of " + std::to_string(rx.n) +
@@ -54,9 +53,9 @@ void top_k(Sequence& s, const Tensor& x, const Tensor& values, const Tensor& ind
                        detail::u32(indices.offset())};
   detail::Dispatch d;
   d.bindings = {detail::reads(x), detail::writes(values), detail::writes(indices)};
-  d.pipeline = &ctx.pipelines->get("top_k", {wg}, 3, sizeof(p));
+  d.pipeline = &ctx.pipeline(shader::Variant::top_k, {wg});
   d.push = detail::push_bytes(p);
-  detail::split_groups(ctx, rx.rows, d.groups);
+  ctx.split_groups(rx.rows, d.groups);
   d.label = "top_k " + std::to_string(rx.rows) + "x" + std::to_string(rx.n) + " k" + std::to_string(k);
   detail::add_dispatch(s, std::move(d));
 }

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "op_context.h"
 #include "storage.h"
 #include "vkfuse/sequence.hpp"
 
@@ -45,15 +46,11 @@ template <class P> std::vector<uint8_t> push_bytes(const P& p) {
   return v;
 }
 
-ContextImpl& context_of(Sequence& s);
 // Appends a dispatch; checks its group counts against the device's limits.
 void add_dispatch(Sequence& s, Dispatch d);
 // Put before the label of every dispatch added from here on ("" for none): what a graph's
 // --profile groups dispatches by.
 void set_label_prefix(Sequence& s, std::string prefix);
 const SequenceOptions& options_of(Sequence& s);
-// A 1-D count of workgroups laid out as x*y within the device's per-axis limit; shaders
-// recover the index with linear_group() (shaders/include/common.glsl).
-void split_groups(const ContextImpl& c, uint64_t groups, uint32_t out[3]);
 
 }  // namespace vkfuse::detail

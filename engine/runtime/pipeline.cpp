@@ -84,16 +84,17 @@ void PipelineCache::save() {
   write_cache_file(path_, data, warn_);
 }
 
-const Pipeline& PipelineCache::get(const char* shader, const std::vector<uint32_t>& spec,
-                                   uint32_t bindings, uint32_t push_bytes, uint32_t texel_bindings) {
-  std::string key = shader;
-  for (uint32_t v : spec) key += "/" + std::to_string(v);
-  if (texel_bindings) key += "/t" + std::to_string(texel_bindings);
+const Pipeline& PipelineCache::get(shader::Variant variant, const std::vector<uint32_t>& spec) {
+  const VariantInfo& v = variant_info(variant);
+  if (spec.size() != v.spec_count)
+    throw Error(std::string("shader variant '") + v.name + "' takes " + std::to_string(v.spec_count) +
+                " specialization constants, given " + std::to_string(spec.size()));
+  std::string key = v.name;
+  for (uint32_t c : spec) key += "/" + std::to_string(c);
   std::lock_guard<std::mutex> lock(mutex_);
   if (auto it = pipelines_.find(key); it != pipelines_.end()) return *it->second;
 
-  const SpirvBlob* blob = find_spirv(shader);
-  if (!blob) throw Error(std::string("no embedded shader named '") + shader + "'");
+  const uint32_t bindings = v.bindings, push_bytes = v.push_bytes, texel_bindings = v.texel_bindings;
   auto p = std::make_unique<Pipeline>();
   p->vk = &vk_;
   p->device = device_;
@@ -121,8 +122,8 @@ const Pipeline& PipelineCache::get(const char* shader, const std::vector<uint32_
   VK_CHECK(vk_.vkCreatePipelineLayout(device_, &lci, nullptr, &p->layout));
 
   VkShaderModuleCreateInfo sci{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
-  sci.codeSize = blob->count * 4;
-  sci.pCode = blob->words;
+  sci.codeSize = v.count * 4;
+  sci.pCode = v.words;
   VkShaderModule module;
   VK_CHECK(vk_.vkCreateShaderModule(device_, &sci, nullptr, &module));
   std::vector<VkSpecializationMapEntry> entries(spec.size());

@@ -6,13 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "shader_variants.h"
 #include "vk.h"
 #include "vkfuse/device.hpp"
 
 namespace vkfuse::detail {
 
-// One compute pipeline: embedded SPIR-V + specialization constants, `bindings` storage
-// buffers at bindings 0..n-1 and `push_bytes` of push constants.
+// One compute pipeline: an embedded shader variant + specialization constants, with the
+// variant's bindings, texel bindings and push-constant size (shaders/<shader>.variants).
 struct Pipeline {
   const VulkanFunctions* vk = nullptr;
   VkDevice device = VK_NULL_HANDLE;
@@ -33,9 +34,8 @@ class PipelineCache {
                 const VkPhysicalDeviceProperties& props, const std::string& dir,
                 std::function<void(const std::string&)> warn);
   ~PipelineCache();
-  // Bit i of texel_bindings: binding i is a storage texel buffer (RGBA32F), not a storage buffer.
-  const Pipeline& get(const char* shader, const std::vector<uint32_t>& spec, uint32_t bindings,
-                      uint32_t push_bytes, uint32_t texel_bindings = 0);
+  // `spec` holds the variant's specialization constants in its table's order, all of them.
+  const Pipeline& get(shader::Variant variant, const std::vector<uint32_t>& spec);
   void save();
   const std::string& path() const { return path_; }
   size_t loaded_bytes() const { return loaded_bytes_; }

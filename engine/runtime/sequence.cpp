@@ -260,20 +260,6 @@ void SequenceImpl::record() {
   recorded = true;
 }
 
-ContextImpl& context_of(Sequence& s) { return s.impl().c; }
-
-void split_groups(const ContextImpl& c, uint64_t groups, uint32_t out[3]) {
-  uint64_t max_x = c.caps.max_workgroup_count[0], max_y = c.caps.max_workgroup_count[1];
-  uint64_t x = std::min<uint64_t>(std::max<uint64_t>(groups, 1), max_x);
-  uint64_t y = (groups + x - 1) / x;
-  if (y > max_y)
-    throw Error("a dispatch of " + std::to_string(groups) + " workgroups exceeds the device's " +
-                std::to_string(max_x) + " x " + std::to_string(max_y) + " limit");
-  out[0] = static_cast<uint32_t>(x);
-  out[1] = static_cast<uint32_t>(std::max<uint64_t>(y, 1));
-  out[2] = 1;
-}
-
 void add_dispatch(Sequence& s, Dispatch d) {
   SequenceImpl& q = s.impl();
   if (q.recorded) throw Error("sequence: '" + d.label + "' added after the sequence was recorded");
@@ -284,6 +270,13 @@ void add_dispatch(Sequence& s, Dispatch d) {
                   std::to_string(q.c.caps.max_workgroup_count[i]));
   for (const auto& b : d.bindings)
     if (b.storage->ctx.get() != &q.c) throw Error(d.label + ": a tensor belongs to another context");
+  // The op against its shader's table (shaders/<shader>.variants): a mismatch is a bug here.
+  if (!d.pipeline || d.bindings.size() != d.pipeline->bindings || d.push.size() != d.pipeline->push_bytes)
+    throw Error("internal error: dispatch '" + d.label + "' gives " + std::to_string(d.bindings.size()) +
+                " bindings and " + std::to_string(d.push.size()) + " bytes of push constants to '" +
+                (d.pipeline ? d.pipeline->name : std::string("no pipeline")) + "', which takes " +
+                (d.pipeline ? std::to_string(d.pipeline->bindings) + " and " + std::to_string(d.pipeline->push_bytes)
+                            : std::string("a pipeline")));
   if (d.groups[0] == 0 || d.groups[1] == 0 || d.groups[2] == 0) return;  // empty tensors
   if (!q.label_prefix.empty()) d.label = q.label_prefix + d.label;
   Step st;
