@@ -1,6 +1,10 @@
 // Recording and replay: barriers only where a hazard is, replay with new data, split
 // submits, timestamps.
 #include "gpu_test.hpp"
+#include "runtime/dispatch.h"
+#include "runtime/pipeline.h"
+#include "runtime/shader_table.h"
+#include "elementwise_contract.h"
 
 using vkfuse::Tensor;
 using vkt::Mode;
@@ -106,6 +110,49 @@ TEST_P(SequenceTest, MidSequenceDownloadNeedsStagedMemory) {
     std::vector<float> got(4);
     b.read_host(got.data(), 16);
     EXPECT_EQ(got, (std::vector<float>{0.f, 2.f, 0.f, 4.f}));  // the relu, downloaded before the gelu
+  }
+}
+
+// A dispatch is held to its shader's table (shaders/<shader>.variants): the bindings and
+// push constants it gives and the specialization constants its pipeline is built with.
+TEST_P(SequenceTest, DispatchMustMatchItsVariantTable) {
+  auto& ctx = vkt::context(GetParam());
+  const auto dev = vkfuse::detail::op_context(ctx);
+  EXPECT_THROW(dev.pipeline(vkfuse::shader::Variant::elementwise, {64}), vkfuse::Error);  // takes WG and OP
+  Tensor a = ctx.tensor({4}), c = ctx.tensor({4});
+  vkfuse::shader::ElementwiseParams p{};
+  auto dispatch = [&](size_t bindings, size_t push) {
+    vkfuse::detail::Dispatch d;
+    d.pipeline = &dev.pipeline(vkfuse::shader::Variant::elementwise, {64, 0});
+    d.bindings.assign(bindings, vkfuse::detail::Binding{a.storage(), false});
+    d.bindings.back() = vkfuse::detail::Binding{c.storage(), true};
+    d.push = vkfuse::detail::push_bytes(p);
+    d.push.resize(push);
+    d.label = "probe";
+    return d;
+  };
+  vkfuse::Sequence s(ctx);
+  EXPECT_THROW(vkfuse::detail::add_dispatch(s, dispatch(2, sizeof(p))), vkfuse::Error);
+  EXPECT_THROW(vkfuse::detail::add_dispatch(s, dispatch(3, sizeof(p) - 4)), vkfuse::Error);
+  EXPECT_NO_THROW(vkfuse::detail::add_dispatch(s, dispatch(3, sizeof(p))));
+  EXPECT_EQ(s.dispatch_count(), 1u);
+}
+
+// Every embedded variant is SPIR-V with a layout a device can take.
+TEST(ShaderTable, EveryVariantIsSpirvWithItsLayout) {
+  const size_t n = vkfuse::detail::variant_count();
+  ASSERT_GT(n, 40u);
+  for (size_t i = 0; i < n; ++i) {
+    const auto& v = vkfuse::detail::variant_info(static_cast<vkfuse::shader::Variant>(i));
+    SCOPED_TRACE(v.name);
+    ASSERT_GT(v.count, 5u);
+    EXPECT_EQ(v.words[0], 0x07230203u);  // the SPIR-V magic number
+    EXPECT_GE(v.bindings, 1u);
+    EXPECT_LE(v.bindings, 8u);
+    EXPECT_EQ(v.texel_bindings >> v.bindings, 0u);  // texel bits name existing bindings
+    EXPECT_GT(v.push_bytes, 0u);
+    EXPECT_LE(v.push_bytes, 128u);
+    EXPECT_GE(v.spec_count, 1u);  // the workgroup size at least
   }
 }
 

@@ -1,7 +1,9 @@
 // Sequence: transfers and dispatches recorded once into command buffers, replayed per run.
 #include <map>
 
+#include "descriptor_arena.h"
 #include "dispatch.h"
+#include "hazard_tracker.h"
 #include "timestamps.h"
 #include "workspace.h"
 #include "vkfuse/error.hpp"
@@ -23,10 +25,9 @@ struct SequenceImpl {
   std::vector<Step> steps;
   bool recorded = false;
   VkCommandPool pool = VK_NULL_HANDLE;
-  VkDescriptorPool descriptors = VK_NULL_HANDLE;
+  std::unique_ptr<DescriptorArena> descriptors;
   VkFence fence = VK_NULL_HANDLE;
   std::vector<VkCommandBuffer> cbs;
-  std::vector<VkBufferView> views;  // of the texel bindings
   std::unique_ptr<Timestamps> timestamps;
   std::vector<std::string> labels;  // of the timed dispatches
   size_t dispatches = 0, barriers = 0;
@@ -40,20 +41,16 @@ struct SequenceImpl {
       c.vk->vkDestroyFence(c.device, fence, nullptr);
     }
     timestamps.reset();
-    for (VkBufferView v : views) c.vk->vkDestroyBufferView(c.device, v, nullptr);
-    if (descriptors) c.vk->vkDestroyDescriptorPool(c.device, descriptors, nullptr);
+    descriptors.reset();
     if (pool) c.vk->vkDestroyCommandPool(c.device, pool, nullptr);
   }
   void record();
   // Undoes a record() that threw, so a later run starts from nothing.
   void forget_recording() {
     timestamps.reset();
-    for (VkBufferView v : views) c.vk->vkDestroyBufferView(c.device, v, nullptr);
-    views.clear();
-    if (descriptors) c.vk->vkDestroyDescriptorPool(c.device, descriptors, nullptr);
+    descriptors.reset();
     if (pool) c.vk->vkDestroyCommandPool(c.device, pool, nullptr);
     if (fence) c.vk->vkDestroyFence(c.device, fence, nullptr);
-    descriptors = VK_NULL_HANDLE;
     pool = VK_NULL_HANDLE;
     fence = VK_NULL_HANDLE;
     cbs.clear();
@@ -63,31 +60,6 @@ struct SequenceImpl {
 };
 
 namespace {
-
-// Which storages were written or read since the last barrier. A step that reads what was
-// written (RAW), or writes what was read or written (WAR, WAW), needs a barrier first.
-class HazardTracker {
- public:
-  bool needs_barrier(const std::vector<Binding>& uses) const {
-    for (const auto& u : uses) {
-      auto it = state_.find(u.storage.get());
-      if (it == state_.end()) continue;
-      if (it->second.written || (u.write && it->second.read)) return true;
-    }
-    return false;
-  }
-  void mark(const std::vector<Binding>& uses) {
-    for (const auto& u : uses) {
-      auto& s = state_[u.storage.get()];
-      (u.write ? s.written : s.read) = true;
-    }
-  }
-  void clear() { state_.clear(); }
-
- private:
-  struct State { bool written = false, read = false; };
-  std::map<const Storage*, State> state_;
-};
 
 void memory_barrier(const VulkanFunctions& vk, VkCommandBuffer cb) {
   VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
@@ -102,25 +74,11 @@ void memory_barrier(const VulkanFunctions& vk, VkCommandBuffer cb) {
 
 void SequenceImpl::record() {
   const VulkanFunctions& vk = *c.vk;
-  uint32_t storage_descriptors = 0, texel_descriptors = 0, sets = 0;
+  std::vector<const Dispatch*> dispatched;
   for (const auto& s : steps)
-    if (s.kind == Step::Run) {
-      for (const auto& b : s.dispatch.bindings) ++(b.texels ? texel_descriptors : storage_descriptors);
-      ++sets;
-    }
-  if (sets) {
-    // Only the descriptor types in use: a pool size of 0 is invalid (a sequence may hold
-    // texel kernels alone).
-    VkDescriptorPoolSize ps[2];
-    uint32_t kinds = 0;
-    if (storage_descriptors) ps[kinds++] = {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, storage_descriptors};
-    if (texel_descriptors) ps[kinds++] = {VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER, texel_descriptors};
-    VkDescriptorPoolCreateInfo dci{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
-    dci.maxSets = sets;
-    dci.poolSizeCount = kinds;
-    dci.pPoolSizes = ps;
-    VK_CHECK(vk.vkCreateDescriptorPool(c.device, &dci, nullptr, &descriptors));
-  }
+    if (s.kind == Step::Run) dispatched.push_back(&s.dispatch);
+  const uint32_t sets = static_cast<uint32_t>(dispatched.size());
+  descriptors = std::make_unique<DescriptorArena>(vk, c.device, dispatched);
   VkCommandPoolCreateInfo pci{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
   pci.queueFamilyIndex = c.queue_family;
   VK_CHECK(vk.vkCreateCommandPool(c.device, &pci, nullptr, &pool));
@@ -205,43 +163,7 @@ void SequenceImpl::record() {
       continue;
     }
     const Dispatch& d = s.dispatch;
-    VkDescriptorSetAllocateInfo ai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
-    ai.descriptorPool = descriptors;
-    ai.descriptorSetCount = 1;
-    ai.pSetLayouts = &d.pipeline->set_layout;
-    VkDescriptorSet set;
-    VK_CHECK(vk.vkAllocateDescriptorSets(c.device, &ai, &set));
-    std::vector<VkDescriptorBufferInfo> infos(d.bindings.size());
-    std::vector<VkWriteDescriptorSet> writes(d.bindings.size());
-    std::vector<VkBufferView> set_views(d.bindings.size(), VK_NULL_HANDLE);
-    for (size_t i = 0; i < d.bindings.size(); ++i) {
-      const Allocation& a = d.bindings[i].storage->device;
-      infos[i] = {a.buffer, a.offset, a.size};
-      writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
-      writes[i].dstSet = set;
-      writes[i].dstBinding = static_cast<uint32_t>(i);
-      writes[i].descriptorCount = 1;
-      if (d.bindings[i].texels != (((d.pipeline->texel_bindings >> i) & 1u) != 0))
-        throw Error("dispatch '" + d.label + "': binding " + std::to_string(i) +
-                    " does not match the pipeline's descriptor type");
-      if (d.bindings[i].texels) {
-        // The allocator aligns offsets and sizes to 16 bytes and to the texel offset alignment.
-        const VkDeviceSize texel = texel_bytes(d.bindings[i].texel_format);
-        VkBufferViewCreateInfo vci{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
-        vci.buffer = a.buffer;
-        vci.format = d.bindings[i].texel_format;
-        vci.offset = a.offset;
-        vci.range = a.size / texel * texel;
-        VK_CHECK(vk.vkCreateBufferView(c.device, &vci, nullptr, &set_views[i]));
-        views.push_back(set_views[i]);
-        writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER;
-        writes[i].pTexelBufferView = &set_views[i];
-      } else {
-        writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-        writes[i].pBufferInfo = &infos[i];
-      }
-    }
-    vk.vkUpdateDescriptorSets(c.device, static_cast<uint32_t>(writes.size()), writes.data(), 0, nullptr);
+    VkDescriptorSet set = descriptors->bind(d);
     vk.vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, d.pipeline->pipeline);
     vk.vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, d.pipeline->layout, 0, 1, &set, 0, nullptr);
     if (!d.push.empty())
